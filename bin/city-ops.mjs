@@ -1,0 +1,8 @@
+#!/usr/bin/env node
+// city-ops runs from its TypeScript sources through tsx (esbuild, cached per file), so there is no build
+// step to forget and no stale output to debug. Worker threads register the same loader in their entry.
+import { register } from 'tsx/esm/api';
+
+register();
+const { main } = await import('../engine/cli/main.ts');
+process.exitCode = await main(process.argv.slice(2));
