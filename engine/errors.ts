@@ -71,7 +71,8 @@ export const ERROR_CODES = {
   SINK_WRITE_FAILED: {
     domain: 'external',
     retryable: true,
-    summary: 'A write to ClickHouse or Kafka failed; the batch is kept and retried, offsets are not committed.',
+    summary:
+      'A write to ClickHouse or Kafka failed; the batch is kept and retried, offsets are not committed.',
   },
   INVARIANT_BROKEN: {
     domain: 'internal',

@@ -1,0 +1,62 @@
+import { parseArgs } from 'node:util';
+import { loadEnvironment } from '../../config/environment.ts';
+import { CityOpsError } from '../../errors.ts';
+import { LocalStack } from '../../stack/localStack.ts';
+import type { ServiceStatus } from '../../stack/stackService.ts';
+import type { Command } from '../main.ts';
+
+function formatStatus(status: ServiceStatus): string {
+  const health = status.healthy ? 'healthy' : 'DOWN';
+  const owner = status.ours ? `pid ${status.pid}` : status.healthy ? 'not started by us' : '';
+  const parts = [
+    `${status.name.padEnd(11)} ${health.padEnd(8)} ${status.listen}`,
+    status.version ? `version ${status.version}` : '',
+    owner,
+    status.detail ?? '',
+  ];
+  return parts.filter(Boolean).join('  ');
+}
+
+export const command: Command = {
+  summary: 'Install, start, stop and check the local Kafka broker and ClickHouse server (127.0.0.1).',
+  usage: [
+    'city-ops stack up       start what is not running (installs what is missing when run as root)',
+    'city-ops stack down     stop the processes that stack up started',
+    'city-ops stack status   health and versions; exits 1 when a service is down',
+    '',
+    'Options: --json  print the status as JSON',
+  ].join('\n'),
+  async run(argv) {
+    const { positionals, values } = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      options: { json: { type: 'boolean', default: false } },
+    });
+    const action = positionals[0];
+    const stack = new LocalStack(loadEnvironment());
+    const log = (line: string) => process.stdout.write(`${line}\n`);
+    const print = (statuses: ServiceStatus[]) => {
+      if (values.json) process.stdout.write(`${JSON.stringify(statuses, null, 2)}\n`);
+      else for (const status of statuses) log(formatStatus(status));
+    };
+    switch (action) {
+      case 'up': {
+        const statuses = await stack.up(log);
+        print(statuses);
+        return statuses.every((s) => s.healthy) ? 0 : 1;
+      }
+      case 'down':
+        await stack.down(log);
+        return 0;
+      case 'status': {
+        const statuses = await stack.status();
+        print(statuses);
+        return statuses.every((s) => s.healthy) ? 0 : 1;
+      }
+      default:
+        throw new CityOpsError('CLI_USAGE', `unknown stack action '${action ?? ''}'`, {
+          hint: 'use one of: up, down, status',
+        });
+    }
+  },
+};

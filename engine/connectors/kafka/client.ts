@@ -1,0 +1,67 @@
+import type { KafkaJS } from '@confluentinc/kafka-javascript';
+import KafkaJavascript from '@confluentinc/kafka-javascript';
+import { type Environment, kafkaBrokers } from '../../config/environment.ts';
+import { CityOpsError } from '../../errors.ts';
+import type { Logger } from '../../observability/logger.ts';
+
+const { Kafka, logLevel } = KafkaJavascript.KafkaJS;
+
+export type KafkaClient = KafkaJS.Kafka;
+
+/**
+ * A client of `@confluentinc/kafka-javascript` (librdkafka) for the brokers in `KAFKA_BROKERS`, with the
+ * client's own logs routed to our structured logger (warnings and errors only unless `LOG_LEVEL=debug`).
+ */
+export function createKafka(env: Environment, clientId: string, logger?: Logger): KafkaClient {
+  return new Kafka({
+    kafkaJS: {
+      brokers: kafkaBrokers(env),
+      clientId,
+      logLevel: logger?.isLevelEnabled('debug') ? logLevel.INFO : logLevel.WARN,
+      ...(logger ? { logger: toKafkaLogger(logger) } : {}),
+    },
+  });
+}
+
+function toKafkaLogger(logger: Logger): KafkaJS.Logger {
+  const adapt = (child: Logger): KafkaJS.Logger => ({
+    info: (message, extra) => child.info(extra ?? {}, message),
+    warn: (message, extra) => child.warn(extra ?? {}, message),
+    error: (message, extra) => child.error(extra ?? {}, message),
+    debug: (message, extra) => child.debug(extra ?? {}, message),
+    namespace: (namespace) => adapt(child.child({ kafka: namespace })),
+    setLogLevel: () => {},
+  });
+  return adapt(logger.child({ component: 'kafka-client' }));
+}
+
+/**
+ * Creates the topics that do not exist yet, with `partitions` partitions each. Existing topics are left
+ * as they are (their partition count is reported, not changed). Returns the names created.
+ */
+export async function ensureTopics(
+  env: Environment,
+  topics: readonly string[],
+  partitions: number = env.KAFKA_PARTITIONS,
+): Promise<string[]> {
+  const admin = createKafka(env, 'city-ops-admin').admin();
+  try {
+    await admin.connect();
+    const existing = new Set(await admin.listTopics({ timeout: 10_000 }));
+    const missing = topics.filter((topic) => !existing.has(topic));
+    if (missing.length > 0) {
+      await admin.createTopics({
+        timeout: 30_000,
+        topics: missing.map((topic) => ({ topic, numPartitions: partitions })),
+      });
+    }
+    return missing;
+  } catch (cause) {
+    throw new CityOpsError('SERVICE_UNAVAILABLE', `could not list or create topics on ${env.KAFKA_BROKERS}`, {
+      cause,
+      hint: 'is the broker up? `city-ops stack status` tells; set KAFKA_BROKERS for another cluster',
+    });
+  } finally {
+    await admin.disconnect().catch(() => {});
+  }
+}

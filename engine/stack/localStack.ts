@@ -1,0 +1,67 @@
+import type { Environment } from '../config/environment.ts';
+import { ensureTopics } from '../connectors/kafka/client.ts';
+import { ALL_TOPICS } from '../contract/topics.ts';
+import { ClickHouseService } from './clickhouseService.ts';
+import { KafkaService } from './kafkaService.ts';
+import type { ServiceStatus, StackService } from './stackService.ts';
+
+/**
+ * The local stack behind `city-ops stack up | down | status`: a ClickHouse server and a Kafka broker on
+ * 127.0.0.1, started from the project's own scripts, state under `CITY_OPS_STACK_DIR` (default `.stack/`).
+ */
+export class LocalStack {
+  readonly clickhouse: ClickHouseService;
+  readonly kafka: KafkaService;
+
+  constructor(private readonly env: Environment) {
+    this.clickhouse = new ClickHouseService(env);
+    this.kafka = new KafkaService(env);
+  }
+
+  get services(): readonly StackService[] {
+    return [this.clickhouse, this.kafka];
+  }
+
+  status(): Promise<ServiceStatus[]> {
+    return Promise.all(this.services.map((service) => service.status()));
+  }
+
+  /**
+   * Starts whatever is not running yet (both services in parallel), then makes sure the topics exist.
+   * A healthy service is left alone, so a second `up` returns at once.
+   */
+  async up(log: (line: string) => void): Promise<ServiceStatus[]> {
+    const results = await Promise.allSettled(
+      this.services.map(async (service) => {
+        const before = await service.status();
+        if (before.healthy) {
+          log(
+            `${service.name}: already running${before.ours ? ` (pid ${before.pid})` : ' (not started by us)'} on ${before.listen}`,
+          );
+          return;
+        }
+        const started = Date.now();
+        await service.start(log);
+        log(
+          `${service.name}: healthy on ${before.listen} after ${((Date.now() - started) / 1000).toFixed(1)} s`,
+        );
+      }),
+    );
+    // Wait for both before failing, so a failed ClickHouse start does not leave Kafka starting unobserved.
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    const created = await ensureTopics(this.env, ALL_TOPICS);
+    if (created.length > 0) {
+      log(`kafka: created topics ${created.join(', ')} (${this.env.KAFKA_PARTITIONS} partitions each)`);
+    }
+    return this.status();
+  }
+
+  /** Stops the processes we started (Kafka first, so no client writes into a stopping ClickHouse). */
+  async down(log: (line: string) => void): Promise<void> {
+    for (const service of [this.kafka, this.clickhouse]) {
+      const stopped = await service.stop();
+      log(`${service.name}: ${stopped ? 'stopped' : 'was not running (no process of ours)'}`);
+    }
+  }
+}
