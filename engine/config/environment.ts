@@ -25,6 +25,11 @@ const EnvironmentSchema = z.object({
     .max(1024)
     .default(6)
     .describe('partitions of each topic that city-ops creates'),
+  CITY_OPS_TOPIC_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]*$/)
+    .default('')
+    .describe('prefix of every topic name, to share a cluster between deployments or test runs'),
   CLICKHOUSE_URL: z.url().default('http://127.0.0.1:8123').describe('ClickHouse HTTP endpoint'),
   CLICKHOUSE_USER: z
     .string()

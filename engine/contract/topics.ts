@@ -1,6 +1,7 @@
 /**
- * Kafka topics of the exchange. The three `city.*` stream topics are the public contract that
- * departments publish to; the others are city-ops' own.
+ * Kafka topics of the exchange. The three stream topics are the public contract that departments publish
+ * to; the others are city-ops' own. Every name may carry a prefix (`CITY_OPS_TOPIC_PREFIX`), so that
+ * several deployments or test runs can share one cluster without seeing each other's data.
  */
 export const STREAM_TOPICS = {
   transport: 'city.transport',
@@ -18,8 +19,27 @@ export const INTERNAL_TOPICS = {
   alerts: 'city.alerts',
 } as const;
 
-/** Every topic `city-ops stack up` (and `city-ops migrate`) makes sure exists. */
-export const ALL_TOPICS: readonly string[] = [
-  ...Object.values(STREAM_TOPICS),
-  ...Object.values(INTERNAL_TOPICS),
-];
+export type InternalTopicName = keyof typeof INTERNAL_TOPICS;
+
+/** The topic of one input stream, e.g. `streamTopic('transport')` is `city.transport`. */
+export function streamTopic(stream: StreamName, prefix = ''): string {
+  return `${prefix}${STREAM_TOPICS[stream]}`;
+}
+
+/** One of city-ops' own topics, e.g. `internalTopic('deadLetters')` is `city.dead-letters`. */
+export function internalTopic(name: InternalTopicName, prefix = ''): string {
+  return `${prefix}${INTERNAL_TOPICS[name]}`;
+}
+
+/** The stream a topic carries, or undefined for a topic that is not an input stream. */
+export function streamOfTopic(topic: string, prefix = ''): StreamName | undefined {
+  return STREAM_NAMES.find((stream) => streamTopic(stream, prefix) === topic);
+}
+
+/** Every topic `city-ops stack up` and `city-ops migrate` make sure exists. */
+export function allTopics(prefix = ''): string[] {
+  return [
+    ...STREAM_NAMES.map((s) => streamTopic(s, prefix)),
+    ...(Object.keys(INTERNAL_TOPICS) as InternalTopicName[]).map((n) => internalTopic(n, prefix)),
+  ];
+}

@@ -1,6 +1,6 @@
 import type { Environment } from '../config/environment.ts';
 import { ensureTopics } from '../connectors/kafka/client.ts';
-import { ALL_TOPICS } from '../contract/topics.ts';
+import { allTopics } from '../contract/topics.ts';
 import { ClickHouseService } from './clickhouseService.ts';
 import { KafkaService } from './kafkaService.ts';
 import type { ServiceStatus, StackService } from './stackService.ts';
@@ -50,7 +50,7 @@ export class LocalStack {
     // Wait for both before failing, so a failed ClickHouse start does not leave Kafka starting unobserved.
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
-    const created = await ensureTopics(this.env, ALL_TOPICS);
+    const created = await ensureTopics(this.env, allTopics(this.env.CITY_OPS_TOPIC_PREFIX));
     if (created.length > 0) {
       log(`kafka: created topics ${created.join(', ')} (${this.env.KAFKA_PARTITIONS} partitions each)`);
     }

@@ -9,7 +9,9 @@ function readmeErrorTable(): Map<string, { domain: string; retryable: boolean; s
   const readme = readFileSync(join(PROJECT_ROOT, 'README.md'), 'utf8');
   const rows = new Map<string, { domain: string; retryable: boolean; summary: string }>();
   // Cells may be padded (the formatter aligns the table).
-  for (const match of readme.matchAll(/^\|\s*`([A-Z_]+)`\s*\|\s*(\w+)\s*\|\s*(yes|no)\s*\|\s*(.+?)\s*\|$/gm)) {
+  for (const match of readme.matchAll(
+    /^\|\s*`([A-Z_]+)`\s*\|\s*(\w+)\s*\|\s*(yes|no)\s*\|\s*(.+?)\s*\|$/gm,
+  )) {
     rows.set(match[1]!, { domain: match[2]!, retryable: match[3] === 'yes', summary: match[4]! });
   }
   return rows;
