@@ -63,6 +63,12 @@ export const ERROR_CODES = {
     retryable: false,
     summary: 'An operator, window or join was built with invalid options; the message names the field.',
   },
+  INVALID_STATE: {
+    domain: 'user',
+    retryable: false,
+    summary:
+      'A serialised aggregate state is malformed, or two sketch states with different parameters were merged.',
+  },
   MIGRATION_FAILED: {
     domain: 'external',
     retryable: false,
