@@ -1,0 +1,122 @@
+import { hostname } from 'node:os';
+import type { KafkaJS } from '@confluentinc/kafka-javascript';
+import type { Environment } from '../config/environment.ts';
+import { createKafka, ensureTopics } from '../connectors/kafka/client.ts';
+import { AggregateMessage } from '../contract/aggregates.ts';
+import { internalTopic } from '../contract/topics.ts';
+import { CityOpsError } from '../errors.ts';
+import type { Logger } from '../observability/logger.ts';
+import { type AlertEntity, parseAlertEvent } from './alertEvent.ts';
+
+/** Where the serving tier reads from and what it does with each record. */
+export interface AggregatesReaderOptions {
+  env: Environment;
+  logger: Logger;
+  /** Topic prefix (default `env.CITY_OPS_TOPIC_PREFIX`). */
+  topicPrefix?: string;
+  /** Start this far back (ms, default 60 min), so the map has the last hour of pulse and open incidents. */
+  historyMs?: number;
+  onAggregate(message: AggregateMessage, kafkaTimestamp: number): void;
+  onAlert(alert: AlertEntity, kafkaTimestamp: number): void;
+  onInvalid(topic: string, reason: string): void;
+}
+
+/** A running reader; `stop()` disconnects it. */
+export interface AggregatesReader {
+  readonly topics: { aggregates: string; alerts: string };
+  stop(): Promise<void>;
+}
+
+/**
+ * Reads the whole aggregates topic and the alerts topic for one map server. Every map server needs
+ * every partition, so there is no group sharing: each instance uses a group id of its own (host, pid
+ * and a random part), commits nothing, and seeks each partition to the offset of `now - historyMs`.
+ *
+ * @example
+ * const reader = await startAggregatesReader({ env, logger, onAggregate, onAlert, onInvalid });
+ * await reader.stop();
+ */
+export async function startAggregatesReader(options: AggregatesReaderOptions): Promise<AggregatesReader> {
+  const { env, logger } = options;
+  const prefix = options.topicPrefix ?? env.CITY_OPS_TOPIC_PREFIX;
+  const topics = { aggregates: internalTopic('aggregates', prefix), alerts: internalTopic('alerts', prefix) };
+  await ensureTopics(env, [topics.aggregates, topics.alerts]);
+  const kafka = createKafka(env, 'city-ops-map-server', logger);
+  const startAt = Date.now() - (options.historyMs ?? 60 * 60_000);
+
+  const admin = kafka.admin();
+  const seeks: Array<{ topic: string; partition: number; offset: string }> = [];
+  try {
+    await admin.connect();
+    for (const topic of [topics.aggregates, topics.alerts]) {
+      for (const { partition, offset } of await admin.fetchTopicOffsetsByTimestamp(topic, startAt)) {
+        if (Number(offset) >= 0) seeks.push({ topic, partition, offset });
+      }
+    }
+  } catch (cause) {
+    throw new CityOpsError('SERVICE_UNAVAILABLE', `could not read the offsets of ${topics.aggregates}`, {
+      cause,
+      hint: 'is Kafka up? `city-ops stack status` tells',
+    });
+  } finally {
+    await admin.disconnect().catch(() => {});
+  }
+
+  const groupId = `city-ops-map-${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  const consumer = kafka.consumer({
+    kafkaJS: { groupId, fromBeginning: false, autoCommit: false },
+    'js.consumer.max.batch.size': 2000,
+    'fetch.wait.max.ms': 20,
+  } as KafkaJS.ConsumerConstructorConfig);
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topics.aggregates, topics.alerts] });
+  for (const seek of seeks) consumer.seek(seek);
+
+  let stopped = false;
+  const handle = (topic: string, message: KafkaJS.KafkaMessage): void => {
+    const timestamp = Number(message.timestamp);
+    if (topic === topics.alerts) {
+      const alert = parseAlertEvent(message.value, (message.headers ?? {}) as Record<string, unknown>);
+      if (alert) options.onAlert(alert, timestamp);
+      else options.onInvalid(topic, 'not a city.alert.firing/resolved CloudEvent with an alert_id');
+      return;
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(String(message.value));
+    } catch {
+      options.onInvalid(topic, 'not JSON');
+      return;
+    }
+    const parsed = AggregateMessage.safeParse(json);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      options.onInvalid(topic, issue ? `${issue.path.join('.')}: ${issue.message}` : 'invalid');
+      return;
+    }
+    options.onAggregate(parsed.data, timestamp);
+  };
+
+  consumer
+    .run({
+      eachBatch: async ({ batch }: KafkaJS.EachBatchPayload) => {
+        for (const message of batch.messages) {
+          if (stopped) return;
+          handle(batch.topic, message);
+        }
+      },
+    })
+    .catch((error: unknown) => logger.error({ err: error }, 'aggregates consumer stopped'));
+  logger.info(
+    { topics, groupId, from: new Date(startAt).toISOString(), partitions: seeks.length },
+    'reading aggregates',
+  );
+
+  return {
+    topics,
+    async stop() {
+      stopped = true;
+      await consumer.disconnect().catch(() => {});
+    },
+  };
+}

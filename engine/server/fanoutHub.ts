@@ -1,0 +1,434 @@
+import type { Logger } from '../observability/logger.ts';
+import { type DistrictInfo, districtsInBox } from './districtBoundaries.ts';
+import type { LiveState } from './liveState.ts';
+import {
+  CLOSE_CODES,
+  ClientMessage,
+  DISTRICT_LAYERS,
+  type ErrorMessage,
+  type HelloMessage,
+  LAYERS,
+  PROTOCOL_VERSION,
+  type SubscribedMessage,
+  topicName,
+} from './protocol.ts';
+import type { ServerMetrics } from './serverMetrics.ts';
+
+/** The part of a uWebSockets.js WebSocket the hub uses. */
+export interface ClientSocket {
+  send(payload: string): number;
+  getBufferedAmount(): number;
+  subscribe(topic: string): boolean;
+  unsubscribe(topic: string): boolean;
+  end(code: number, reason: string): void;
+}
+
+/**
+ * Who a client is and what it may see. The default grants every topic to a valid token; a
+ * per-department access model (issue "access model") plugs in here.
+ */
+export interface Principal {
+  readonly subject: string;
+  canSubscribe(topic: string): boolean;
+}
+
+/** Fan-out limits and timing; every field has a default. */
+export interface FanoutOptions {
+  /** At most one delta per topic per tick, ms (default 250). */
+  tickMs: number;
+  /** After a quiet tick, the first change is flushed this soon (ms, default 15), so bursts are not held a whole tick. */
+  coalesceMs: number;
+  /** A client whose send buffer exceeds this (bytes, default 1 MiB) stops getting deltas until it drains. */
+  highWaterBytes: number;
+  /** A lagging client is caught up once its buffer is below this (bytes, default 256 KiB). */
+  lowWaterBytes: number;
+  /** A client whose buffer exceeds this (bytes, default 16 MiB) is disconnected at once. */
+  maxBufferedBytes: number;
+  /** A client lagging longer than this (ms, default 15 s) is disconnected. */
+  slowClientTimeoutMs: number;
+  /** How often stale entities are evicted (ms, default 5 s). */
+  evictEveryMs: number;
+}
+
+const DEFAULTS: FanoutOptions = {
+  tickMs: 250,
+  coalesceMs: 15,
+  highWaterBytes: 1024 * 1024,
+  lowWaterBytes: 256 * 1024,
+  maxBufferedBytes: 16 * 1024 * 1024,
+  slowClientTimeoutMs: 15_000,
+  evictEveryMs: 5_000,
+};
+
+/** One connected client. */
+export class ClientSession {
+  readonly topics = new Set<string>();
+  /** While lagging: the last seq the client got, per topic; it is unsubscribed from those topics. */
+  lagging: Map<string, number> | undefined;
+  laggingSince = 0;
+  closed = false;
+
+  constructor(
+    readonly id: number,
+    readonly socket: ClientSocket,
+    readonly principal: Principal,
+  ) {}
+}
+
+/**
+ * Connects the live state to the WebSocket clients: answers subscriptions with snapshots or resumes,
+ * flushes the state once per tick (one serialised delta per changed topic, published with
+ * `publish(topic, payload)`, i.e. uWS topic fan-out), and keeps slow clients from slowing anyone:
+ * a client whose send buffer passes `highWaterBytes` is unsubscribed (deltas skipped), then caught up
+ * with one compacted catch-up per topic (latest value wins) when it drains, and disconnected if it
+ * stays behind past `slowClientTimeoutMs` or its buffer passes `maxBufferedBytes`.
+ *
+ * @example
+ * const hub = new FanoutHub(state, districts, (topic, payload) => app.publish(topic, payload), metrics, logger);
+ * hub.start();
+ */
+export class FanoutHub {
+  readonly options: FanoutOptions;
+  /** Identifies this server run in `hello`; a resume with another epoch gets snapshots. */
+  readonly epoch: string;
+  private readonly sessions = new Set<ClientSession>();
+  private readonly laggingByTopic = new Map<string, number>();
+  private nextId = 1;
+  private flushTimer: NodeJS.Timeout | undefined;
+  private housekeeping: NodeJS.Timeout | undefined;
+  private lastFlush = 0;
+  private lastEvict = 0;
+  private readonly districtCodes: Set<string>;
+
+  constructor(
+    private readonly state: LiveState,
+    private readonly districts: readonly DistrictInfo[],
+    private readonly publish: (topic: string, payload: string) => void,
+    private readonly metrics: ServerMetrics,
+    private readonly logger: Logger,
+    options: Partial<FanoutOptions> = {},
+  ) {
+    this.options = Object.freeze({ ...DEFAULTS, ...options });
+    this.epoch = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+    this.districtCodes = new Set([...districts.map((d) => d.code), 'outside']);
+    state.onChange = () => this.scheduleFlush();
+  }
+
+  /** Starts the housekeeping timer (catch-ups, slow-client limits, eviction). */
+  start(): void {
+    this.housekeeping ??= setInterval(() => this.housekeep(), this.options.tickMs);
+    this.housekeeping.unref();
+  }
+
+  /** Stops the timers and closes every client with 1001 (going away). */
+  stop(): void {
+    clearInterval(this.housekeeping);
+    clearTimeout(this.flushTimer);
+    this.housekeeping = undefined;
+    this.flushTimer = undefined;
+    for (const session of [...this.sessions]) {
+      this.metrics.disconnects.inc({ reason: 'shutdown' });
+      this.forget(session);
+      session.socket.end(CLOSE_CODES.goingAway, 'server shutting down');
+    }
+  }
+
+  get clientCount(): number {
+    return this.sessions.size;
+  }
+
+  /** Registers a new connection and greets it. */
+  open(socket: ClientSocket, principal: Principal): ClientSession {
+    const session = new ClientSession(this.nextId++, socket, principal);
+    this.sessions.add(session);
+    this.metrics.connections.inc();
+    this.metrics.clients.set(this.sessions.size);
+    const hello: HelloMessage = {
+      type: 'hello',
+      protocol: PROTOCOL_VERSION,
+      epoch: this.epoch,
+      tickMs: this.options.tickMs,
+      layers: LAYERS,
+      districts: [...this.districtCodes],
+      resolutions: this.state.resolutions(),
+      serverTime: Date.now(),
+    };
+    socket.send(JSON.stringify(hello));
+    return session;
+  }
+
+  /** The connection closed (by either side). */
+  close(session: ClientSession, reason = 'client'): void {
+    if (session.closed) return;
+    this.metrics.disconnects.inc({ reason });
+    this.forget(session);
+  }
+
+  /** A text message from a client. */
+  message(session: ClientSession, text: string): void {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      this.reject(session, 'BAD_MESSAGE', 'not JSON');
+      return;
+    }
+    const result = ClientMessage.safeParse(parsed);
+    if (!result.success) {
+      const issue = result.error.issues[0];
+      this.reject(
+        session,
+        'BAD_MESSAGE',
+        `invalid message: ${issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'unknown'}`,
+      );
+      return;
+    }
+    const message = result.data;
+    if (message.type === 'ping') {
+      session.socket.send(JSON.stringify({ type: 'pong', t: message.t, serverTime: Date.now() }));
+      return;
+    }
+    this.subscribe(session, message);
+  }
+
+  /** The client's send buffer drained (uWS `drain`): catch it up now rather than at the next tick. */
+  drain(session: ClientSession): void {
+    if (session.lagging && session.socket.getBufferedAmount() <= this.options.lowWaterBytes)
+      this.catchUp(session);
+  }
+
+  /** Flushes pending changes now (tests and shutdown); normally the tick does it. */
+  flushNow(): void {
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    this.flush();
+  }
+
+  private subscribe(session: ClientSession, message: Extract<ClientMessage, { type: 'subscribe' }>): void {
+    const wanted = this.resolveTopics(message);
+    const allowed = wanted.topics.filter((topic) => session.principal.canSubscribe(topic));
+    if (allowed.length < wanted.topics.length) {
+      this.reject(
+        session,
+        'FORBIDDEN',
+        `not allowed: ${wanted.topics.filter((t) => !allowed.includes(t)).join(', ')}`,
+      );
+    }
+    const next = new Set(allowed);
+    for (const topic of [...session.topics]) {
+      if (next.has(topic)) continue;
+      session.topics.delete(topic);
+      session.socket.unsubscribe(topic);
+      if (session.lagging?.delete(topic)) this.decLagging(topic);
+    }
+    const subscribed: SubscribedMessage = {
+      type: 'subscribed',
+      topics: allowed,
+      resolution: wanted.resolution,
+    };
+    session.socket.send(JSON.stringify(subscribed));
+    const resumeSeqs = message.resume?.epoch === this.epoch ? message.resume.seqs : undefined;
+    const now = Date.now();
+    for (const topic of allowed) {
+      const channel = this.state.channel(topic);
+      const already = session.topics.has(topic);
+      const since = resumeSeqs?.[topic];
+      if (already && since === undefined) continue;
+      if (since !== undefined) {
+        const catchup = channel.catchupSince(since, now);
+        if (catchup === null) {
+          this.metrics.resumes.inc({ outcome: 'current' });
+        } else if (catchup !== undefined) {
+          this.metrics.resumes.inc({ outcome: 'catchup' });
+          this.metrics.catchups.inc();
+          session.socket.send(catchup);
+        } else {
+          this.metrics.resumes.inc({ outcome: 'snapshot' });
+          this.sendSnapshot(session, topic, now);
+        }
+      } else {
+        this.sendSnapshot(session, topic, now);
+      }
+      if (session.lagging) {
+        // Still draining: it gets this topic with the catch-up, like the others.
+        if (!session.lagging.has(topic)) this.incLagging(topic);
+        session.lagging.set(topic, channel.seq);
+      } else if (!already) {
+        session.socket.subscribe(topic);
+      }
+      session.topics.add(topic);
+    }
+  }
+
+  private sendSnapshot(session: ClientSession, topic: string, now: number): void {
+    session.socket.send(this.state.channel(topic).snapshot(now));
+    this.metrics.snapshots.inc();
+  }
+
+  /** Topics of a subscribe message: layers x districts (area), cells at the chosen H3 resolution. */
+  resolveTopics(message: Extract<ClientMessage, { type: 'subscribe' }>): {
+    topics: string[];
+    resolution: number | null;
+  } {
+    let districts: string[];
+    if (message.area?.districts) districts = message.area.districts.filter((d) => this.districtCodes.has(d));
+    else if (message.area?.bbox) districts = districtsInBox(this.districts, message.area.bbox);
+    else districts = this.districts.map((d) => d.code);
+    const resolutions = this.state.resolutions();
+    let resolution: number | null = null;
+    if (message.layers.includes('cells')) resolution = chooseResolution(resolutions, message);
+    const topics: string[] = [];
+    for (const layer of message.layers) {
+      if (!DISTRICT_LAYERS.has(layer)) {
+        topics.push(topicName(layer));
+        continue;
+      }
+      for (const district of districts) {
+        topics.push(topicName(layer, district, resolution ?? undefined));
+      }
+    }
+    return { topics: [...new Set(topics)], resolution };
+  }
+
+  private reject(session: ClientSession, code: ErrorMessage['code'], text: string): void {
+    if (code === 'BAD_MESSAGE') this.metrics.badClientMessages.inc();
+    const message: ErrorMessage = { type: 'error', code, message: text };
+    session.socket.send(JSON.stringify(message));
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushTimer) return;
+    const wait = Math.max(this.options.coalesceMs, this.lastFlush + this.options.tickMs - Date.now());
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = undefined;
+      this.flush();
+    }, wait);
+  }
+
+  private flush(): void {
+    const started = performance.now();
+    const now = Date.now();
+    this.lastFlush = now;
+    // Before publishing: clients that are too far behind stop getting deltas (they get the latest
+    // values once drained), so their buffers stay bounded and nobody waits for them.
+    let maxBuffer = 0;
+    for (const session of this.sessions) {
+      if (session.lagging) continue;
+      const buffered = session.socket.getBufferedAmount();
+      if (buffered > maxBuffer) maxBuffer = buffered;
+      if (buffered > this.options.maxBufferedBytes) this.disconnect(session, 'buffer_limit');
+      else if (buffered > this.options.highWaterBytes) this.startLagging(session, now);
+    }
+    this.metrics.maxClientBuffer.set(maxBuffer);
+    this.state.flush(now, (topic, payload, layer) => {
+      this.publish(topic, payload);
+      this.metrics.deltasPublished.inc({ layer });
+      this.metrics.bytesPublished.inc({ layer }, payload.length);
+      const lagging = this.laggingByTopic.get(topic);
+      if (lagging) this.metrics.deltasSkipped.inc(lagging);
+    });
+    this.metrics.flushDuration.observe((performance.now() - started) / 1000);
+  }
+
+  private housekeep(): void {
+    const now = Date.now();
+    for (const session of this.sessions) {
+      if (!session.lagging) continue;
+      const buffered = session.socket.getBufferedAmount();
+      if (buffered > this.options.maxBufferedBytes) this.disconnect(session, 'buffer_limit');
+      else if (now - session.laggingSince > this.options.slowClientTimeoutMs)
+        this.disconnect(session, 'slow_consumer');
+      else if (buffered <= this.options.lowWaterBytes) this.catchUp(session);
+    }
+    if (now - this.lastEvict >= this.options.evictEveryMs) {
+      this.lastEvict = now;
+      this.state.evict(now);
+      let bytes = 0;
+      const topics = this.state.topics();
+      for (const topic of topics) bytes += this.state.peek(topic)?.retainedByteCount ?? 0;
+      this.metrics.resumeBufferBytes.set(bytes);
+      this.metrics.topics.set(topics.length);
+    }
+  }
+
+  private startLagging(session: ClientSession, now: number): void {
+    session.lagging = new Map();
+    session.laggingSince = now;
+    for (const topic of session.topics) {
+      session.socket.unsubscribe(topic);
+      session.lagging.set(topic, this.state.channel(topic).seq);
+      this.incLagging(topic);
+    }
+    this.metrics.slowEvents.inc();
+    this.metrics.laggingClients.inc();
+    this.logger.debug({ client: session.id }, 'client fell behind: skipping deltas until it drains');
+  }
+
+  private catchUp(session: ClientSession): void {
+    const lagging = session.lagging;
+    if (!lagging) return;
+    session.lagging = undefined;
+    this.metrics.laggingClients.dec();
+    const now = Date.now();
+    for (const [topic, since] of lagging) {
+      this.decLagging(topic);
+      const channel = this.state.channel(topic);
+      const catchup = channel.catchupSince(since, now);
+      if (catchup === undefined) this.sendSnapshot(session, topic, now);
+      else if (catchup !== null) {
+        session.socket.send(catchup);
+        this.metrics.catchups.inc();
+      }
+      session.socket.subscribe(topic);
+    }
+  }
+
+  private disconnect(session: ClientSession, reason: 'slow_consumer' | 'buffer_limit'): void {
+    this.metrics.disconnects.inc({ reason });
+    this.forget(session);
+    this.logger.info({ client: session.id, reason }, 'disconnecting a client that stayed behind');
+    session.socket.end(CLOSE_CODES.slowConsumer, 'too slow: reconnect and resume');
+  }
+
+  private forget(session: ClientSession): void {
+    session.closed = true;
+    if (session.lagging) {
+      for (const topic of session.lagging.keys()) this.decLagging(topic);
+      session.lagging = undefined;
+      this.metrics.laggingClients.dec();
+    }
+    this.sessions.delete(session);
+    this.metrics.clients.set(this.sessions.size);
+  }
+
+  private incLagging(topic: string): void {
+    this.laggingByTopic.set(topic, (this.laggingByTopic.get(topic) ?? 0) + 1);
+  }
+
+  private decLagging(topic: string): void {
+    const count = (this.laggingByTopic.get(topic) ?? 1) - 1;
+    if (count <= 0) this.laggingByTopic.delete(topic);
+    else this.laggingByTopic.set(topic, count);
+  }
+}
+
+/** Zoom -> H3 resolution: about one hexagon per 40 px. An explicit resolution wins; the nearest served one is used. */
+function chooseResolution(
+  served: readonly number[],
+  message: { resolution?: number | undefined; zoom?: number | undefined },
+): number | null {
+  if (served.length === 0) return message.resolution ?? null;
+  const wanted =
+    message.resolution ??
+    (message.zoom === undefined ? served[served.length - 1]! : zoomToResolution(message.zoom));
+  let best = served[0]!;
+  for (const r of served) if (Math.abs(r - wanted) < Math.abs(best - wanted)) best = r;
+  return best;
+}
+
+function zoomToResolution(zoom: number): number {
+  if (zoom < 9.5) return 6;
+  if (zoom < 10.5) return 7;
+  if (zoom < 12) return 8;
+  return 9;
+}

@@ -1,0 +1,423 @@
+import uWS from 'uWebSockets.js';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { extname, join, normalize, resolve, sep } from 'node:path';
+import { type Environment, PROJECT_ROOT } from '../config/environment.ts';
+import { type ClickHouseClient, createClickHouse } from '../connectors/clickhouse/client.ts';
+import type { AggregateMessage } from '../contract/aggregates.ts';
+import { CityOpsError, isCityOpsError } from '../errors.ts';
+import { createLogger, type Logger } from '../observability/logger.ts';
+import { type AggregatesReader, startAggregatesReader } from './aggregatesReader.ts';
+import type { AlertEntity } from './alertEvent.ts';
+import { loadBasemap } from './basemap.ts';
+import { loadDistrictBoundaries } from './districtBoundaries.ts';
+import { type ClientSession, FanoutHub, type FanoutOptions, type Principal } from './fanoutHub.ts';
+import { DEFAULT_HISTORY_TABLES, type HistoryTables, queryHistory } from './historyQuery.ts';
+import { LiveState, type LiveStateOptions } from './liveState.ts';
+import { SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX } from './protocol.ts';
+import { ServerMetrics } from './serverMetrics.ts';
+
+/** What an access decision sees about a WebSocket upgrade or an API request. */
+export interface AccessRequest {
+  /** The token from `?token=`, the `city-ops.token.<token>` subprotocol or `Authorization: Bearer`. */
+  token: string | undefined;
+  origin: string | undefined;
+  remoteAddress: string;
+  path: string;
+}
+
+/** Options of `startMapServer`; only `env` and `token` are required. */
+export interface MapServerOptions {
+  env: Environment;
+  /** Access token clients must present. */
+  token: string;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 8080; 0 picks a free port. */
+  port?: number;
+  /**
+   * Origins a browser may connect from (exact `scheme://host:port`). Default: this server's own
+   * origins. A request without an Origin header (not a browser) needs only the token.
+   */
+  allowedOrigins?: readonly string[];
+  /**
+   * The access hook: returns who the client is and which topics it may see, or undefined to refuse.
+   * Default: a valid token sees everything. A per-department model replaces this.
+   */
+  authorize?: (request: AccessRequest) => Principal | undefined;
+  /** Read `city.aggregates` and `city.alerts` from Kafka (default true). False: feed it with `apply`. */
+  kafka?: boolean;
+  topicPrefix?: string;
+  /** How far back to start reading the aggregates (ms, default 60 min). */
+  historyMs?: number;
+  /** ClickHouse history for the time-window selector; false turns it off (default: analyst user, `city`). */
+  history?: false | { tables?: Partial<HistoryTables>; client?: ClickHouseClient };
+  /** The built page (default viz/dist). */
+  staticDir?: string;
+  fanout?: Partial<FanoutOptions>;
+  state?: Partial<LiveStateOptions>;
+  logger?: Logger;
+}
+
+/** A running map server. */
+export interface MapServer {
+  readonly host: string;
+  readonly port: number;
+  /** `http://host:port` */
+  readonly url: string;
+  readonly token: string;
+  readonly state: LiveState;
+  readonly hub: FanoutHub;
+  readonly metrics: ServerMetrics;
+  /** Feeds one aggregate in-process (the quick start, or tests without Kafka). */
+  apply(message: AggregateMessage, timestamp?: number): void;
+  /** Feeds one alert in-process. */
+  applyAlert(alert: AlertEntity, timestamp?: number): void;
+  /** Stops reading, closes every client (1001) and the listening socket. */
+  close(): Promise<void>;
+}
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.geojson': 'application/geo+json',
+  '.png': 'image/png',
+  '.svg': 'image/svg+xml',
+  '.woff2': 'font/woff2',
+  '.pbf': 'application/x-protobuf',
+  '.map': 'application/json',
+  '.wasm': 'application/wasm',
+};
+
+/** A random access token (URL-safe), for `city-ops serve` when none is configured. */
+export function generateToken(): string {
+  return randomBytes(18).toString('base64url');
+}
+
+/**
+ * Starts the serving tier in this process: uWebSockets.js HTTP + WebSocket server for the live map.
+ *
+ * - `GET /` and the page's assets (viz/dist), `GET /basemap/style.json` (offline basemap),
+ *   `GET /api/districts` (WGS84 district boundaries), `GET /api/history?minutes=5|15|60[&district=]`
+ *   (ClickHouse history, token required), `GET /health`, `GET /metrics` (Prometheus).
+ * - `WS /ws?token=...` (or subprotocol `city-ops.token.<token>`): the protocol of docs/protocol.md.
+ *
+ * @example
+ * const server = await startMapServer({ env: loadEnvironment(), token: 'secret', port: 0 });
+ * console.log(`${server.url}/?token=secret`);
+ * await server.close();
+ */
+export async function startMapServer(options: MapServerOptions): Promise<MapServer> {
+  if (options.token.length < 8)
+    throw new CityOpsError('CONFIG_INVALID', 'the map access token must have at least 8 characters', {
+      hint: 'set CITY_OPS_MAP_TOKEN or --token to a longer secret, or leave both unset to generate one',
+    });
+  const logger = options.logger ?? createLogger('map-server');
+  const host = options.host ?? '127.0.0.1';
+  const metrics = new ServerMetrics();
+  const boundaries = loadDistrictBoundaries();
+  const basemap = loadBasemap('/basemap');
+  const basemapStyle = JSON.stringify(basemap.style);
+  const districtsJson = JSON.stringify(boundaries.geojson);
+  const state = new LiveState(
+    boundaries.districts.map((d) => d.code),
+    options.state,
+  );
+  const app = uWS.App();
+  const hub = new FanoutHub(
+    state,
+    boundaries.districts,
+    (topic, payload) => app.publish(topic, payload),
+    metrics,
+    logger,
+    options.fanout,
+  );
+  const staticDir = options.staticDir ?? resolve(PROJECT_ROOT, 'viz', 'dist');
+  const tokenDigest = digest(options.token);
+  let allowedOrigins = new Set(options.allowedOrigins ?? []);
+  const authorize =
+    options.authorize ??
+    ((request: AccessRequest): Principal | undefined =>
+      request.token !== undefined && timingSafeEqual(digest(request.token), tokenDigest)
+        ? { subject: 'token', canSubscribe: () => true }
+        : undefined);
+  const historyTables: HistoryTables = {
+    ...DEFAULT_HISTORY_TABLES,
+    database: options.env.CLICKHOUSE_DATABASE,
+    ...(options.history ? options.history.tables : {}),
+  };
+  const historyClient =
+    options.history === false
+      ? undefined
+      : (options.history?.client ?? createClickHouse(options.env, 'analyst', { requestTimeoutMs: 15_000 }));
+  let lastAggregateAt = 0;
+  let lastKafkaTs = 0;
+  const startedAt = Date.now();
+
+  const apply = (message: AggregateMessage, timestamp = Date.now()): void => {
+    metrics.aggregates.inc({ kind: message.kind });
+    lastAggregateAt = Date.now();
+    if (timestamp > lastKafkaTs) lastKafkaTs = timestamp;
+    if (message.kind === 'watermark')
+      metrics.dataLag.set({ stream: message.stream }, (Date.now() - message.watermark) / 1000);
+    state.apply(message, timestamp);
+  };
+  const applyAlert = (alert: AlertEntity, timestamp = Date.now()): void => {
+    state.applyAlert(alert, timestamp);
+  };
+
+  const originAllowed = (origin: string | undefined): boolean =>
+    origin === undefined || origin === '' || allowedOrigins.has(origin);
+
+  const accessOf = (res: uWS.HttpResponse, req: uWS.HttpRequest, path: string): AccessRequest => {
+    const bearer = /^Bearer\s+(.+)$/i.exec(req.getHeader('authorization'))?.[1];
+    const protocols = req
+      .getHeader('sec-websocket-protocol')
+      .split(',')
+      .map((p) => p.trim());
+    const fromProtocol = protocols
+      .find((p) => p.startsWith(TOKEN_SUBPROTOCOL_PREFIX))
+      ?.slice(TOKEN_SUBPROTOCOL_PREFIX.length);
+    const fromQuery = new URLSearchParams(req.getQuery() ?? '').get('token') ?? undefined;
+    return {
+      token: fromQuery ?? fromProtocol ?? bearer,
+      origin: req.getHeader('origin') || undefined,
+      remoteAddress: Buffer.from(res.getRemoteAddressAsText()).toString(),
+      path,
+    };
+  };
+
+  app.ws<{ principal: Principal; session?: ClientSession }>('/ws', {
+    compression: uWS.DISABLED,
+    maxPayloadLength: 64 * 1024,
+    idleTimeout: 60,
+    sendPingsAutomatically: true,
+    // The hub keeps each client under its own limits (high water, then disconnect); this is the last guard.
+    maxBackpressure: (options.fanout?.maxBufferedBytes ?? 16 * 1024 * 1024) * 2,
+    closeOnBackpressureLimit: 1,
+    upgrade: (res, req, context) => {
+      const access = accessOf(res, req, '/ws');
+      const key = req.getHeader('sec-websocket-key');
+      const protocolHeader = req.getHeader('sec-websocket-protocol');
+      const extensions = req.getHeader('sec-websocket-extensions');
+      if (!originAllowed(access.origin)) {
+        metrics.rejected.inc({ reason: 'origin' });
+        res.writeStatus('403 Forbidden').end(`origin ${access.origin} is not allowed`);
+        return;
+      }
+      const principal = authorize(access);
+      if (!principal) {
+        metrics.rejected.inc({ reason: 'token' });
+        res.writeStatus('401 Unauthorized').end('a valid token is required (?token=...)');
+        return;
+      }
+      const offered = protocolHeader.split(',').map((p) => p.trim());
+      const selected = offered.includes(SUBPROTOCOL) ? SUBPROTOCOL : '';
+      res.upgrade({ principal }, key, selected, extensions, context);
+    },
+    open: (ws) => {
+      const data = ws.getUserData();
+      data.session = hub.open(ws, data.principal);
+    },
+    message: (ws, message) => {
+      const session = ws.getUserData().session;
+      if (session && !session.closed) hub.message(session, Buffer.from(message).toString('utf8'));
+    },
+    drain: (ws) => {
+      const session = ws.getUserData().session;
+      if (session && !session.closed) hub.drain(session);
+    },
+    close: (ws) => {
+      const session = ws.getUserData().session;
+      if (session) hub.close(session);
+    },
+  });
+
+  const send = (
+    res: uWS.HttpResponse,
+    status: string,
+    type: string,
+    body: string | Buffer,
+    headers: Record<string, string> = {},
+  ): void => {
+    res.cork(() => {
+      res.writeStatus(status).writeHeader('Content-Type', type);
+      for (const [name, value] of Object.entries(headers)) res.writeHeader(name, value);
+      res.end(body);
+    });
+  };
+
+  app.get('/health', (res) => {
+    const kafkaOk = options.kafka === false || reader !== undefined;
+    const body = {
+      status: kafkaOk ? 'ok' : 'starting',
+      epoch: hub.epoch,
+      clients: hub.clientCount,
+      uptime_s: Math.round((Date.now() - startedAt) / 1000),
+      last_aggregate_age_s: lastAggregateAt ? (Date.now() - lastAggregateAt) / 1000 : null,
+      topics: state.topics().length,
+      kafka: options.kafka === false ? 'disabled' : reader ? reader.topics : 'connecting',
+    };
+    send(res, kafkaOk ? '200 OK' : '503 Service Unavailable', 'application/json', JSON.stringify(body));
+  });
+
+  app.get('/metrics', (res) => {
+    let aborted = false;
+    res.onAborted(() => {
+      aborted = true;
+    });
+    if (lastKafkaTs) metrics.consumeLag.set((Date.now() - lastKafkaTs) / 1000);
+    metrics.registry
+      .metrics()
+      .then((text) => {
+        if (!aborted) send(res, '200 OK', metrics.registry.contentType, text);
+      })
+      .catch((error: unknown) => {
+        if (!aborted) send(res, '500 Internal Server Error', 'text/plain', String(error));
+      });
+  });
+
+  app.get('/api/districts', (res) => {
+    send(res, '200 OK', 'application/geo+json', districtsJson, { 'Cache-Control': 'max-age=3600' });
+  });
+
+  app.get('/basemap/style.json', (res) => {
+    send(res, '200 OK', 'application/json', basemapStyle, { 'Cache-Control': 'max-age=3600' });
+  });
+
+  app.get('/basemap/*', (res, req) => {
+    const file = basemap.files.get(decodeURIComponent(req.getUrl().slice('/basemap/'.length)));
+    if (!file) return send(res, '404 Not Found', 'text/plain', 'not in the basemap package');
+    send(res, '200 OK', CONTENT_TYPES[extname(req.getUrl())] ?? 'application/octet-stream', file);
+  });
+
+  app.get('/api/history', (res, req) => {
+    const access = accessOf(res, req, '/api/history');
+    if (!originAllowed(access.origin) || !authorize(access)) {
+      metrics.rejected.inc({ reason: 'token' });
+      return send(res, '401 Unauthorized', 'text/plain', 'a valid token is required');
+    }
+    const query = new URLSearchParams(req.getQuery() ?? '');
+    let aborted = false;
+    res.onAborted(() => {
+      aborted = true;
+    });
+    if (!historyClient) {
+      const body = { note: 'history is turned off on this server', minutes: 0, districtMinute: [] };
+      return send(res, '200 OK', 'application/json', JSON.stringify(body));
+    }
+    queryHistory(historyClient, historyTables, {
+      minutes: Number(query.get('minutes') ?? 15),
+      district: query.get('district'),
+    })
+      .then((history) => {
+        if (!aborted) send(res, '200 OK', 'application/json', JSON.stringify(history));
+      })
+      .catch((error: unknown) => {
+        if (aborted) return;
+        const status =
+          isCityOpsError(error) && error.domain === 'user' ? '400 Bad Request' : '500 Internal Server Error';
+        send(res, status, 'text/plain', error instanceof Error ? error.message : String(error));
+      });
+  });
+
+  const staticCache = new Map<string, Buffer>();
+  app.get('/*', (res, req) => {
+    let path = req.getUrl();
+    if (path === '/' || path === '') path = '/index.html';
+    const file = normalize(join(staticDir, decodeURIComponent(path)));
+    if (!file.startsWith(staticDir + sep))
+      return send(res, '403 Forbidden', 'text/plain', 'outside the page');
+    let body = staticCache.get(file);
+    if (!body) {
+      if (!existsSync(file) || !statSync(file).isFile()) {
+        const hint = existsSync(staticDir) ? 'not found' : 'the page is not built: run `npm run build:viz`';
+        return send(res, '404 Not Found', 'text/plain', hint);
+      }
+      body = readFileSync(file);
+      staticCache.set(file, body);
+    }
+    send(res, '200 OK', CONTENT_TYPES[extname(file)] ?? 'application/octet-stream', body, {
+      'Cache-Control': file.endsWith('index.html') ? 'no-cache' : 'max-age=300',
+    });
+  });
+
+  const { listenSocket, port } = await new Promise<{ listenSocket: uWS.us_listen_socket; port: number }>(
+    (resolveListen, reject) => {
+      app.listen(host, options.port ?? 8080, (socket) => {
+        if (!socket) {
+          reject(
+            new CityOpsError(
+              'PORT_IN_USE',
+              `the map server could not listen on ${host}:${options.port ?? 8080}`,
+              {
+                hint: 'another process uses that port: pick another with --port',
+              },
+            ),
+          );
+          return;
+        }
+        resolveListen({ listenSocket: socket, port: uWS.us_socket_local_port(socket) });
+      });
+    },
+  );
+  const url = `http://${host}:${port}`;
+  if (!options.allowedOrigins)
+    allowedOrigins = new Set([url, `http://localhost:${port}`, `http://127.0.0.1:${port}`]);
+  hub.start();
+
+  let reader: AggregatesReader | undefined;
+  if (options.kafka !== false) {
+    try {
+      reader = await startAggregatesReader({
+        env: options.env,
+        logger,
+        ...(options.topicPrefix !== undefined ? { topicPrefix: options.topicPrefix } : {}),
+        ...(options.historyMs !== undefined ? { historyMs: options.historyMs } : {}),
+        onAggregate: apply,
+        onAlert: applyAlert,
+        onInvalid: (topic, reason) => {
+          metrics.invalidMessages.inc({ topic });
+          logger.warn({ topic, reason }, 'skipped a record that breaks the aggregates contract');
+        },
+      });
+    } catch (error) {
+      uWS.us_listen_socket_close(listenSocket);
+      hub.stop();
+      closeApp(app);
+      throw error;
+    }
+  }
+  logger.info({ url, kafka: options.kafka !== false }, 'map server listening');
+
+  return {
+    host,
+    port,
+    url,
+    token: options.token,
+    state,
+    hub,
+    metrics,
+    apply,
+    applyAlert,
+    async close() {
+      await reader?.stop();
+      uWS.us_listen_socket_close(listenSocket);
+      hub.stop();
+      closeApp(app);
+      if (historyClient && !options.history?.client) await historyClient.close();
+    },
+  };
+}
+
+function digest(value: string): Buffer {
+  return createHash('sha256').update(value).digest();
+}
+
+/** `App.close()` (closes every socket) exists in the uWS binary but not in this build's type declarations. */
+function closeApp(app: uWS.TemplatedApp): void {
+  (app as uWS.TemplatedApp & { close(): void }).close();
+}
