@@ -87,8 +87,13 @@ export function approxDistinctCount(
     }),
     fromJSON: (json: unknown): HyperLogLogState => {
       const o = requireStateObject(name, json);
-      if (typeof o['registers'] !== 'string') throw invalidState(name, 'registers must be a base64 string');
-      const state = { precision: o['precision'] as number, registers: fromBase64(o['registers']) };
+      let registers: Uint8Array;
+      try {
+        registers = fromBase64(o['registers'] as string);
+      } catch {
+        throw invalidState(name, 'registers must be a base64 string');
+      }
+      const state = { precision: o['precision'] as number, registers };
       check(state);
       if (state.registers.some((r) => r > Q + 1)) throw invalidState(name, `registers must be <= ${Q + 1}`);
       return state;
