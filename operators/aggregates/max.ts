@@ -2,7 +2,7 @@ import type { Aggregate } from './Aggregate.ts';
 import { requireStateNumber } from './aggregateInternals.ts';
 
 /**
- * Largest number. Exact. `NaN` values are ignored. Empty: `null`. State: a number (`-Infinity` when empty).
+ * Largest number. Exact. `NaN` values are ignored; `-0` is reported as `0`. Empty: `null`. State: a number (`-Infinity` when empty).
  *
  * @example
  * mapInput((v: Gps) => v.speedKmh, max());
@@ -14,11 +14,16 @@ export function max(): Aggregate<number, number, number | null> {
 const MAX: Aggregate<number, number, number | null> = Object.freeze({
   name: 'max',
   empty: () => Number.NEGATIVE_INFINITY,
-  // biome-ignore lint/complexity/useMathMinMax: Math.max would let NaN through; the comparison ignores it.
-  add: (state: number, value: number) => (value > state ? value : state),
-  // biome-ignore lint/complexity/useMathMinMax: as above.
-  merge: (a: number, b: number) => (b > a ? b : a),
+  // + 0 turns -0 into 0, so the result never depends on which zero came first.
+  add: (state: number, value: number) => larger(state, value + 0),
+  merge: (a: number, b: number) => larger(a, b),
   result: (state: number) => (state === Number.NEGATIVE_INFINITY ? null : state),
   toJSON: (state: number) => (state === Number.NEGATIVE_INFINITY ? null : state),
   fromJSON: (json: unknown) => (json === null ? Number.NEGATIVE_INFINITY : requireStateNumber('max', json)),
 });
+
+/** Unlike Math.max, ignores NaN in `b`. */
+function larger(a: number, b: number): number {
+  // biome-ignore lint/complexity/useMathMinMax: Math.max would let NaN through.
+  return b > a ? b : a;
+}

@@ -41,7 +41,7 @@ const MEAN: Aggregate<number, MeanState, number | null> = Object.freeze({
     sum: mergeExact(a.sum, b.sum),
     count: a.count + b.count,
   }),
-  result: (state: MeanState) => (state.count === 0 ? null : roundPartials(state.sum) / state.count),
+  result: (state: MeanState) => (state.count === 0 ? null : roundPartials(state.sum) / state.count + 0),
   toJSON: (state: MeanState) => ({ sum: exactSumToJSON(state.sum), count: state.count }),
   fromJSON: (json: unknown): MeanState => {
     const o = requireStateObject('mean', json);

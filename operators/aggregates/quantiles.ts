@@ -20,6 +20,9 @@ export interface QuantileSketchState {
   max: number;
 }
 
+/** Below this magnitude values count as zero. */
+const MIN_INDEXABLE = 1e-300;
+
 /** The result of `quantiles()`: `{ p50: 12.1, p99: 80.3 }`, `null` values when nothing was added. */
 export type QuantilesResult = Readonly<Record<string, number | null>>;
 
@@ -33,7 +36,8 @@ export type QuantilesResult = Readonly<Record<string, number | null>>;
  * adds bucket counts, which is exact, associative and commutative: merged partials answer exactly as one
  * sketch over all values would, with the same bound. Buckets are never collapsed (collapsing would make merges
  * order-dependent), so a state holds about `ln(max/min) / (2 * alpha)` buckets: ~1 000 for values spanning
- * nine orders of magnitude at 1%. Non-finite values are ignored.
+ * nine orders of magnitude at 1%. Non-finite values are ignored; values with `|x| <= 1e-300` count as 0 (the
+ * logarithmic mapping loses precision among subnormal numbers).
  *
  * Keys in the result are `p` + the percentile: `p50`, `p99`, `p99.9`.
  *
@@ -117,10 +121,10 @@ export function quantiles(options: QuantilesOptions = {}): Aggregate<
     }),
     add: (state: QuantileSketchState, value: number) => {
       if (!Number.isFinite(value)) return state;
-      if (value > 0) {
+      if (value > MIN_INDEXABLE) {
         const k = Math.ceil(Math.log(value) / lnGamma);
         state.positive.set(k, (state.positive.get(k) ?? 0) + 1);
-      } else if (value < 0) {
+      } else if (value < -MIN_INDEXABLE) {
         const k = Math.ceil(Math.log(-value) / lnGamma);
         state.negative.set(k, (state.negative.get(k) ?? 0) + 1);
       } else {

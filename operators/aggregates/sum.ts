@@ -34,7 +34,8 @@ const SUM: Aggregate<number, ExactSumState, number> = Object.freeze({
     return state;
   },
   merge: mergeExact,
-  result: roundPartials,
+  // + 0 reports -0 as 0, which JSON cannot tell apart anyway.
+  result: (state: ExactSumState) => roundPartials(state) + 0,
   toJSON: exactSumToJSON,
   fromJSON: (json: unknown) => exactSumFromJSON('sum', json),
 });

@@ -37,7 +37,8 @@ export interface DistrictIndexOptions {
  * whether its centre is inside each area; a point there is inside an area iff the segment from the point to
  * the centre crosses that area's edges an odd number of times, and that segment never leaves the cell, so only
  * the cell's edges are tested (a few, instead of thousands). Results equal `@turf/boolean-point-in-polygon`
- * (tests check random points) except exactly on a boundary, where either neighbour may be reported.
+ * (tests check random points and points on and around boundary vertices); a point exactly on a shared border
+ * is reported in one of the areas that share it.
  *
  * Holes and multipolygons are handled (even-odd rule per feature). Where areas overlap, the one listed first
  * wins. Coordinates must be in the same datum as the points looked up (convert GCJ-02 data with
@@ -289,7 +290,25 @@ export class DistrictIndex {
       if (f === centre) centreSeen = true;
       if (odd !== (f === centre)) return f;
     }
-    return centre >= 0 && !centreSeen ? centre : -1;
+    if (centre >= 0 && !centreSeen) return centre;
+    // A point exactly on an edge (a shared border, a vertex) may fail every parity test; like turf, count
+    // the boundary as inside.
+    for (i = s; i < e; i++) {
+      const ax = coords[4 * i]!;
+      const ay = coords[4 * i + 1]!;
+      const bx = coords[4 * i + 2]!;
+      const by = coords[4 * i + 3]!;
+      if (
+        orient(ax, ay, bx, by, lng, lat) === 0 &&
+        lng >= Math.min(ax, bx) &&
+        lng <= Math.max(ax, bx) &&
+        lat >= Math.min(ay, by) &&
+        lat <= Math.max(ay, by)
+      ) {
+        return feature[i]!;
+      }
+    }
+    return -1;
   }
 
   /** Even-odd test against every edge: for the rare cell whose centre lies exactly on an edge. */

@@ -19,7 +19,7 @@ function processor(
   emit: EmitPolicy,
   extra: { outOfOrdernessMs?: number; dedup?: boolean; watermarks?: 'fromRecords' | 'external' } = {},
 ) {
-  return new SessionWindowProcessor(spec, {
+  return new SessionWindowProcessor<Ev, string, unknown[], { n: number; total: number }>(spec, {
     key: (r) => r.value.key,
     aggregate: countAndSum,
     emit,

@@ -20,7 +20,7 @@ function processor(
   emit: EmitPolicy,
   extra: { outOfOrdernessMs?: number; dedup?: boolean; watermarks?: 'fromRecords' | 'external' } = {},
 ) {
-  return new TimeWindowProcessor(spec, {
+  return new TimeWindowProcessor<Ev, string, unknown[], { n: number; total: number }>(spec, {
     key: (r) => r.value.key,
     aggregate: countAndSum,
     emit,
