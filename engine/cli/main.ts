@@ -9,6 +9,7 @@ export interface Command {
 
 /** Commands load lazily so that `city-ops stack status` does not load the engine, workers or the viz build. */
 const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
+  alerts: () => import('./commands/alerts.ts'),
   quickstart: () => import('./commands/quickstart.ts'),
   serve: () => import('./commands/serve.ts'),
   stack: () => import('./commands/stack.ts'),

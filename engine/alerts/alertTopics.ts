@@ -1,0 +1,23 @@
+import { internalTopic } from '../contract/topics.ts';
+
+/**
+ * Kafka topics of the alert path (all carry the deployment's topic prefix):
+ *
+ * - `alerts` (`city.alerts`, from `engine/contract/topics.ts`): the durable outbox. One CloudEvent 1.0
+ *   (structured JSON) per lifecycle transition, keyed by alert id (so an alert's firing and resolved stay
+ *   in order on one partition). The evaluator writes it, the dispatcher and the live map read it.
+ * - `acks` (`city.alert-acks`, compacted, 7 days): one record per settled delivery, keyed
+ *   `<event id>|<endpoint id>`, so a restarted dispatcher does not send again what a receiver acknowledged.
+ * - `deadLetters` (`city.alert-dead-letters`): deliveries that ran out of their retry budget.
+ * - `evaluatorState` (`city.alert-evaluator-state`, compacted): the evaluator's snapshots.
+ */
+export function alertTopics(prefix = '') {
+  return {
+    alerts: internalTopic('alerts', prefix),
+    acks: `${prefix}city.alert-acks`,
+    deadLetters: `${prefix}city.alert-dead-letters`,
+    evaluatorState: `${prefix}city.alert-evaluator-state`,
+  } as const;
+}
+
+export type AlertTopics = ReturnType<typeof alertTopics>;

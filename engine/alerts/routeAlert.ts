@@ -1,0 +1,29 @@
+import { SEVERITIES } from './alertConfig.ts';
+import type { AlertEventData } from './alertEvent.ts';
+import type { LoadedAlertConfig, ResolvedEndpoint } from './loadAlertConfig.ts';
+
+/**
+ * The endpoints that receive an alert: every route whose rules, districts and minimum severity match
+ * names departments; the alert goes to each enabled endpoint of each of them, once, in file order.
+ * A route without `districts` also matches alerts without a district.
+ *
+ * @example
+ * routeAlert(loaded, event.data).map((e) => e.id); // ['transport-ops', 'police-command']
+ */
+export function routeAlert(
+  loaded: LoadedAlertConfig,
+  data: Pick<AlertEventData, 'rule' | 'district' | 'severity'>,
+): ResolvedEndpoint[] {
+  const rank = SEVERITIES.indexOf(data.severity);
+  const departments = new Set<string>();
+  for (const route of loaded.config.routes) {
+    if (route.rules && !route.rules.includes(data.rule)) continue;
+    if (route.districts && (data.district === undefined || !route.districts.includes(data.district)))
+      continue;
+    if (rank < SEVERITIES.indexOf(route.min_severity)) continue;
+    for (const department of route.departments) departments.add(department);
+  }
+  return [...loaded.endpoints.values()].filter(
+    (endpoint) => endpoint.enabled && departments.has(endpoint.department),
+  );
+}

@@ -1,0 +1,189 @@
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { AlertConfigWatcher } from '../../alerts/alertConfigWatcher.ts';
+import { AlertDispatcher } from '../../alerts/alertDispatcher.ts';
+import { AlertEvaluatorService } from '../../alerts/alertEvaluatorService.ts';
+import { ensureAlertTopics } from '../../alerts/alertKafka.ts';
+import { createAlertMetrics } from '../../alerts/alertMetrics.ts';
+import { startAlertStatusServer } from '../../alerts/alertStatusServer.ts';
+import { DeliveryLog } from '../../alerts/deliveryLog.ts';
+import { loadAlertConfig } from '../../alerts/loadAlertConfig.ts';
+import { loadEnvironment, PROJECT_ROOT } from '../../config/environment.ts';
+import { createClickHouse } from '../../connectors/clickhouse/client.ts';
+import { sqlIdentifier } from '../../connectors/clickhouse/sqlLiteral.ts';
+import { createKafka } from '../../connectors/kafka/client.ts';
+import { internalTopic } from '../../contract/topics.ts';
+import { CityOpsError } from '../../errors.ts';
+import { createLogger } from '../../observability/logger.ts';
+import type { Command } from '../main.ts';
+
+const USAGE = `city-ops alerts [options]
+
+Evaluates the alert rules on the engine's aggregates (topic city.aggregates), publishes alert lifecycle
+CloudEvents to the outbox (city.alerts) and delivers them, signed (Standard Webhooks), to the departments'
+webhooks with retries and a durable outbox. docs/alerts.md describes the rules file and the guarantees.
+
+Options:
+  --rules <file>             rules file (default config/alerts.example.yaml); reloaded on change and on SIGHUP
+  --check                    validate the rules file, print a summary and exit (0 valid, 2 invalid)
+  --port <n>                 status server port on 127.0.0.1 (/health /metrics /status /deliveries);
+                             default 9470, 0 picks a free port
+  --only <part>              run only the 'evaluator' or only the 'dispatcher' (default: both)
+  --clickhouse-database <db> database of the alert tables (default CLICKHOUSE_DATABASE)
+  --no-clickhouse            do not write delivery states to ClickHouse
+  --snapshot-interval <ms>   evaluator snapshot and commit interval (default 5000)
+
+Topics and consumer groups carry CITY_OPS_TOPIC_PREFIX. Stops gracefully on SIGTERM or SIGINT.`;
+
+export const command: Command = {
+  summary: 'Alert rules, routing and signed webhook delivery to departments (evaluator + dispatcher).',
+  usage: USAGE,
+  async run(argv) {
+    let values: Record<string, string | boolean | undefined>;
+    try {
+      ({ values } = parseArgs({
+        args: [...argv],
+        options: {
+          rules: { type: 'string' },
+          check: { type: 'boolean', default: false },
+          port: { type: 'string', default: '9470' },
+          only: { type: 'string' },
+          'clickhouse-database': { type: 'string' },
+          'no-clickhouse': { type: 'boolean', default: false },
+          'snapshot-interval': { type: 'string', default: '5000' },
+        },
+      }));
+    } catch (cause) {
+      throw new CityOpsError('CLI_USAGE', (cause as Error).message, { hint: 'see city-ops alerts --help' });
+    }
+    const port = Number(values['port']);
+    if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+      throw new CityOpsError('CLI_USAGE', `--port must be a port number, not '${values['port']}'`);
+    }
+    const only = values['only'] as string | undefined;
+    if (only !== undefined && only !== 'evaluator' && only !== 'dispatcher') {
+      throw new CityOpsError('CLI_USAGE', `--only must be 'evaluator' or 'dispatcher', not '${only}'`);
+    }
+    const snapshotIntervalMs = Number(values['snapshot-interval']);
+    if (!Number.isInteger(snapshotIntervalMs) || snapshotIntervalMs < 100) {
+      throw new CityOpsError('CLI_USAGE', '--snapshot-interval must be an integer of at least 100 (ms)');
+    }
+    const path = resolve(String(values['rules'] ?? resolve(PROJECT_ROOT, 'config/alerts.example.yaml')));
+    const out = (line: string) => process.stdout.write(`${line}\n`);
+    const loaded = await loadAlertConfig(path);
+    out(
+      `alerts: rules ${path}: ${loaded.config.rules.length} rules, ${loaded.config.departments.length} departments, ${loaded.endpoints.size} endpoints, ${loaded.config.routes.length} routes`,
+    );
+    if (values['check']) {
+      for (const rule of loaded.config.rules) {
+        out(
+          `  rule ${rule.id}: ${rule.severity}, ${rule.source.kind} ${rule.source.indicator}, ${rule.condition.type}${rule.enabled ? '' : ' (disabled)'}`,
+        );
+      }
+      for (const [id, endpoint] of loaded.endpoints)
+        out(
+          `  endpoint ${id} (${endpoint.department}): ${endpoint.url}, ${endpoint.secrets.length} secret(s)`,
+        );
+      return 0;
+    }
+
+    const env = loadEnvironment();
+    const logger = createLogger('city-ops-alerts');
+    const prefix = env.CITY_OPS_TOPIC_PREFIX;
+    const kafka = createKafka(env, 'city-ops-alerts', logger);
+    const metrics = createAlertMetrics();
+    const topics = await ensureAlertTopics(env);
+    out(
+      `alerts: topics ${topics.alerts} (outbox), ${topics.acks}, ${topics.deadLetters}, ${topics.evaluatorState}`,
+    );
+
+    let log: DeliveryLog | undefined;
+    const clickhouse = values['no-clickhouse'] ? undefined : createClickHouse(env);
+    if (clickhouse) {
+      const database = sqlIdentifier(String(values['clickhouse-database'] ?? env.CLICKHOUSE_DATABASE));
+      const exists = await clickhouse
+        .query({ query: `EXISTS TABLE ${database}.alert_deliveries`, format: 'JSONEachRow' })
+        .then((r) => r.json<{ result: number }>())
+        .then((rows) => Number(rows[0]?.result) === 1)
+        .catch((cause) => {
+          throw new CityOpsError(
+            'SERVICE_UNAVAILABLE',
+            `ClickHouse at ${env.CLICKHOUSE_URL} did not answer`,
+            {
+              cause,
+              hint: 'start it (`city-ops stack up`) or pass --no-clickhouse',
+            },
+          );
+        });
+      if (!exists) {
+        throw new CityOpsError('CONFIG_INVALID', `table ${database}.alert_deliveries does not exist`, {
+          hint: 'run `city-ops migrate` first (migration 0100_alerts), or pass --no-clickhouse',
+        });
+      }
+      log = new DeliveryLog(clickhouse, database, logger);
+    }
+
+    let evaluator: AlertEvaluatorService | undefined;
+    let dispatcher: AlertDispatcher | undefined;
+    const watcher = new AlertConfigWatcher(path, loaded, logger, (next) => {
+      out(`alerts: rules reloaded (${next.config.rules.length} rules, ${next.endpoints.size} endpoints)`);
+      void evaluator?.reload(next);
+    });
+    if (only !== 'dispatcher') {
+      evaluator = new AlertEvaluatorService({
+        kafka,
+        topics,
+        aggregatesTopic: internalTopic('aggregates', prefix),
+        groupId: `${prefix}city-ops-alert-evaluator`,
+        config: loaded,
+        logger: logger.child({ component: 'evaluator' }),
+        metrics,
+        snapshotIntervalMs,
+      });
+    }
+    if (only !== 'evaluator') {
+      dispatcher = new AlertDispatcher({
+        kafka,
+        topics,
+        groupId: `${prefix}city-ops-alert-dispatcher`,
+        config: () => watcher.config,
+        logger: logger.child({ component: 'dispatcher' }),
+        metrics,
+        ...(log ? { log } : {}),
+      });
+    }
+    const status = await startAlertStatusServer(
+      {
+        registry: metrics.registry,
+        config: () => watcher.config,
+        dispatcher,
+        evaluator,
+        startedAt: Date.now(),
+      },
+      port,
+    );
+    out(`alerts: status on http://127.0.0.1:${status.port} (/health /metrics /status /deliveries)`);
+    await Promise.all([evaluator?.start(), dispatcher?.start()]);
+    watcher.start();
+    out(
+      `alerts: running${evaluator ? ' evaluator' : ''}${dispatcher ? ' dispatcher' : ''}; SIGHUP reloads the rules, SIGTERM stops`,
+    );
+
+    const onHup = () => void watcher.reload();
+    process.on('SIGHUP', onHup);
+    const signal = await new Promise<string>((done) => {
+      process.once('SIGTERM', () => done('SIGTERM'));
+      process.once('SIGINT', () => done('SIGINT'));
+    });
+    out(`alerts: ${signal}: stopping (in-flight deliveries get 10 s to finish)`);
+    process.off('SIGHUP', onHup);
+    watcher.stop();
+    await evaluator?.stop();
+    await dispatcher?.stop();
+    await log?.close();
+    await clickhouse?.close();
+    await status.close();
+    out('alerts: stopped');
+    return 0;
+  },
+};
