@@ -5,4 +5,8 @@ import { register } from 'tsx/esm/api';
 
 register();
 const { main } = await import('../engine/cli/main.ts');
-process.exitCode = await main(process.argv.slice(2));
+const code = await main(process.argv.slice(2));
+// A command has finished and closed what it opened; leftover handles of client libraries (a lingering
+// socket, a librdkafka thread) must not keep the process alive after it.
+setTimeout(() => process.exit(code), 200).unref();
+process.exitCode = code;

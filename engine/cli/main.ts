@@ -10,8 +10,11 @@ export interface Command {
 /** Commands load lazily so that `city-ops stack status` does not load the engine, workers or the viz build. */
 const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
   alerts: () => import('./commands/alerts.ts'),
+  migrate: () => import('./commands/migrate.ts'),
   quickstart: () => import('./commands/quickstart.ts'),
+  run: () => import('./commands/run.ts'),
   serve: () => import('./commands/serve.ts'),
+  simulate: () => import('./commands/simulate.ts'),
   stack: () => import('./commands/stack.ts'),
 };
 

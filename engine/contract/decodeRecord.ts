@@ -11,6 +11,8 @@ import {
 } from './exchangeRecords.ts';
 import type { StreamName } from './topics.ts';
 
+const utf8 = new TextDecoder('utf-8');
+
 /** Why a record went to the dead letters. Stable names: they are stored and counted by these. */
 export const DEAD_LETTER_REASONS = [
   'empty',
@@ -57,7 +59,7 @@ export function decodeRecord(
   }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(typeof value === 'string' ? value : Buffer.from(value).toString('utf8'));
+    parsed = JSON.parse(typeof value === 'string' ? value : utf8.decode(value));
   } catch (error) {
     return { ok: false, reason: 'invalid_json', detail: (error as Error).message };
   }

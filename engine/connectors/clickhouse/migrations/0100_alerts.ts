@@ -30,13 +30,14 @@ export const statements = (db: { city: string; restricted: string }): string[] =
     // lifecycle (sent < retrying < failed, acknowledged).
     `CREATE VIEW IF NOT EXISTS ${city}.alert_delivery_state AS
       SELECT event_id, endpoint, any(alert_id) AS alert_id, any(event_type) AS event_type, any(rule) AS rule,
-        any(department) AS department,
-        argMax(status, at_ms * 4 + multiIf(status = 'sent', 0, status = 'retrying', 1, 2)) AS status,
-        max(attempt) AS attempts,
-        argMax(http_status, at_ms * 4 + multiIf(status = 'sent', 0, status = 'retrying', 1, 2)) AS last_http_status,
-        argMax(error, at_ms * 4 + multiIf(status = 'sent', 0, status = 'retrying', 1, 2)) AS last_error,
+        any(department) AS department, argMax(state, rank) AS status, max(attempt) AS attempts,
+        argMax(http_status, rank) AS last_http_status, argMax(error, rank) AS last_error,
         min(at) AS first_at, max(at) AS updated_at
-      FROM ${city}.alert_deliveries
+      FROM (
+        SELECT event_id, endpoint, alert_id, event_type, rule, department, attempt, http_status, error, at,
+          status AS state, at_ms * 4 + multiIf(status = 'sent', 0, status = 'retrying', 1, 2) AS rank
+        FROM ${city}.alert_deliveries
+      )
       GROUP BY event_id, endpoint`,
 
     `CREATE TABLE IF NOT EXISTS ${city}.alert_dead_letters (

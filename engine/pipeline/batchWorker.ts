@@ -1,0 +1,257 @@
+import { cellToLatLng, latLngToCell } from 'h3-js';
+import { tsvField } from '../connectors/clickhouse/sqlLiteral.ts';
+import type { IncidentMessage } from '../contract/aggregates.ts';
+import { decodeRecord } from '../contract/decodeRecord.ts';
+import type { CityEventRecord, PopulationRecord, TransportRecord } from '../contract/exchangeRecords.ts';
+import type { StreamName } from '../contract/topics.ts';
+import { shenzhenDistricts } from '../geo/shenzhenDistricts.ts';
+import { maskFreeText, maskIdNumber, maskName, maskPayload, maskPhone } from '../privacy/mask.ts';
+
+/** H3 resolution of the `cell` of every record (res 8: cells of about 0.74 km², edge about 460 m). */
+export const CELL_RESOLUTION = 8;
+/** Dead-letter payloads keep at most this many bytes in `city.dead_letters` (masked). */
+export const DEAD_LETTER_PAYLOAD_LIMIT = 4_096;
+/** District code of positions outside every district polygon. */
+export const OUTSIDE = 'outside';
+
+/**
+ * A batch of Kafka messages from ONE partition, in offset order, packed for a cheap hand-over to a worker
+ * thread: the values are concatenated into one buffer (transferred, not copied).
+ */
+export interface BatchTask {
+  readonly stream: StreamName;
+  readonly topic: string;
+  readonly partition: number;
+  readonly offsets: Float64Array;
+  /** Kafka message timestamps, epoch ms (0 when absent). */
+  readonly timestamps: Float64Array;
+  readonly keys: readonly (string | null)[];
+  readonly payload: Uint8Array;
+  /** Length of each value in `payload`; -1 for a null value. */
+  readonly lengths: Int32Array;
+  /** Wall-clock seconds to stamp `ingested_at` with. */
+  readonly ingestedAt: number;
+}
+
+/** The accepted records of a batch, columnar (one entry per record, in offset order). */
+export interface AcceptedColumns {
+  readonly count: number;
+  readonly offsets: Float64Array;
+  readonly ts: Float64Array;
+  readonly ids: string[];
+  /** The entity: transport vehicle, events incident_id, population cell. */
+  readonly entities: string[];
+  readonly districts: string[];
+  readonly cells: string[];
+  readonly lat: Float64Array;
+  readonly lon: Float64Array;
+  /** transport: speed (NaN when absent); events: severity; population: people present. */
+  readonly measure: Float64Array;
+  /** transport: mode; events: status ('open' | 'closed'); population: '' */
+  readonly labels: string[];
+  /** population: inflow and outflow; 0 otherwise. */
+  readonly inflow: Float64Array;
+  readonly outflow: Float64Array;
+}
+
+export interface DeadLetter {
+  readonly offset: number;
+  readonly reason: string;
+  readonly detail: string;
+  readonly key: string;
+  readonly messageTs: number;
+  readonly bytes: number;
+  /** Masked and truncated: for `city.dead_letters` and the dead-letter topic. */
+  readonly payload: string;
+  /** As received (up to the record size limit): for the restricted raw table only. */
+  readonly rawPayload: string;
+}
+
+export interface BatchResult {
+  readonly stream: StreamName;
+  readonly partition: number;
+  readonly firstOffset: number;
+  readonly lastOffset: number;
+  readonly accepted: AcceptedColumns;
+  /** TabSeparated body for the stream's atomic table (masked). */
+  readonly atomicTsv: string;
+  /** TabSeparated body for `events_raw` in the restricted database (events only). */
+  readonly restrictedTsv: string;
+  readonly deadLetters: DeadLetter[];
+  /** Masked incident messages for the live map and alerts (events only). */
+  readonly incidents: IncidentMessage[];
+}
+
+const { index } = shenzhenDistricts();
+const decoder = new TextDecoder('utf-8', { fatal: false });
+
+/**
+ * Decodes, validates and enriches one batch: the CPU-heavy, stateless part of the pipeline, run in
+ * piscina worker threads. Every message ends either accepted (with district and H3 cell) or as a dead
+ * letter with its reason; none is skipped.
+ */
+export function processBatch(task: BatchTask): BatchResult {
+  const n = task.offsets.length;
+  const accepted = newColumns(n);
+  const deadLetters: DeadLetter[] = [];
+  const incidents: IncidentMessage[] = [];
+  let atomicTsv = '';
+  let restrictedTsv = '';
+  const source = `\t${task.partition}`;
+  let position = 0;
+  let count = 0;
+  for (let i = 0; i < n; i++) {
+    const length = task.lengths[i]!;
+    const bytes = length < 0 ? null : task.payload.subarray(position, position + length);
+    if (length > 0) position += length;
+    const offset = task.offsets[i]!;
+    const messageTs = task.timestamps[i]!;
+    const decoded = decodeRecord(task.stream, bytes, messageTs > 0 ? messageTs : undefined);
+    if (!decoded.ok) {
+      const raw = bytes === null ? '' : decoder.decode(bytes);
+      deadLetters.push({
+        offset,
+        reason: decoded.reason,
+        detail: maskFreeText(decoded.detail),
+        key: maskFreeText(task.keys[i] ?? ''),
+        messageTs,
+        bytes: bytes?.length ?? 0,
+        payload: maskPayload(truncate(raw, DEAD_LETTER_PAYLOAD_LIMIT)),
+        rawPayload: raw,
+      });
+      continue;
+    }
+    const ts = decoded.ts;
+    const tail = `${source}\t${offset}\t${task.ingestedAt}\n`;
+    const seconds = Math.floor(ts / 1000);
+    let lat: number;
+    let lon: number;
+    let cell: string;
+    if (decoded.stream === 'population' && decoded.record.lat === undefined) {
+      cell = decoded.record.h3!;
+      [lat, lon] = cellToLatLng(cell);
+    } else {
+      const positioned = decoded.record as { lat: number; lon: number };
+      lat = positioned.lat;
+      lon = positioned.lon;
+      cell = latLngToCell(lat, lon, CELL_RESOLUTION);
+    }
+    const district = index.lookup(lon, lat) ?? OUTSIDE;
+    accepted.offsets[count] = offset;
+    accepted.ts[count] = ts;
+    accepted.districts[count] = district;
+    accepted.cells[count] = cell;
+    accepted.lat[count] = lat;
+    accepted.lon[count] = lon;
+    switch (decoded.stream) {
+      case 'transport': {
+        const r: TransportRecord = decoded.record;
+        accepted.ids[count] = r.id;
+        accepted.entities[count] = r.vehicle;
+        accepted.measure[count] = r.speed_kmh ?? Number.NaN;
+        accepted.labels[count] = r.mode;
+        atomicTsv += `${tsvField(r.id)}\t${seconds}\t${ts}\t${tsvField(r.vehicle)}\t${r.mode}\t${tsvField(r.route ?? '')}\t${lat}\t${lon}\t${r.speed_kmh ?? '\\N'}\t${r.occupancy ?? '\\N'}\t${district}\t${cell}${tail}`;
+        break;
+      }
+      case 'events': {
+        const r: CityEventRecord = decoded.record;
+        const incidentId = r.incident_id ?? r.id;
+        accepted.ids[count] = r.id;
+        accepted.entities[count] = incidentId;
+        accepted.measure[count] = r.severity;
+        accepted.labels[count] = r.status;
+        const reporter = r.reporter;
+        const masked = {
+          name: reporter?.name ? maskName(reporter.name) : null,
+          phone: reporter?.phone ? maskPhone(reporter.phone) : null,
+          id_number: reporter?.id_number ? maskIdNumber(reporter.id_number) : null,
+        };
+        const description = maskFreeText(r.description ?? '');
+        atomicTsv += `${tsvField(r.id)}\t${tsvField(incidentId)}\t${seconds}\t${ts}\t${r.category}\t${r.severity}\t${r.status}\t${r.source ?? ''}\t${lat}\t${lon}\t${district}\t${cell}\t${tsvField(description)}\t${tsvField(masked.name ?? '')}\t${tsvField(masked.phone ?? '')}\t${tsvField(masked.id_number ?? '')}\t${reporter ? 1 : 0}${tail}`;
+        const payload = bytes === null ? '' : decoder.decode(bytes);
+        restrictedTsv += `${tsvField(r.id)}\t${tsvField(incidentId)}\t${seconds}\t${ts}\t${tsvField(reporter?.name ?? '')}\t${tsvField(reporter?.phone ?? '')}\t${tsvField(reporter?.id_number ?? '')}\t${tsvField(payload)}${tail}`;
+        incidents.push({
+          kind: 'incident',
+          id: r.id,
+          incident_id: incidentId,
+          ts,
+          category: r.category,
+          severity: r.severity,
+          status: r.status,
+          lat,
+          lon,
+          district,
+          cell,
+          source: r.source ?? null,
+          description: r.description === undefined ? null : description,
+          reporter: reporter ? masked : null,
+        });
+        break;
+      }
+      case 'population': {
+        const r: PopulationRecord = decoded.record;
+        accepted.ids[count] = r.id;
+        accepted.entities[count] = cell;
+        accepted.measure[count] = r.present;
+        accepted.labels[count] = '';
+        accepted.inflow[count] = r.inflow;
+        accepted.outflow[count] = r.outflow;
+        atomicTsv += `${tsvField(r.id)}\t${seconds}\t${ts}\t${cell}\t${lat}\t${lon}\t${district}\t${r.present}\t${r.inflow}\t${r.outflow}${tail}`;
+        break;
+      }
+    }
+    count++;
+  }
+  return {
+    stream: task.stream,
+    partition: task.partition,
+    firstOffset: n > 0 ? task.offsets[0]! : -1,
+    lastOffset: n > 0 ? task.offsets[n - 1]! : -1,
+    accepted: sliceColumns(accepted, count),
+    atomicTsv,
+    restrictedTsv,
+    deadLetters,
+    incidents,
+  };
+}
+
+function newColumns(n: number): AcceptedColumns {
+  return {
+    count: 0,
+    offsets: new Float64Array(n),
+    ts: new Float64Array(n),
+    ids: new Array<string>(n),
+    entities: new Array<string>(n),
+    districts: new Array<string>(n),
+    cells: new Array<string>(n),
+    lat: new Float64Array(n),
+    lon: new Float64Array(n),
+    measure: new Float64Array(n),
+    labels: new Array<string>(n),
+    inflow: new Float64Array(n),
+    outflow: new Float64Array(n),
+  };
+}
+
+function sliceColumns(c: AcceptedColumns, count: number): AcceptedColumns {
+  return {
+    count,
+    // slice, not subarray: a view would carry the whole buffer across the thread boundary.
+    offsets: c.offsets.slice(0, count),
+    ts: c.ts.slice(0, count),
+    ids: c.ids.slice(0, count),
+    entities: c.entities.slice(0, count),
+    districts: c.districts.slice(0, count),
+    cells: c.cells.slice(0, count),
+    lat: c.lat.slice(0, count),
+    lon: c.lon.slice(0, count),
+    measure: c.measure.slice(0, count),
+    labels: c.labels.slice(0, count),
+    inflow: c.inflow.slice(0, count),
+    outflow: c.outflow.slice(0, count),
+  };
+}
+
+function truncate(text: string, limit: number): string {
+  return text.length <= limit ? text : `${text.slice(0, limit)}…[truncated]`;
+}

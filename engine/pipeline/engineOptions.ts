@@ -1,0 +1,72 @@
+import { availableParallelism, hostname } from 'node:os';
+import { z } from 'zod';
+import { CityOpsError } from '../errors.ts';
+
+/**
+ * Options of `city-ops run` (and of `StreamEngine`), validated once into a frozen, fully-filled object.
+ * Every field has a CLI flag of the same name in kebab case (e.g. `--grace-ms`).
+ */
+export const EngineOptionsSchema = z.object({
+  /** Kafka consumer group; engine instances with the same group share the partitions. */
+  groupId: z.string().min(1).default('city-ops-engine'),
+  /** Name of this instance in logs and in `city.engine_progress`. */
+  instanceId: z.string().min(1).default(`${hostname()}-${process.pid}`),
+  /** Worker threads decoding, validating and enriching batches (default: one per core). */
+  workers: z.number().int().min(1).max(64).default(Math.max(1, availableParallelism())),
+  /** Largest batch handed to a worker, messages. */
+  batchSize: z.number().int().min(1).max(100_000).default(2_000),
+  /** Messages fetched per poll. */
+  maxPollRecords: z.number().int().min(1).max(1_000_000).default(10_000),
+  /** Batches in the workers at once, at most (backpressure). */
+  maxInflightBatches: z.number().int().min(1).max(1_000).default(8),
+  /** Rows waiting to be written, in bytes of insert text, at most (backpressure during a ClickHouse outage). */
+  maxBufferedBytes: z
+    .number()
+    .int()
+    .min(1_000_000)
+    .default(256 * 1024 * 1024),
+  /** How often buffered rows are written and offsets committed, ms. */
+  flushIntervalMs: z.number().int().min(50).max(60_000).default(1_000),
+  /** Length of the district windows, ms. */
+  windowSizeMs: z.number().int().min(1_000).default(60_000),
+  /** A window still accepts records until the watermark is this far past its end, ms. */
+  graceMs: z.number().int().min(0).default(5_000),
+  /** Bounded out-of-orderness: the watermark trails the largest event time by this much, ms. */
+  outOfOrdernessMs: z.number().int().min(0).default(5_000),
+  /** A caught-up partition silent this long (wall clock, ms) has its watermark advanced (see docs). */
+  idleTimeoutMs: z.number().int().min(100).default(10_000),
+  /** Port of /metrics and /health on 127.0.0.1 (0: any free port; -1: none). */
+  metricsPort: z.number().int().min(-1).max(65_535).default(9464),
+  /** Run the finalizer (joined tables: district_pulse, incident_impact) in this instance. */
+  finalizer: z.boolean().default(true),
+  /** How often the finalizer looks for minutes and incidents to finalize, ms. */
+  finalizeIntervalMs: z.number().int().min(100).default(2_000),
+  /** incident_impact: vehicles within this distance of an incident, metres. */
+  impactRadiusM: z.number().positive().max(10_000).default(500),
+  /** incident_impact: and within this time of it (before or after), ms. */
+  impactBandMs: z.number().int().positive().max(3_600_000).default(120_000),
+  /** incident_impact: people present in the incident's cell and this many H3 rings around it (res 8). */
+  impactRings: z.number().int().min(0).max(5).default(1),
+  /** incident_impact: how old a population report may be and still count as "present at that time", ms. */
+  impactPopulationMaxAgeMs: z
+    .number()
+    .int()
+    .positive()
+    .default(15 * 60_000),
+});
+
+export type EngineOptions = Readonly<z.infer<typeof EngineOptionsSchema>>;
+
+/** Validates engine options; messages name the field, e.g. `options.graceMs: must be >= 0`. */
+export function resolveEngineOptions(
+  input: Partial<Record<keyof EngineOptions, unknown>> = {},
+): EngineOptions {
+  const parsed = EngineOptionsSchema.safeParse(input);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `options.${i.path.join('.')}: ${i.message}`);
+    throw new CityOpsError('CONFIG_INVALID', problems.join('; '), {
+      hint: 'see `city-ops run --help` for the options and their ranges',
+    });
+  }
+  return Object.freeze(parsed.data);
+}

@@ -1,0 +1,496 @@
+import type { KafkaJS } from '@confluentinc/kafka-javascript';
+import { gridDisk } from 'h3-js';
+import { H3Proximity } from '../../operators/geo/H3Proximity.ts';
+import { haversineMeters } from '../../operators/geo/haversineMeters.ts';
+import type { Environment } from '../config/environment.ts';
+import type { ClickHouseClient } from '../connectors/clickhouse/client.ts';
+import { ClickHouseSink } from '../connectors/clickhouse/sink.ts';
+import { sqlNumber, sqlString, sqlStringList, tsvField } from '../connectors/clickhouse/sqlLiteral.ts';
+import { createKafka } from '../connectors/kafka/client.ts';
+import type { KafkaSink } from '../connectors/kafka/sink.ts';
+import type { DistrictPulseMessage, IncidentImpactMessage } from '../contract/aggregates.ts';
+import { internalTopic, STREAM_NAMES, streamTopic } from '../contract/topics.ts';
+import type { Logger } from '../observability/logger.ts';
+import { CELL_RESOLUTION } from './batchWorker.ts';
+import type { EngineOptions } from './engineOptions.ts';
+
+/** At most this many minutes of district_pulse are computed per statement. */
+const PULSE_CHUNK_MINUTES = 120;
+/** At most this many incidents are joined per round trip. */
+const IMPACT_CHUNK = 200;
+const NEAREST_LIMIT = 50;
+
+/** One incident's first "open" report, the row incident_impact is computed for. */
+export interface IncidentOpening {
+  readonly incident_id: string;
+  readonly id: string;
+  readonly ts_ms: number;
+  readonly district: string;
+  readonly category: string;
+  readonly severity: number;
+  readonly lat: number;
+  readonly lon: number;
+  readonly cell: string;
+}
+
+export interface VehicleObservation {
+  readonly vehicle: string;
+  readonly mode: string;
+  readonly lat: number;
+  readonly lon: number;
+  readonly ts_ms: number;
+}
+
+export interface PopulationReport {
+  readonly cell: string;
+  readonly ts_ms: number;
+  readonly present: number;
+}
+
+export interface IncidentImpact {
+  readonly vehicles: number;
+  readonly vehicleObservations: number;
+  readonly nearest: Array<{ vehicle: string; mode: string; distance_m: number }>;
+  readonly peoplePresent: number;
+  readonly populationCells: number;
+}
+
+/**
+ * The join that defines `city.incident_impact`, as a pure function (the finalizer and the tests' brute-force
+ * check share the definition, not the code path):
+ * - vehicles: distinct vehicles with an observation within `radiusM` metres (great circle) and `bandMs`
+ *   before or after the incident's first open report;
+ * - nearest: each of those vehicles at its closest observation, the 50 closest (ties by vehicle id);
+ * - people present: over the incident's H3 cell and `rings` rings around it, each cell's latest report at or
+ *   before the incident time and newer than `maxAgeMs`, summed.
+ */
+export function computeIncidentImpact(
+  incident: IncidentOpening,
+  observations: Iterable<VehicleObservation>,
+  reports: Iterable<PopulationReport>,
+  options: { radiusM: number; bandMs: number; rings: number; maxAgeMs: number },
+): IncidentImpact {
+  const nearestByVehicle = new Map<string, { mode: string; distance_m: number }>();
+  let vehicleObservations = 0;
+  for (const o of observations) {
+    if (Math.abs(o.ts_ms - incident.ts_ms) > options.bandMs) continue;
+    const distance = haversineMeters(incident.lat, incident.lon, o.lat, o.lon);
+    if (distance > options.radiusM) continue;
+    vehicleObservations += 1;
+    const previous = nearestByVehicle.get(o.vehicle);
+    if (!previous || distance < previous.distance_m)
+      nearestByVehicle.set(o.vehicle, { mode: o.mode, distance_m: distance });
+  }
+  const nearest = [...nearestByVehicle]
+    .map(([vehicle, v]) => ({ vehicle, mode: v.mode, distance_m: Math.round(v.distance_m * 10) / 10 }))
+    .sort(
+      (a, b) => a.distance_m - b.distance_m || (a.vehicle < b.vehicle ? -1 : a.vehicle > b.vehicle ? 1 : 0),
+    )
+    .slice(0, NEAREST_LIMIT);
+  const cells = new Set(gridDisk(incident.cell, options.rings));
+  const latest = new Map<string, PopulationReport>();
+  for (const r of reports) {
+    if (!cells.has(r.cell) || r.ts_ms > incident.ts_ms || r.ts_ms <= incident.ts_ms - options.maxAgeMs)
+      continue;
+    const previous = latest.get(r.cell);
+    if (
+      !previous ||
+      r.ts_ms > previous.ts_ms ||
+      (r.ts_ms === previous.ts_ms && r.present > previous.present)
+    ) {
+      latest.set(r.cell, r);
+    }
+  }
+  let peoplePresent = 0;
+  for (const r of latest.values()) peoplePresent += r.present;
+  return {
+    vehicles: nearestByVehicle.size,
+    vehicleObservations,
+    nearest,
+    peoplePresent,
+    populationCells: latest.size,
+  };
+}
+
+/**
+ * Writes the integration layer once its inputs are final: `city.district_pulse` (per district and minute,
+ * the three streams side by side) and `city.incident_impact` (the interval join of incidents with vehicles,
+ * and the stream-table join with the latest population counts).
+ *
+ * "Final" is decided from `city.engine_progress`: the smallest watermark over every non-empty partition of
+ * the three input topics, minus the grace, is the event time up to which every window partial is written.
+ * The joined rows are computed from the deduplicated store with deterministic keys, so running the
+ * finalizer twice, or in two engine instances at once, writes the same rows.
+ */
+export class Finalizer {
+  readonly #env: Environment;
+  readonly #client: ClickHouseClient;
+  readonly #writer: ClickHouseSink;
+  readonly #sink: KafkaSink;
+  readonly #options: EngineOptions;
+  readonly #log: Logger;
+  readonly #admin: KafkaJS.Admin;
+  readonly #proximity: H3Proximity;
+  #adminConnected = false;
+  #running = false;
+
+  constructor(
+    env: Environment,
+    client: ClickHouseClient,
+    sink: KafkaSink,
+    options: EngineOptions,
+    log: Logger,
+  ) {
+    this.#env = env;
+    this.#client = client;
+    this.#writer = new ClickHouseSink(client);
+    this.#sink = sink;
+    this.#options = options;
+    this.#log = log.child({ component: 'finalizer' });
+    this.#admin = createKafka(env, `${options.instanceId}-finalizer`).admin();
+    this.#proximity = new H3Proximity({
+      radiusMeters: options.impactRadiusM,
+      resolution: CELL_RESOLUTION,
+      near: { lat: 22.6, lng: 114.05 },
+    });
+  }
+
+  /** One round: finalize what became final since the last round. Overlapping calls are skipped. */
+  async tick(): Promise<
+    { watermark: number | undefined; pulseThrough: number; impactThrough: number } | undefined
+  > {
+    if (this.#running) return undefined;
+    this.#running = true;
+    try {
+      const watermark = await this.finalWatermark();
+      if (watermark === undefined) return { watermark, pulseThrough: 0, impactThrough: 0 };
+      const pulseThrough = await this.#finalizePulse(watermark);
+      const impactThrough = await this.#finalizeImpact(watermark);
+      return { watermark, pulseThrough, impactThrough };
+    } finally {
+      this.#running = false;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#adminConnected) await this.#admin.disconnect().catch(() => {});
+  }
+
+  /**
+   * Event time (epoch ms) up to which every window of every input partition is closed and written, or
+   * undefined while some non-empty partition has not reported progress yet.
+   */
+  async finalWatermark(): Promise<number | undefined> {
+    if (!this.#adminConnected) {
+      await this.#admin.connect();
+      this.#adminConnected = true;
+    }
+    const rows = await this.#select<{ stream: string; source_partition: number; wm: string }>(
+      `SELECT stream, source_partition, max(watermark_ms) AS wm FROM ${this.#city}.engine_progress GROUP BY stream, source_partition`,
+    );
+    const progress = new Map(rows.map((r) => [`${r.stream}:${r.source_partition}`, Number(r.wm)]));
+    let min = Number.POSITIVE_INFINITY;
+    for (const stream of STREAM_NAMES) {
+      const offsets = await this.#admin.fetchTopicOffsets(
+        streamTopic(stream, this.#env.CITY_OPS_TOPIC_PREFIX),
+      );
+      for (const p of offsets) {
+        if (Number(p.high) === 0) continue; // nothing was ever written there
+        const wm = progress.get(`${stream}:${p.partition}`);
+        if (wm === undefined || wm === 0) return undefined;
+        min = Math.min(min, wm);
+      }
+    }
+    return Number.isFinite(min) ? min - this.#options.graceMs : undefined;
+  }
+
+  get #city(): string {
+    return this.#env.CLICKHOUSE_DATABASE;
+  }
+
+  async #select<T>(query: string): Promise<T[]> {
+    return (await this.#client.query({ query, format: 'JSONEachRow' })).json<T>();
+  }
+
+  async #progress(what: string): Promise<number | undefined> {
+    const rows = await this.#select<{ through: string }>(
+      `SELECT max(finalized_through_ms) AS through FROM ${this.#city}.finalizer_progress WHERE what = ${sqlString(what)}`,
+    );
+    const through = Number(rows[0]?.through ?? 0);
+    return through > 0 ? through : undefined;
+  }
+
+  async #setProgress(what: string, through: number): Promise<void> {
+    await this.#client.command({
+      query: `INSERT INTO ${this.#city}.finalizer_progress VALUES (${sqlString(what)}, ${sqlNumber(through)}, now())`,
+    });
+  }
+
+  /** Finalizes the minutes that end by `watermark`; returns the end of the last finalized minute. */
+  async #finalizePulse(watermark: number): Promise<number> {
+    const size = this.#options.windowSizeMs;
+    const to = Math.floor(watermark / size) * size;
+    let from = await this.#progress('pulse');
+    if (from === undefined) {
+      const first = await this.#select<{ first: string; n: string }>(
+        `SELECT toUInt64(min(window_start)) * 1000 AS first, count() AS n FROM ${this.#city}.window_partials`,
+      );
+      if (Number(first[0]?.n ?? 0) === 0) return 0;
+      from = Number(first[0]!.first);
+    }
+    while (from < to) {
+      const end = Math.min(to, from + PULSE_CHUNK_MINUTES * size);
+      await this.#client.command({ query: pulseInsert(this.#city, from, end) });
+      const pulses = await this.#select<Record<string, string | number | null>>(
+        `SELECT district, toUInt64(window_start) * 1000 AS window_start, vehicles_seen, mean_speed_kmh, incidents_opened,
+                incidents_open, people_present, net_inflow
+         FROM ${this.#city}.district_pulse FINAL
+         WHERE window_start >= toDateTime(${sqlNumber(from / 1000)}) AND window_start < toDateTime(${sqlNumber(end / 1000)})`,
+      );
+      await this.#publish(
+        pulses.map(
+          (p): DistrictPulseMessage => ({
+            kind: 'district_pulse',
+            district: String(p['district']),
+            window_start: Number(p['window_start']),
+            vehicles_seen: Number(p['vehicles_seen']),
+            mean_speed_kmh: p['mean_speed_kmh'] === null ? null : Number(p['mean_speed_kmh']),
+            incidents_opened: Number(p['incidents_opened']),
+            incidents_open: Number(p['incidents_open']),
+            people_present: Number(p['people_present']),
+            net_inflow: Number(p['net_inflow']),
+          }),
+        ),
+        (m) => `district_pulse:${m.district}:${m.window_start}`,
+      );
+      await this.#setProgress('pulse', end);
+      this.#log.debug(
+        { from: new Date(from).toISOString(), to: new Date(end).toISOString() },
+        'district_pulse finalized',
+      );
+      from = end;
+    }
+    return to;
+  }
+
+  /** Finalizes incidents whose time band ends by `watermark`; returns the upper bound of finalized incident times. */
+  async #finalizeImpact(watermark: number): Promise<number> {
+    const o = this.#options;
+    const to = watermark - o.impactBandMs;
+    const from = (await this.#progress('impact')) ?? 0;
+    if (to <= from) return from;
+    const openings = await this.#openings(from, to);
+    for (let i = 0; i < openings.length; i += IMPACT_CHUNK) {
+      await this.#joinChunk(openings.slice(i, i + IMPACT_CHUNK));
+    }
+    await this.#setProgress('impact', to);
+    return to;
+  }
+
+  /** First open report of each incident whose first open report lies in [from, to). */
+  async #openings(from: number, to: number): Promise<IncidentOpening[]> {
+    const rows = await this.#select<Record<string, string | number>>(
+      `SELECT incident_id, id, ts_ms, district, category, severity, lat, lon, cell
+       FROM ${this.#city}.events_atomic FINAL
+       WHERE status = 'open' AND incident_id IN (
+         SELECT incident_id FROM ${this.#city}.events_atomic FINAL WHERE status = 'open'
+         GROUP BY incident_id HAVING min(ts_ms) >= ${sqlNumber(from)} AND min(ts_ms) < ${sqlNumber(to)}
+       )`,
+    );
+    const first = new Map<string, IncidentOpening>();
+    for (const r of rows) {
+      const opening: IncidentOpening = {
+        incident_id: String(r['incident_id']),
+        id: String(r['id']),
+        ts_ms: Number(r['ts_ms']),
+        district: String(r['district']),
+        category: String(r['category']),
+        severity: Number(r['severity']),
+        lat: Number(r['lat']),
+        lon: Number(r['lon']),
+        cell: String(r['cell']),
+      };
+      const previous = first.get(opening.incident_id);
+      if (
+        !previous ||
+        opening.ts_ms < previous.ts_ms ||
+        (opening.ts_ms === previous.ts_ms && opening.id < previous.id)
+      ) {
+        first.set(opening.incident_id, opening);
+      }
+    }
+    return [...first.values()].sort((a, b) => a.ts_ms - b.ts_ms);
+  }
+
+  async #joinChunk(openings: IncidentOpening[]): Promise<void> {
+    if (openings.length === 0) return;
+    const o = this.#options;
+    const minTs = Math.min(...openings.map((x) => x.ts_ms));
+    const maxTs = Math.max(...openings.map((x) => x.ts_ms));
+    const vehicleCells = new Set<string>();
+    const peopleCells = new Set<string>();
+    for (const x of openings) {
+      for (const c of this.#proximity.candidates(x.cell)) vehicleCells.add(c);
+      for (const c of gridDisk(x.cell, o.impactRings)) peopleCells.add(c);
+    }
+    const observations = (
+      await this.#select<Record<string, string | number>>(
+        `SELECT vehicle, mode, lat, lon, ts_ms, cell FROM ${this.#city}.transport_atomic FINAL
+         WHERE cell IN ${sqlStringList([...vehicleCells])}
+           AND ts_ms >= ${sqlNumber(Math.max(0, minTs - o.impactBandMs))} AND ts_ms <= ${sqlNumber(maxTs + o.impactBandMs)}`,
+      )
+    ).map((r) => ({
+      vehicle: String(r['vehicle']),
+      mode: String(r['mode']),
+      lat: Number(r['lat']),
+      lon: Number(r['lon']),
+      ts_ms: Number(r['ts_ms']),
+      cell: String(r['cell']),
+    }));
+    const reports = (
+      await this.#select<Record<string, string | number>>(
+        `SELECT cell, ts_ms, present FROM ${this.#city}.population_atomic FINAL
+         WHERE cell IN ${sqlStringList([...peopleCells])}
+           AND ts_ms > ${sqlNumber(Math.max(0, minTs - o.impactPopulationMaxAgeMs))} AND ts_ms <= ${sqlNumber(maxTs)}`,
+      )
+    ).map((r) => ({ cell: String(r['cell']), ts_ms: Number(r['ts_ms']), present: Number(r['present']) }));
+    const byCell = new Map<string, typeof observations>();
+    for (const ob of observations) {
+      const list = byCell.get(ob.cell);
+      if (list) list.push(ob);
+      else byCell.set(ob.cell, [ob]);
+    }
+    let tsv = '';
+    const messages: IncidentImpactMessage[] = [];
+    const now = Math.floor(Date.now() / 1000);
+    for (const x of openings) {
+      const nearby = this.#proximity.candidates(x.cell).flatMap((c) => byCell.get(c) ?? []);
+      const impact = computeIncidentImpact(x, nearby, reports, {
+        radiusM: o.impactRadiusM,
+        bandMs: o.impactBandMs,
+        rings: o.impactRings,
+        maxAgeMs: o.impactPopulationMaxAgeMs,
+      });
+      tsv += `${tsvField(x.incident_id)}\t${tsvField(x.id)}\t${Math.floor(x.ts_ms / 1000)}\t${x.ts_ms}\t${x.district}\t${x.category}\t${x.severity}\t${x.lat}\t${x.lon}\t${x.cell}\t${o.impactRadiusM}\t${o.impactBandMs}\t${impact.vehicles}\t${impact.vehicleObservations}\t${tsvField(JSON.stringify(impact.nearest))}\t${impact.peoplePresent}\t${impact.populationCells}\t${now}\n`;
+      messages.push({
+        kind: 'incident_impact',
+        incident_id: x.incident_id,
+        ts: x.ts_ms,
+        district: x.district,
+        category: x.category,
+        severity: x.severity,
+        lat: x.lat,
+        lon: x.lon,
+        radius_m: o.impactRadiusM,
+        band_ms: o.impactBandMs,
+        vehicles: impact.vehicles,
+        nearest_vehicles: impact.nearest,
+        people_present: impact.peoplePresent,
+      });
+    }
+    await this.#writer.insertTsv(
+      `${this.#city}.incident_impact`,
+      [
+        'incident_id',
+        'report_id',
+        'ts',
+        'ts_ms',
+        'district',
+        'category',
+        'severity',
+        'lat',
+        'lon',
+        'cell',
+        'radius_m',
+        'band_ms',
+        'vehicles',
+        'vehicle_observations',
+        'nearest_vehicles',
+        'people_present',
+        'population_cells',
+        'computed_at',
+      ],
+      [tsv],
+    );
+    await this.#publish(messages, (m) => `incident_impact:${m.incident_id}`);
+  }
+
+  async #publish<T>(messages: T[], key: (m: T) => string): Promise<void> {
+    if (messages.length === 0) return;
+    await this.#sink
+      .send(
+        internalTopic('aggregates', this.#env.CITY_OPS_TOPIC_PREFIX),
+        messages.map((m) => ({ key: key(m), value: JSON.stringify(m) })),
+      )
+      .catch((error: unknown) => this.#log.warn({ err: error }, 'publishing finalized rows failed'));
+  }
+}
+
+/**
+ * The INSERT that writes `district_pulse` for the minutes in [from, to) (epoch ms, whole minutes): window
+ * partials of the three streams side by side, plus incident lifecycles from `city.incidents` (opened and
+ * closed in the minute by their first open and last closed report; open at the minute's end). Every
+ * column is cast to one type so the UNION ALL branches agree on ClickHouse 18.16.
+ */
+export function pulseInsert(city: string, from: number, to: number): string {
+  const f = sqlNumber(Math.floor(from / 1000));
+  const t = sqlNumber(Math.floor(to / 1000));
+  const zeros = (n: number) => Array.from({ length: n }, () => 'toUInt64(0)').join(', ');
+  // Column order of each branch: district, window_start, t_events, vehicles, speed_sum, speed_count,
+  // e_reports, opened, closed, open, severe, p_reports, present, inflow, outflow
+  return `INSERT INTO ${city}.district_pulse
+  (district, window_start, transport_events, vehicles_seen, speed_sum, speed_count, mean_speed_kmh,
+   event_reports, incidents_opened, incidents_closed, incidents_open, severe_reports,
+   population_reports, people_present, inflow, outflow, net_inflow, computed_at)
+  SELECT district, window_start,
+    sum(t_events), sum(vehicles), sum(speed_sum), sum(speed_count),
+    if(sum(speed_count) = 0, NULL, sum(speed_sum) / sum(speed_count)),
+    sum(e_reports), sum(opened), sum(closed), sum(open_now), sum(severe),
+    sum(p_reports), sum(present), sum(inflow), sum(outflow),
+    toInt64(sum(inflow)) - toInt64(sum(outflow)), now()
+  FROM (
+    SELECT district, window_start,
+      toUInt64(sumIf(events, stream = 'transport')) AS t_events,
+      toUInt64(sumIf(distinct_keys, stream = 'transport')) AS vehicles,
+      toFloat64(sumIf(speed_sum, stream = 'transport')) AS speed_sum,
+      toUInt64(sumIf(speed_count, stream = 'transport')) AS speed_count,
+      toUInt64(sumIf(events, stream = 'events')) AS e_reports,
+      toUInt64(0) AS opened, toUInt64(0) AS closed, toUInt64(0) AS open_now,
+      toUInt64(sumIf(severe, stream = 'events')) AS severe,
+      toUInt64(sumIf(events, stream = 'population')) AS p_reports,
+      toUInt64(sumIf(present, stream = 'population')) AS present,
+      toUInt64(sumIf(inflow, stream = 'population')) AS inflow,
+      toUInt64(sumIf(outflow, stream = 'population')) AS outflow
+    FROM ${city}.window_partials FINAL
+    WHERE window_start >= toDateTime(${f}) AND window_start < toDateTime(${t})
+    GROUP BY district, window_start
+    UNION ALL
+    SELECT district, toStartOfMinute(opened_at) AS window_start, ${zeros(2)}, toFloat64(0), ${zeros(2)},
+      toUInt64(count()), ${zeros(7)}
+    FROM ${city}.incidents
+    WHERE opened_at >= toDateTime(${f}) AND opened_at < toDateTime(${t})
+    GROUP BY district, window_start
+    UNION ALL
+    SELECT district, toStartOfMinute(closed_at) AS window_start, ${zeros(2)}, toFloat64(0), ${zeros(3)},
+      toUInt64(count()), ${zeros(6)}
+    FROM ${city}.incidents
+    WHERE closed_at >= toDateTime(${f}) AND closed_at < toDateTime(${t})
+    GROUP BY district, window_start
+    UNION ALL
+    SELECT district, toDateTime(minute) AS window_start, ${zeros(2)}, toFloat64(0), ${zeros(4)},
+      toUInt64(count()), ${zeros(5)}
+    FROM (
+      SELECT district, arrayJoin(arrayMap(i -> s + i * 60, range(if(e > s, toUInt32((e - s) / 60), 0)))) AS minute
+      FROM (
+        SELECT district,
+          greatest(intDiv(toUInt32(opened_at), 60) * 60, ${f}) AS s,
+          least(if(closed_at = toDateTime(0), ${t}, intDiv(toUInt32(closed_at), 60) * 60), ${t}) AS e
+        FROM ${city}.incidents
+        WHERE opened_at != toDateTime(0) AND opened_at < toDateTime(${t})
+          AND (closed_at = toDateTime(0) OR closed_at >= toDateTime(${f}))
+      )
+    )
+    GROUP BY district, window_start
+  )
+  GROUP BY district, window_start`;
+}

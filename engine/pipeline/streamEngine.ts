@@ -1,0 +1,713 @@
+import type { Server } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Piscina } from 'piscina';
+import type { Environment } from '../config/environment.ts';
+import { type ClickHouseClient, createClickHouse } from '../connectors/clickhouse/client.ts';
+import { ClickHouseSink } from '../connectors/clickhouse/sink.ts';
+import { tsvField } from '../connectors/clickhouse/sqlLiteral.ts';
+import { KafkaSink, type SinkMessage } from '../connectors/kafka/sink.ts';
+import {
+  KafkaSource,
+  keyOf,
+  type OffsetToCommit,
+  type SourceMessage,
+  type TopicPartition,
+} from '../connectors/kafka/source.ts';
+import { type AggregateMessage, aggregateKey } from '../contract/aggregates.ts';
+import {
+  internalTopic,
+  STREAM_NAMES,
+  type StreamName,
+  streamOfTopic,
+  streamTopic,
+} from '../contract/topics.ts';
+import { CityOpsError } from '../errors.ts';
+import type { Logger } from '../observability/logger.ts';
+import { createEngineMetrics, type EngineMetrics, serveMetrics } from '../observability/metrics.ts';
+import type { BatchResult, BatchTask } from './batchWorker.ts';
+import type { EngineOptions } from './engineOptions.ts';
+import { Finalizer } from './finalizer.ts';
+import { PartitionPipeline, type PipelineDrain, parseCommitMetadata } from './partitionPipeline.ts';
+
+/** Column order of the TabSeparated bodies the workers and pipelines build. */
+export const TSV_COLUMNS = {
+  transport: [
+    'id',
+    'ts',
+    'ts_ms',
+    'vehicle',
+    'mode',
+    'route',
+    'lat',
+    'lon',
+    'speed_kmh',
+    'occupancy',
+    'district',
+    'cell',
+    'source_partition',
+    'source_offset',
+    'ingested_at',
+  ],
+  events: [
+    'id',
+    'incident_id',
+    'ts',
+    'ts_ms',
+    'category',
+    'severity',
+    'status',
+    'source',
+    'lat',
+    'lon',
+    'district',
+    'cell',
+    'description',
+    'reporter_name',
+    'reporter_phone',
+    'reporter_id_number',
+    'has_reporter',
+    'source_partition',
+    'source_offset',
+    'ingested_at',
+  ],
+  population: [
+    'id',
+    'ts',
+    'ts_ms',
+    'cell',
+    'lat',
+    'lon',
+    'district',
+    'present',
+    'inflow',
+    'outflow',
+    'source_partition',
+    'source_offset',
+    'ingested_at',
+  ],
+  eventsRaw: [
+    'id',
+    'incident_id',
+    'ts',
+    'ts_ms',
+    'reporter_name',
+    'reporter_phone',
+    'reporter_id_number',
+    'payload',
+    'source_partition',
+    'source_offset',
+    'ingested_at',
+  ],
+  late: [
+    'stream',
+    'id',
+    'ts',
+    'ts_ms',
+    'district',
+    'window_start',
+    'watermark_ms',
+    'source_partition',
+    'source_offset',
+    'ingested_at',
+  ],
+  deadLetters: [
+    'topic',
+    'source_partition',
+    'source_offset',
+    'reason',
+    'detail',
+    'message_key',
+    'payload',
+    'payload_bytes',
+    'message_ts',
+    'ingested_at',
+  ],
+  deadLettersRaw: [
+    'topic',
+    'source_partition',
+    'source_offset',
+    'reason',
+    'message_key',
+    'payload',
+    'payload_bytes',
+    'ingested_at',
+  ],
+  windows: [
+    'stream',
+    'district',
+    'window_start',
+    'window_end',
+    'source_partition',
+    'revision',
+    'events',
+    'distinct_keys',
+    'speed_sum',
+    'speed_count',
+    'opened',
+    'closed',
+    'severe',
+    'present',
+    'inflow',
+    'outflow',
+    'emitted_at',
+  ],
+  progress: ['stream', 'source_partition', 'committed_offset', 'watermark_ms', 'instance', 'updated_at'],
+} as const;
+
+/** Counters since the engine started. */
+export interface EngineTotals {
+  consumed: number;
+  accepted: number;
+  deadLettered: number;
+  late: number;
+  written: number;
+}
+
+interface PartitionSlot {
+  readonly pipeline: PartitionPipeline;
+  /** Applies worker results in offset order, whatever order the workers finish in. */
+  chain: Promise<void>;
+}
+
+/**
+ * The engine: a Kafka consumer-group member that hands batches of the three exchange streams to piscina
+ * worker threads (decode, validate, enrich), folds the results into per-partition event-time windows in the
+ * main thread, writes every layer to ClickHouse, and commits offsets only once what they cover is written.
+ *
+ * Exactly once, end to end: writes are idempotent (deterministic keys, ReplacingMergeTree), and a restart
+ * or a rebalance re-derives each partition's state from its committed offset and commit metadata (see
+ * `PartitionPipeline` and docs/exactly-once.md). A crash, a broker restart or a ClickHouse outage loses no
+ * accepted record and counts none twice.
+ */
+export class StreamEngine {
+  readonly metrics: EngineMetrics;
+  readonly #env: Environment;
+  readonly #options: EngineOptions;
+  readonly #log: Logger;
+  readonly #slots = new Map<string, PartitionSlot>();
+  readonly #revisionBase = Math.floor(Date.now() / 1000) * 1_000_000;
+  #pool: Piscina | undefined;
+  #source: KafkaSource | undefined;
+  #sink: KafkaSink | undefined;
+  #clickhouse: ClickHouseClient | undefined;
+  #writer: ClickHouseSink | undefined;
+  #finalizer: Finalizer | undefined;
+  #metricsServer: Server | undefined;
+  #pending: PipelineDrain[] = [];
+  /** What was last committed per partition, to skip commits and progress rows that would change nothing. */
+  readonly #committed = new Map<string, string>();
+  #inflight = 0;
+  #running = false;
+  #loop: Promise<void> | undefined;
+  #flushing: Promise<void> | undefined;
+  #timers: NodeJS.Timeout[] = [];
+  #lastFlushOkAt = Date.now();
+  #lastFlushError: string | undefined;
+  #fatal: Error | undefined;
+  #onFatal: (error: Error) => void = () => {};
+  /** Resolves when the engine fails on its own (a bug or an unrecoverable error); never on `stop()`. */
+  readonly failed = new Promise<Error>((resolve) => {
+    this.#onFatal = resolve;
+  });
+  #totals: EngineTotals = { consumed: 0, accepted: 0, deadLettered: 0, late: 0, written: 0 };
+
+  constructor(env: Environment, options: EngineOptions, logger: Logger) {
+    this.#env = env;
+    this.#options = options;
+    this.#log = logger;
+    this.metrics = createEngineMetrics();
+  }
+
+  /** Port of the /metrics and /health server, once started. */
+  get metricsPort(): number | undefined {
+    const address = this.#metricsServer?.address();
+    return typeof address === 'object' && address ? address.port : undefined;
+  }
+
+  /** Counters since start: consumed, accepted, dead-lettered, late, rows written. */
+  get totals(): Readonly<EngineTotals> {
+    return { ...this.#totals };
+  }
+
+  async start(): Promise<void> {
+    const o = this.#options;
+    this.#clickhouse = createClickHouse(this.#env);
+    this.#writer = new ClickHouseSink(this.#clickhouse);
+    this.#sink = new KafkaSink(this.#env, `${o.instanceId}-sink`, this.#log);
+    await this.#sink.connect();
+    this.#pool = new Piscina({
+      filename: new URL('./batchWorkerEntry.mjs', import.meta.url).href,
+      minThreads: o.workers,
+      maxThreads: o.workers,
+      idleTimeout: 60_000,
+    });
+    const prefix = this.#env.CITY_OPS_TOPIC_PREFIX;
+    this.#source = new KafkaSource(this.#env, {
+      groupId: o.groupId,
+      clientId: o.instanceId,
+      topics: STREAM_NAMES.map((s) => streamTopic(s, prefix)),
+      logger: this.#log,
+      onAssign: async (partitions) => this.#onAssign(partitions),
+      onRevoke: (partitions) => this.#onRevoke(partitions),
+    });
+    await this.#source.connect();
+    if (o.metricsPort >= 0) {
+      this.#metricsServer = await serveMetrics(this.metrics.registry, o.metricsPort, () => this.health());
+    }
+    if (o.finalizer) {
+      this.#finalizer = new Finalizer(this.#env, this.#clickhouse, this.#sink, o, this.#log);
+    }
+    this.#running = true;
+    this.#loop = this.#pollLoop().catch((error: unknown) => this.#die(error));
+    this.#timers.push(setInterval(() => void this.#flush(), o.flushIntervalMs));
+    this.#timers.push(setInterval(() => this.#checkIdle(), Math.min(1_000, o.idleTimeoutMs)));
+    this.#timers.push(setInterval(() => this.#report(), 10_000));
+    if (this.#finalizer) {
+      const finalizer = this.#finalizer;
+      this.#timers.push(
+        setInterval(() => {
+          finalizer
+            .tick()
+            .catch((error: unknown) => this.#log.warn({ err: error }, 'finalizer tick failed; retrying'));
+        }, o.finalizeIntervalMs),
+      );
+    }
+    this.#log.info({ options: o, prefix }, 'engine started');
+  }
+
+  /** Health for /health: ok while the loop runs and writes succeed (or there is nothing to write). */
+  health(): { ok: boolean; [key: string]: unknown } {
+    const stale = this.#pending.length > 0 && Date.now() - this.#lastFlushOkAt > 30_000;
+    return {
+      ok: this.#running && !this.#fatal && !stale,
+      running: this.#running,
+      partitions: [...this.#slots.keys()],
+      lastFlushOkAt: new Date(this.#lastFlushOkAt).toISOString(),
+      lastFlushError: this.#lastFlushError ?? null,
+      totals: this.totals,
+    };
+  }
+
+  /**
+   * Stops consuming, lets the workers finish, writes and commits everything, leaves the group. A second
+   * call waits for the first.
+   */
+  async stop(): Promise<void> {
+    if (!this.#running) return;
+    this.#running = false;
+    for (const timer of this.#timers) clearInterval(timer);
+    await this.#loop;
+    await Promise.all([...this.#slots.values()].map((s) => s.chain));
+    for (let attempt = 1; attempt <= 5; attempt++) {
+      await this.#flush();
+      if (this.#pending.length === 0) break;
+      await sleep(500 * attempt);
+    }
+    await this.#source?.close();
+    await this.#finalizer?.close();
+    await this.#pool?.destroy();
+    await this.#sink?.close();
+    await this.#clickhouse?.close();
+    await new Promise<void>((resolve) =>
+      this.#metricsServer ? this.#metricsServer.close(() => resolve()) : resolve(),
+    );
+    this.#log.info({ totals: this.totals }, 'engine stopped');
+  }
+
+  #die(error: unknown): void {
+    this.#fatal = error instanceof Error ? error : new Error(String(error));
+    this.#log.fatal({ err: this.#fatal }, 'engine failed');
+    this.#running = false;
+    this.#onFatal(this.#fatal);
+  }
+
+  async #pollLoop(): Promise<void> {
+    const o = this.#options;
+    const source = this.#source!;
+    while (this.#running) {
+      if (this.#inflight >= o.maxInflightBatches || this.#bufferedBytes() >= o.maxBufferedBytes) {
+        await sleep(5);
+        continue;
+      }
+      let messages: SourceMessage[];
+      try {
+        messages = await source.poll(o.maxPollRecords);
+      } catch (error) {
+        this.#log.warn({ err: error }, 'poll failed; retrying');
+        await sleep(500);
+        continue;
+      }
+      if (messages.length === 0) continue;
+      for (const [key, group] of groupByPartition(messages)) {
+        const slot = this.#slots.get(key);
+        if (!slot) continue; // revoked between poll and here: the new owner reads them from the commit
+        const stream = slot.pipeline.stream;
+        this.metrics.consumed.inc({ stream }, group.length);
+        this.#totals.consumed += group.length;
+        for (let i = 0; i < group.length; i += o.batchSize)
+          this.#dispatch(slot, group.slice(i, i + o.batchSize));
+      }
+    }
+  }
+
+  #dispatch(slot: PartitionSlot, messages: SourceMessage[]): void {
+    const pipeline = slot.pipeline;
+    const task = packTask(pipeline.stream, pipeline.topic, pipeline.partition, messages);
+    const started = performance.now();
+    this.#inflight += 1;
+    const run = this.#pool!.run(task, {
+      transferList: [task.payload.buffer as ArrayBuffer],
+    }) as Promise<BatchResult>;
+    slot.chain = slot.chain
+      .then(() => run)
+      .then((result) => {
+        if (this.#slots.get(keyOf(pipeline)) !== slot) return; // revoked meanwhile
+        pipeline.apply(result);
+        this.#count(pipeline.stream, result);
+        this.metrics.batchLatency.observe({ stream: pipeline.stream }, (performance.now() - started) / 1000);
+      })
+      .catch((error: unknown) => this.#die(error))
+      .finally(() => {
+        this.#inflight -= 1;
+      });
+  }
+
+  #count(stream: StreamName, result: BatchResult): void {
+    this.metrics.accepted.inc({ stream }, result.accepted.count);
+    this.#totals.accepted += result.accepted.count;
+    for (const letter of result.deadLetters) this.metrics.deadLettered.inc({ stream, reason: letter.reason });
+    this.#totals.deadLettered += result.deadLetters.length;
+  }
+
+  #bufferedBytes(): number {
+    let bytes = 0;
+    for (const slot of this.#slots.values()) bytes += slot.pipeline.bufferedBytes;
+    for (const drain of this.#pending) for (const chunk of drain.atomicTsv) bytes += chunk.length;
+    return bytes;
+  }
+
+  async #onAssign(partitions: Array<TopicPartition & { metadata: string | null }>): Promise<void> {
+    const prefix = this.#env.CITY_OPS_TOPIC_PREFIX;
+    for (const p of partitions) {
+      const stream = streamOfTopic(p.topic, prefix);
+      if (!stream)
+        throw new CityOpsError('INVARIANT_BROKEN', `assigned a partition of unknown topic ${p.topic}`);
+      const restored = parseCommitMetadata(p.metadata);
+      const pipeline = new PartitionPipeline(
+        stream,
+        p.topic,
+        p.partition,
+        this.#options,
+        restored,
+        this.#revisionBase,
+      );
+      this.#slots.set(keyOf(p), { pipeline, chain: Promise.resolve() });
+      this.#log.info(
+        { topic: p.topic, partition: p.partition, restored: restored ?? null },
+        'partition state restored',
+      );
+    }
+  }
+
+  #onRevoke(partitions: TopicPartition[]): void {
+    // Dropping the state is enough for correctness: the new owner re-derives it from the committed offset.
+    // What this instance buffered for these partitions is still written at the next flush (idempotent).
+    for (const p of partitions) {
+      const slot = this.#slots.get(keyOf(p));
+      if (!slot) continue;
+      this.#slots.delete(keyOf(p));
+      this.#pending.push(slot.pipeline.drain());
+    }
+  }
+
+  /** Watermarks of idle partitions move on, so their last windows close (see docs/exactly-once.md). */
+  #checkIdle(): void {
+    const o = this.#options;
+    const now = Date.now();
+    const slots = [...this.#slots.values()];
+    const active = slots.filter((s) => now - s.pipeline.lastActivityAt < o.idleTimeoutMs);
+    let advanced = false;
+    for (const { pipeline } of slots) {
+      if (now - pipeline.lastActivityAt < o.idleTimeoutMs || !pipeline.hasOpenWindows()) continue;
+      const high = this.#source!.highWatermark(pipeline.topic, pipeline.partition);
+      if (high < 0 || pipeline.nextOffset === undefined || pipeline.nextOffset < high) continue; // not caught up
+      const target =
+        active.length > 0
+          ? Math.min(...active.map((s) => s.pipeline.watermark))
+          : Math.max(...slots.map((s) => s.pipeline.watermark)) +
+            o.outOfOrdernessMs +
+            o.windowSizeMs +
+            o.graceMs;
+      if (target > pipeline.watermark && Number.isFinite(target)) {
+        pipeline.advanceWatermark(target);
+        advanced = true;
+        this.#log.debug(
+          { topic: pipeline.topic, partition: pipeline.partition, watermark: target },
+          'idle partition advanced',
+        );
+      }
+    }
+    if (advanced) void this.#flush();
+  }
+
+  /** Writes everything drained so far, then commits; on failure keeps it for the next attempt. */
+  #flush(): Promise<void> {
+    if (this.#flushing) return this.#flushing;
+    this.#flushing = this.#flushOnce().finally(() => {
+      this.#flushing = undefined;
+    });
+    return this.#flushing;
+  }
+
+  async #flushOnce(): Promise<void> {
+    for (const slot of this.#slots.values()) this.#pending.push(slot.pipeline.drain());
+    const drains = this.#pending;
+    this.#pending = [];
+    if (drains.every((d) => d.applied === 0 && d.windowRows.length === 0 && d.lateCount === 0 && !d.commit))
+      return;
+    const started = performance.now();
+    try {
+      await this.#write(drains);
+      await this.#commit(drains);
+      this.#lastFlushOkAt = Date.now();
+      this.#lastFlushError = undefined;
+      this.metrics.flushLatency.observe((performance.now() - started) / 1000);
+      this.#publishLive(drains);
+    } catch (error) {
+      // Keep them, before anything drained meanwhile (a revoke), for the next attempt.
+      this.#pending = [...drains, ...this.#pending];
+      this.metrics.flushFailures.inc();
+      this.#lastFlushError = (error as Error).message;
+      this.#log.warn(
+        { err: error, pendingDrains: this.#pending.length },
+        'flush failed; will retry, nothing committed',
+      );
+    }
+  }
+
+  async #write(drains: readonly PipelineDrain[]): Promise<void> {
+    const writer = this.#writer!;
+    const city = this.#env.CLICKHOUSE_DATABASE;
+    const restricted = this.#env.CLICKHOUSE_RESTRICTED_DATABASE;
+    const now = Math.floor(Date.now() / 1000);
+    const atomic: Record<StreamName, string[]> = { transport: [], events: [], population: [] };
+    const eventsRaw: string[] = [];
+    const late: string[] = [];
+    let deadLetters = '';
+    let deadLettersRaw = '';
+    let windows = '';
+    const deadLetterMessages: SinkMessage[] = [];
+    for (const d of drains) {
+      atomic[d.stream].push(...d.atomicTsv);
+      eventsRaw.push(...d.restrictedTsv);
+      if (d.lateTsv) late.push(d.lateTsv);
+      const topic = streamTopic(d.stream, this.#env.CITY_OPS_TOPIC_PREFIX);
+      for (const l of d.deadLetters) {
+        deadLetters += `${tsvField(topic)}\t${d.partition}\t${l.offset}\t${l.reason}\t${tsvField(l.detail)}\t${tsvField(l.key)}\t${tsvField(l.payload)}\t${l.bytes}\t${Math.floor(l.messageTs / 1000)}\t${now}\n`;
+        deadLettersRaw += `${tsvField(topic)}\t${d.partition}\t${l.offset}\t${l.reason}\t${tsvField(l.key)}\t${tsvField(l.rawPayload)}\t${l.bytes}\t${now}\n`;
+        deadLetterMessages.push({
+          key: `${topic}:${d.partition}:${l.offset}`,
+          value: JSON.stringify({
+            topic,
+            partition: d.partition,
+            offset: l.offset,
+            reason: l.reason,
+            detail: l.detail,
+            key: l.key,
+            payload: l.payload,
+            bytes: l.bytes,
+            message_ts: l.messageTs,
+          }),
+        });
+      }
+      for (const w of d.windowRows) {
+        windows += `${w.stream}\t${w.district}\t${w.window_start / 1000}\t${w.window_end / 1000}\t${w.source_partition}\t${w.revision}\t${w.events}\t${w.distinct_keys}\t${w.speed_sum}\t${w.speed_count}\t${w.opened}\t${w.closed}\t${w.severe}\t${w.present}\t${w.inflow}\t${w.outflow}\t${now}\n`;
+      }
+    }
+    const written = await Promise.all([
+      writer.insertTsv(`${city}.transport_atomic`, TSV_COLUMNS.transport, atomic.transport),
+      writer.insertTsv(`${city}.events_atomic`, TSV_COLUMNS.events, atomic.events),
+      writer.insertTsv(`${city}.population_atomic`, TSV_COLUMNS.population, atomic.population),
+      writer.insertTsv(`${restricted}.events_raw`, TSV_COLUMNS.eventsRaw, eventsRaw),
+      writer.insertTsv(`${city}.late_events`, TSV_COLUMNS.late, late),
+      writer.insertTsv(`${city}.dead_letters`, TSV_COLUMNS.deadLetters, [deadLetters]),
+      writer.insertTsv(`${restricted}.dead_letters_raw`, TSV_COLUMNS.deadLettersRaw, [deadLettersRaw]),
+      writer.insertTsv(`${city}.window_partials`, TSV_COLUMNS.windows, [windows]),
+      this.#sink!.send(
+        internalTopic('deadLetters', this.#env.CITY_OPS_TOPIC_PREFIX),
+        deadLetterMessages,
+      ).then(() => 0),
+    ]);
+    const tables = [
+      'transport_atomic',
+      'events_atomic',
+      'population_atomic',
+      'events_raw',
+      'late_events',
+      'dead_letters',
+      'dead_letters_raw',
+      'window_partials',
+    ];
+    tables.forEach((table, i) => {
+      if (written[i]) this.metrics.rowsWritten.inc({ table }, written[i]);
+    });
+    this.#totals.written += written.reduce((a, b) => a + b, 0);
+    for (const d of drains) {
+      if (d.lateCount > 0) {
+        this.metrics.late.inc({ stream: d.stream }, d.lateCount);
+        this.#totals.late += d.lateCount;
+      }
+      if (d.windowRows.length > 0) this.metrics.windowsClosed.inc({ stream: d.stream }, d.windowRows.length);
+    }
+  }
+
+  async #commit(drains: readonly PipelineDrain[]): Promise<void> {
+    const latest = new Map<string, PipelineDrain>();
+    for (const d of drains) if (d.commit) latest.set(`${d.stream}:${d.partition}`, d);
+    const offsets: OffsetToCommit[] = [];
+    const states = new Map<string, string>();
+    let progress = '';
+    const now = Math.floor(Date.now() / 1000);
+    for (const d of latest.values()) {
+      const topic = streamTopic(d.stream, this.#env.CITY_OPS_TOPIC_PREFIX);
+      const state = `${d.commit!.offset}:${JSON.stringify(d.commit!.metadata)}:${d.watermark}`;
+      if (this.#committed.get(`${topic}:${d.partition}`) === state) continue; // nothing new to say
+      states.set(`${topic}:${d.partition}`, state);
+      offsets.push({
+        topic,
+        partition: d.partition,
+        offset: d.commit!.offset,
+        metadata: JSON.stringify(d.commit!.metadata),
+      });
+      const wm = Number.isFinite(d.watermark) ? Math.max(0, d.watermark) : 0;
+      progress += `${d.stream}\t${d.partition}\t${d.commit!.offset}\t${wm}\t${tsvField(this.#options.instanceId)}\t${now}\n`;
+      this.metrics.watermark.set({ topic, partition: String(d.partition) }, wm / 1000);
+      const high = this.#source!.highWatermark(topic, d.partition);
+      if (high >= 0 && d.commit)
+        this.metrics.lag.set({ topic, partition: String(d.partition) }, Math.max(0, high - d.commit.offset));
+    }
+    if (offsets.length === 0) return;
+    await this.#source!.commit(offsets);
+    // After the commit: progress says "windows up to this watermark are written", which is true by now.
+    await this.#writer!.insertTsv(`${this.#env.CLICKHOUSE_DATABASE}.engine_progress`, TSV_COLUMNS.progress, [
+      progress,
+    ]);
+  }
+
+  /** Live updates for the map and the alert rules: best effort, never holds back a commit. */
+  #publishLive(drains: readonly PipelineDrain[]): void {
+    const messages: AggregateMessage[] = [];
+    const now = Date.now();
+    for (const d of drains) {
+      messages.push(...d.liveWindows, ...d.incidents);
+      for (let i = 0; i < d.vehicles.length; i += 2_000) {
+        const vehicles = d.vehicles.slice(i, i + 2_000);
+        messages.push({
+          kind: 'vehicle_positions',
+          partition: d.partition,
+          ts: Math.max(...vehicles.map((v) => v.ts)),
+          vehicles,
+        });
+      }
+      for (let i = 0; i < d.cells.length; i += 2_000) {
+        const cells = d.cells.slice(i, i + 2_000);
+        messages.push({
+          kind: 'population_cells',
+          partition: d.partition,
+          ts: Math.max(...cells.map((c) => c.ts)),
+          cells,
+        });
+      }
+      if (Number.isFinite(d.watermark)) {
+        messages.push({
+          kind: 'watermark',
+          stream: d.stream,
+          partition: d.partition,
+          watermark: d.watermark,
+          at: now,
+        });
+      }
+    }
+    if (messages.length === 0) return;
+    const topic = internalTopic('aggregates', this.#env.CITY_OPS_TOPIC_PREFIX);
+    this.#sink!.send(
+      topic,
+      messages.map((m) => ({ key: aggregateKey(m), value: JSON.stringify(m) })),
+    ).catch((error: unknown) => this.#log.warn({ err: error }, 'publishing live aggregates failed'));
+  }
+
+  #lastReport = { at: Date.now(), consumed: 0 };
+
+  #report(): void {
+    const now = Date.now();
+    const rate =
+      ((this.#totals.consumed - this.#lastReport.consumed) * 1000) / Math.max(1, now - this.#lastReport.at);
+    this.#lastReport = { at: now, consumed: this.#totals.consumed };
+    this.#log.info(
+      {
+        ...this.#totals,
+        ratePerSecond: Math.round(rate),
+        partitions: this.#slots.size,
+        inflight: this.#inflight,
+        pendingDrains: this.#pending.length,
+      },
+      'progress',
+    );
+  }
+}
+
+function groupByPartition(messages: readonly SourceMessage[]): Map<string, SourceMessage[]> {
+  const groups = new Map<string, SourceMessage[]>();
+  for (const m of messages) {
+    const key = keyOf(m);
+    let group = groups.get(key);
+    if (!group) {
+      group = [];
+      groups.set(key, group);
+    }
+    group.push(m);
+  }
+  return groups;
+}
+
+/** Packs messages of one partition into a task whose payload is one transferable buffer. */
+export function packTask(
+  stream: StreamName,
+  topic: string,
+  partition: number,
+  messages: readonly SourceMessage[],
+): BatchTask {
+  const n = messages.length;
+  const offsets = new Float64Array(n);
+  const timestamps = new Float64Array(n);
+  const lengths = new Int32Array(n);
+  const keys: (string | null)[] = new Array(n);
+  let total = 0;
+  for (let i = 0; i < n; i++) total += messages[i]!.value?.length ?? 0;
+  const payload = new Uint8Array(total);
+  let position = 0;
+  for (let i = 0; i < n; i++) {
+    const m = messages[i]!;
+    offsets[i] = m.offset;
+    timestamps[i] = m.timestamp;
+    keys[i] = m.key;
+    if (m.value === null) {
+      lengths[i] = -1;
+    } else {
+      payload.set(m.value, position);
+      lengths[i] = m.value.length;
+      position += m.value.length;
+    }
+  }
+  return {
+    stream,
+    topic,
+    partition,
+    offsets,
+    timestamps,
+    keys,
+    payload,
+    lengths,
+    ingestedAt: Math.floor(Date.now() / 1000),
+  };
+}
