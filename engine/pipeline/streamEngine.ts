@@ -425,27 +425,29 @@ export class StreamEngine {
     const o = this.#options;
     const now = Date.now();
     const slots = [...this.#slots.values()];
+    if (slots.length === 0) return;
     const active = slots.filter((s) => now - s.pipeline.lastActivityAt < o.idleTimeoutMs);
+    // With active partitions, an idle one follows the slowest of them. When all are idle (the input has
+    // ended), every window holding data closes and every incident's time band is over.
+    const target =
+      active.length > 0
+        ? Math.min(...active.map((s) => s.pipeline.watermark))
+        : Math.max(...slots.map((s) => s.pipeline.watermark)) +
+          o.outOfOrdernessMs +
+          Math.max(o.windowSizeMs, o.impactBandMs) +
+          o.graceMs;
+    if (!Number.isFinite(target)) return;
     let advanced = false;
     for (const { pipeline } of slots) {
-      if (now - pipeline.lastActivityAt < o.idleTimeoutMs || !pipeline.hasOpenWindows()) continue;
+      if (now - pipeline.lastActivityAt < o.idleTimeoutMs || target <= pipeline.watermark) continue;
       const high = this.#source!.highWatermark(pipeline.topic, pipeline.partition);
       if (high < 0 || pipeline.nextOffset === undefined || pipeline.nextOffset < high) continue; // not caught up
-      const target =
-        active.length > 0
-          ? Math.min(...active.map((s) => s.pipeline.watermark))
-          : Math.max(...slots.map((s) => s.pipeline.watermark)) +
-            o.outOfOrdernessMs +
-            o.windowSizeMs +
-            o.graceMs;
-      if (target > pipeline.watermark && Number.isFinite(target)) {
-        pipeline.advanceWatermark(target);
-        advanced = true;
-        this.#log.debug(
-          { topic: pipeline.topic, partition: pipeline.partition, watermark: target },
-          'idle partition advanced',
-        );
-      }
+      pipeline.advanceWatermark(target);
+      advanced = true;
+      this.#log.debug(
+        { topic: pipeline.topic, partition: pipeline.partition, watermark: target },
+        'idle partition advanced',
+      );
     }
     if (advanced) void this.#flush();
   }
