@@ -408,7 +408,8 @@ export async function startMapServer(options: MapServerOptions): Promise<MapServ
       uWS.us_listen_socket_close(listenSocket);
       hub.stop();
       closeApp(app);
-      if (historyClient && !options.history?.client) await historyClient.close();
+      if (historyClient && !(options.history && options.history.client !== undefined))
+        await historyClient.close();
     },
   };
 }

@@ -1,0 +1,90 @@
+/** Page labels in Chinese and English. `t(key)` reads the current language (default Chinese; `?lang=en`). */
+const LABELS = {
+  title: ['城市运行中心 · 实时地图', 'City operations centre · live map'],
+  connection: ['连接', 'Connection'],
+  connecting: ['连接中', 'connecting'],
+  live: ['实时', 'live'],
+  reconnecting: ['重新连接中', 'reconnecting'],
+  closed: ['已断开', 'closed'],
+  freshness: ['数据延迟', 'Data behind real time'],
+  seconds: ['秒', 's'],
+  noData: ['暂无数据', 'no data yet'],
+  layers: ['图层', 'Layers'],
+  vehicles: ['车辆', 'Vehicles'],
+  incidents: ['事件', 'Incidents'],
+  population: ['人口密度', 'Population density'],
+  districts: ['行政区', 'Districts'],
+  arcs: ['影响连线', 'Impact arcs'],
+  indicator: ['指标', 'Indicator'],
+  records_per_min: ['每分钟事件数', 'Events per minute'],
+  congestion: ['拥堵指数', 'Congestion'],
+  people_present: ['在场人数', 'People present'],
+  alerts: ['告警', 'Alerts'],
+  firing: ['告警中', 'firing'],
+  resolved: ['已解除', 'resolved'],
+  noAlerts: ['暂无告警', 'no alerts'],
+  districtPanel: ['各区指标', 'District indicators'],
+  window: ['时间窗口', 'Time window'],
+  liveWindow: ['实时', 'Live'],
+  last5: ['近5分钟', 'Last 5 min'],
+  last15: ['近15分钟', 'Last 15 min'],
+  last60: ['近60分钟', 'Last 60 min'],
+  replay: ['回放', 'Replay'],
+  historyUnavailable: ['历史数据不可用', 'History unavailable'],
+  open: ['处理中', 'open'],
+  closedIncident: ['已关闭', 'closed'],
+  severity: ['严重程度', 'Severity'],
+  category: ['类别', 'Category'],
+  impact: ['影响范围', 'Impact'],
+  vehiclesNearby: ['附近车辆', 'Vehicles nearby'],
+  peoplePresent: ['在场人数', 'People present'],
+  nearest: ['最近车辆', 'Nearest vehicles'],
+  pulse: ['近一小时脉搏', 'Pulse over the last hour'],
+  vehiclesSeen: ['车辆数', 'Vehicles seen'],
+  meanSpeed: ['平均车速 km/h', 'Mean speed km/h'],
+  incidentsOpen: ['未结事件', 'Incidents open'],
+  close: ['关闭', 'Close'],
+  legend: ['图例', 'Legend'],
+  language: ['English', '中文'],
+  bus: ['公交', 'bus'],
+  taxi: ['出租车', 'taxi'],
+  metro: ['地铁', 'metro'],
+  freight: ['货运', 'freight'],
+  ride_hailing: ['网约车', 'ride hailing'],
+  other: ['其他', 'other'],
+  noImpact: ['影响分析尚未完成', 'impact not computed yet'],
+  traffic_accident: ['交通事故', 'traffic accident'],
+  road_works: ['道路施工', 'road works'],
+  flooding: ['内涝', 'flooding'],
+  fire: ['火情', 'fire'],
+  crowd: ['人群聚集', 'crowd'],
+  noise: ['噪音', 'noise'],
+} as const;
+
+export type LabelKey = keyof typeof LABELS;
+export type Language = 'zh' | 'en';
+
+let language: Language = new URLSearchParams(location.search).get('lang') === 'en' ? 'en' : 'zh';
+const listeners: Array<() => void> = [];
+
+/** The label of `key` in the current language (the key itself for an unknown one). */
+export function t(key: string): string {
+  const pair = (LABELS as Record<string, readonly [string, string]>)[key];
+  if (!pair) return key;
+  return language === 'zh' ? pair[0] : pair[1];
+}
+
+export function currentLanguage(): Language {
+  return language;
+}
+
+/** Switches language and re-renders whatever registered with `onLanguageChange`. */
+export function setLanguage(next: Language): void {
+  language = next;
+  document.documentElement.lang = next === 'zh' ? 'zh-CN' : 'en';
+  for (const listener of listeners) listener();
+}
+
+export function onLanguageChange(listener: () => void): void {
+  listeners.push(listener);
+}
