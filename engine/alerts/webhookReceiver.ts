@@ -26,6 +26,14 @@ export class WebhookVerifier {
     this.webhooks = secrets.map((secret) => new Webhook(secret));
   }
 
+  /**
+   * Forgets an accepted id, for a receiver that could not act on the request after all (it answered an
+   * error): the sender's retry of it must then be accepted.
+   */
+  forget(id: string): void {
+    this.seen.delete(id);
+  }
+
   /** Verifies one request; `headers` as Node gives them (lowercase names). */
   verify(
     body: string,
