@@ -24,7 +24,9 @@ export function maskName(name: string | undefined | null): string {
 /** Masks a phone number, keeping at most the first 3 and last 2 digits. */
 export function maskPhone(phone: string | undefined | null): string {
   if (!phone) return '';
-  const digits = phone.replace(/\D/g, '');
+  let digits = phone.replace(/\D/g, '');
+  // +86 country code in front of a mainland mobile number
+  if (digits.length === 13 && digits.startsWith('861')) digits = digits.slice(2);
   if (digits.length === 0) return '*'.repeat(Math.min(phone.length, 8));
   if (digits.length >= 11) return digits.slice(0, 3) + '*'.repeat(digits.length - 5) + digits.slice(-2);
   return '*'.repeat(Math.max(digits.length - 2, 1)) + digits.slice(-2);
