@@ -1,0 +1,118 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEAD_LETTER_REASONS } from '../../../engine/contract/decodeRecord.ts';
+import {
+  actualIncidentImpact,
+  actualPulse,
+  cleanupRun,
+  districtMinute,
+  type EngineProcess,
+  type EngineRun,
+  expectedIncidentImpact,
+  expectedPulse,
+  type Published,
+  prepareRun,
+  publish,
+  pulseRange,
+  query,
+  startEngine,
+  stopEngine,
+  truthDistrictMinute,
+  waitForCompletion,
+} from '../../helpers/engineHarness.ts';
+
+/**
+ * The real path end to end: simulator -> Kafka (6 partitions) -> `city-ops run` (a separate process, piscina
+ * workers) -> ClickHouse, compared with the simulator's truth and with brute-force joins of the same input.
+ */
+describe('engine: exact results from a simulated city', () => {
+  let run: EngineRun;
+  let published: Published;
+  let engine: EngineProcess;
+
+  beforeAll(async () => {
+    run = await prepareRun('exact');
+    published = await publish(run, {
+      seed: 7,
+      start: '2026-11-26T07:50:00+08:00',
+      duration: '20m',
+      events: 40_000,
+      badRatio: 0.004,
+      duplicateRatio: 0.01,
+    });
+    engine = startEngine(run);
+    await waitForCompletion(run, published);
+  });
+
+  afterAll(async () => {
+    if (engine) await stopEngine(engine);
+    if (run) await cleanupRun(run);
+  });
+
+  it('city.district_minute equals the simulator truth, per stream, district and minute', async () => {
+    const actual = await districtMinute(run);
+    const expected = truthDistrictMinute(published.truth);
+    expect(published.truth.totals.duplicates).toBeGreaterThan(0);
+    expect(actual.size).toBeGreaterThan(100);
+    expect(Object.fromEntries(actual)).toEqual(Object.fromEntries(expected));
+  });
+
+  it('every bad record is in the dead letters with its reason, and none is late', async () => {
+    const rows = await query<{ topic: string; reason: string; n: string }>(
+      run.clickhouse,
+      `SELECT topic, reason, count() AS n FROM ${run.db}.dead_letters FINAL GROUP BY topic, reason`,
+    );
+    const actual: Record<string, number> = {};
+    for (const r of rows)
+      actual[`${r.topic.replace(run.env.CITY_OPS_TOPIC_PREFIX, '')}|${r.reason}`] = Number(r.n);
+    const expected: Record<string, number> = {};
+    for (const [stream, reasons] of Object.entries(published.truth.dead_letters)) {
+      for (const reason of DEAD_LETTER_REASONS) {
+        const n = reasons[reason];
+        if (n > 0) expected[`city.${stream}|${reason}`] = n;
+      }
+    }
+    expect(Object.keys(expected).length).toBeGreaterThanOrEqual(5);
+    expect(actual).toEqual(expected);
+    const [late] = await query<{ n: string }>(
+      run.clickhouse,
+      `SELECT count() AS n FROM ${run.db}.late_events`,
+    );
+    expect(Number(late?.n)).toBe(0);
+  });
+
+  it('the cleaned layer holds every accepted record once', async () => {
+    const counts = await query<{ stream: string; n: string }>(
+      run.clickhouse,
+      `SELECT 'transport' AS stream, count() AS n FROM ${run.db}.transport
+       UNION ALL SELECT 'events', count() FROM ${run.db}.events
+       UNION ALL SELECT 'population', count() FROM ${run.db}.population`,
+    );
+    for (const { stream, n } of counts) {
+      expect(Number(n), stream).toBe(published.truth.by_stream[stream as 'transport'].accepted);
+    }
+  });
+
+  it('city.district_pulse equals a brute-force join of the three streams', async () => {
+    const { from, to } = await pulseRange(run);
+    expect(to).toBeGreaterThan(published.truth.event_time.last!);
+    const expected = expectedPulse(published, from, to);
+    const actual = await actualPulse(run);
+    expect([...actual.keys()].sort()).toEqual([...expected.keys()].sort());
+    for (const [key, figures] of expected) {
+      const got = actual.get(key)!;
+      for (const [field, value] of Object.entries(figures)) {
+        if (field === 'speed_sum') expect(got[field], `${key} ${field}`).toBeCloseTo(value, 6);
+        else expect(got[field], `${key} ${field}`).toBe(value);
+      }
+    }
+  });
+
+  it('city.incident_impact equals a brute-force interval join (vehicles) and table join (people)', async () => {
+    const expected = expectedIncidentImpact(published);
+    const actual = await actualIncidentImpact(run);
+    expect(expected.size).toBeGreaterThan(10);
+    expect([...expected.values()].some((e) => e.vehicles > 0)).toBe(true);
+    expect([...expected.values()].some((e) => e.people_present > 0)).toBe(true);
+    expect(Object.fromEntries(actual)).toEqual(Object.fromEntries(expected));
+  });
+});
