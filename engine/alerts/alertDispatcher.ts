@@ -138,8 +138,28 @@ export class AlertDispatcher {
     let waiting = 0;
     for (const endpoint of endpoints) {
       const key = DeliveryAcks.key(event.id, endpoint.id);
-      if (this.acks.has(event.id, endpoint.id)) {
+      const ack = this.acks.get(event.id, endpoint.id);
+      if (ack) {
         metrics.skipped.inc();
+        // Settled before a crash: write its final state again, in case the crash lost the buffered row
+        // (the same row collapses in ClickHouse when it was written).
+        this.options.log?.delivery({
+          event_id: event.id,
+          alert_id: event.data.alert_id,
+          event_type: event.type,
+          rule: event.data.rule,
+          severity: event.data.severity,
+          district: event.data.district ?? '',
+          department: endpoint.department,
+          endpoint: endpoint.id,
+          attempt: ack.attempts,
+          status: ack.status === 'acknowledged' ? 'acknowledged' : 'failed',
+          http_status: ack.http_status,
+          error: '',
+          at_ms: ack.at,
+          next_attempt_at_ms: null,
+          latency_ms: 0,
+        });
         continue;
       }
       waiting += 1;
@@ -345,6 +365,10 @@ export class AlertDispatcher {
     if (offsets.length === 0) return;
     this.committing = true;
     try {
+      // States of what is about to be committed reach ClickHouse first: after a crash, committed records
+      // are not replayed, so their rows could not be written again. A ClickHouse outage does not hold the
+      // commit back (the acknowledgement topic stays the source of truth).
+      await this.options.log?.flush();
       await this.consumer.commitOffsets(offsets.map((o) => ({ topic: this.options.topics.alerts, ...o })));
       for (const o of offsets) this.offsets.markCommitted(o.partition, o.offset);
       this.lastCommitAt = Date.now();
