@@ -55,8 +55,13 @@ export function addExact(state: ExactSumState, value: number): void {
     if (lo !== 0) p[kept++] = lo;
     x = hi;
   }
-  p.length = kept;
-  p.push(x);
+  // Resizing a JS array is what costs here: in the steady state the number of partials does not change.
+  if (kept + 1 === p.length) p[kept] = x;
+  else if (kept === p.length) p.push(x);
+  else {
+    p.length = kept + 1;
+    p[kept] = x;
+  }
 }
 
 export function mergeExact(a: ExactSumState, b: ExactSumState): ExactSumState {

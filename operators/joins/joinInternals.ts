@@ -15,6 +15,11 @@ export function geoJoinOptions<L, R, O>(
   const rightPosition = requireFunction('options.rightPosition', options.rightPosition);
   const join = requireFunction('options.join', options.join);
   const radius = proximity.radiusMeters;
+  // Degrees of latitude that `radius` spans, plus a hair: a cheap test that rejects most disk candidates
+  // before the trigonometry of the exact distance.
+  const latSpan = (radius / 111_194.9) * 1.001;
+  // The east-west test treats the neighbourhood as flat: within 1% for radii up to 50 km away from the poles.
+  const lngTest = radius <= 50_000;
   // `where` runs right before `join` for the same pair, so the distance it computed is handed over here.
   let lastDistance = 0;
   return {
@@ -35,6 +40,12 @@ export function geoJoinOptions<L, R, O>(
     where: (left: SourceRecord<L>, right: SourceRecord<R>) => {
       const a = leftPosition(left);
       const b = rightPosition(right);
+      const dLat = a.lat - b.lat;
+      if (dLat > latSpan || dLat < -latSpan) return false;
+      if (lngTest && a.lat < 80 && a.lat > -80) {
+        const dLng = (a.lng - b.lng) * Math.cos((a.lat * Math.PI) / 180);
+        if (dLng > latSpan * 1.01 || dLng < -latSpan * 1.01) return false;
+      }
       lastDistance = haversineMeters(a.lat, a.lng, b.lat, b.lng);
       return lastDistance <= radius;
     },

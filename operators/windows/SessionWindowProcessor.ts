@@ -27,6 +27,10 @@ interface Session<K, S> {
   emitted: TimeWindow[];
   dirty: boolean;
   alive: boolean;
+  /** The offset holder of the last source and partition seen in this session. */
+  holderSource: string;
+  holderPartition: number;
+  holder: { min: number };
 }
 
 /**
@@ -171,6 +175,9 @@ export class SessionWindowProcessor<T, K, S, R> implements WindowProcessor<T, K,
         emitted: [],
         dirty: false,
         alive: true,
+        holderSource: '',
+        holderPartition: Number.NaN,
+        holder: { min: 0 },
       };
       if (sessions === undefined) {
         sessions = [];
@@ -199,8 +206,12 @@ export class SessionWindowProcessor<T, K, S, R> implements WindowProcessor<T, K,
     }
     if (id !== undefined) session.ids!.add(id);
     session.state = this.#aggregate.add(session.state, record.value);
-    const holder = holderFor(session.offsets, record.source, record.partition);
-    if (record.offset < holder.min) holder.min = record.offset;
+    if (record.partition !== session.holderPartition || record.source !== session.holderSource) {
+      session.holder = holderFor(session.offsets, record.source, record.partition);
+      session.holderSource = record.source;
+      session.holderPartition = record.partition;
+    }
+    if (record.offset < session.holder.min) session.holder.min = record.offset;
     if (this.#onUpdate && !session.dirty) {
       session.dirty = true;
       this.#dirty.push(session);

@@ -19,6 +19,10 @@ interface Slot<K, S> {
   readonly end: number;
   readonly entries: Map<K, Entry<K, S>>;
   readonly offsets: OffsetHolders;
+  /** The offset holder of the last source and partition seen in this window (records come in runs). */
+  holderSource: string;
+  holderPartition: number;
+  holder: { min: number };
 }
 
 interface Entry<K, S> {
@@ -37,8 +41,8 @@ interface Entry<K, S> {
  *
  * State: one slot per open window start, each holding per-key entries (aggregate state, revision, ids seen)
  * and the smallest offset per source and partition. The hot path caches the last slot and offset holder, so
- * a batch of records in time order does two `Map` lookups per record and allocates only for new windows and
- * keys.
+ * a batch of records in time order does one `Map` lookup per record and window (the key's entry) and
+ * allocates only for new windows and keys.
  *
  * @example
  * const p = new TimeWindowProcessor(TumblingWindows.ofSizeAndGrace(60_000, 5_000), {
@@ -63,10 +67,6 @@ export class TimeWindowProcessor<T, K, S, R> implements WindowProcessor<T, K, R>
   #out: WindowOutput<T, K, R>[] = [];
   #dirty: Entry<K, S>[] = [];
   #lastSlot: Slot<K, S> | undefined;
-  #holderSlot: Slot<K, S> | undefined;
-  #holderSource = '';
-  #holderPartition = Number.NaN;
-  #holder: { min: number } = { min: 0 };
   #records = 0;
   #late = 0;
   #duplicates = 0;
@@ -197,17 +197,12 @@ export class TimeWindowProcessor<T, K, S, R> implements WindowProcessor<T, K, R>
       entry.ids.add(id);
     }
     entry.state = this.#aggregate.add(entry.state, record.value);
-    if (
-      slot !== this.#holderSlot ||
-      record.partition !== this.#holderPartition ||
-      record.source !== this.#holderSource
-    ) {
-      this.#holder = holderFor(slot.offsets, record.source, record.partition);
-      this.#holderSlot = slot;
-      this.#holderSource = record.source;
-      this.#holderPartition = record.partition;
+    if (record.partition !== slot.holderPartition || record.source !== slot.holderSource) {
+      slot.holder = holderFor(slot.offsets, record.source, record.partition);
+      slot.holderSource = record.source;
+      slot.holderPartition = record.partition;
     }
-    if (record.offset < this.#holder.min) this.#holder.min = record.offset;
+    if (record.offset < slot.holder.min) slot.holder.min = record.offset;
     if (this.#onUpdate && !entry.dirty) {
       entry.dirty = true;
       this.#dirty.push(entry);
@@ -216,7 +211,15 @@ export class TimeWindowProcessor<T, K, S, R> implements WindowProcessor<T, K, R>
   }
 
   #openSlot(start: number): Slot<K, S> {
-    const slot: Slot<K, S> = { start, end: start + this.#size, entries: new Map(), offsets: new Map() };
+    const slot: Slot<K, S> = {
+      start,
+      end: start + this.#size,
+      entries: new Map(),
+      offsets: new Map(),
+      holderSource: '',
+      holderPartition: Number.NaN,
+      holder: { min: 0 },
+    };
     this.#slots.set(start, slot);
     const starts = this.#starts;
     let i = starts.length;
@@ -239,7 +242,6 @@ export class TimeWindowProcessor<T, K, S, R> implements WindowProcessor<T, K, R>
   #closeSlot(slot: Slot<K, S>): void {
     this.#slots.delete(slot.start);
     if (this.#lastSlot === slot) this.#lastSlot = undefined;
-    if (this.#holderSlot === slot) this.#holderSlot = undefined;
     const aggregate = this.#aggregate;
     for (const entry of slot.entries.values()) {
       entry.closed = true;
