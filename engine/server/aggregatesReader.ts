@@ -49,8 +49,17 @@ export async function startAggregatesReader(options: AggregatesReaderOptions): P
   try {
     await admin.connect();
     for (const topic of [topics.aggregates, topics.alerts]) {
-      for (const { partition, offset } of await admin.fetchTopicOffsetsByTimestamp(topic, startAt)) {
-        if (Number(offset) >= 0) seeks.push({ topic, partition, offset });
+      // A topic created a moment ago may not be known to every broker yet: retry briefly.
+      for (let attempt = 1; ; attempt += 1) {
+        try {
+          for (const { partition, offset } of await admin.fetchTopicOffsetsByTimestamp(topic, startAt)) {
+            if (Number(offset) >= 0) seeks.push({ topic, partition, offset });
+          }
+          break;
+        } catch (error) {
+          if (attempt >= 20) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 500));
+        }
       }
     }
   } catch (cause) {

@@ -21,6 +21,8 @@ export interface ClientSocket {
   subscribe(topic: string): boolean;
   unsubscribe(topic: string): boolean;
   end(code: number, reason: string): void;
+  /** Closes at once, without a close frame (which could not get through a full buffer anyway). */
+  close(): void;
 }
 
 /**
@@ -387,7 +389,8 @@ export class FanoutHub {
     this.metrics.disconnects.inc({ reason });
     this.forget(session);
     this.logger.info({ client: session.id, reason }, 'disconnecting a client that stayed behind');
-    session.socket.end(CLOSE_CODES.slowConsumer, 'too slow: reconnect and resume');
+    // Its buffer is full, so a close frame would wait behind it: close the connection at once.
+    session.socket.close();
   }
 
   private forget(session: ClientSession): void {

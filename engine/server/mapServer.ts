@@ -345,25 +345,7 @@ export async function startMapServer(options: MapServerOptions): Promise<MapServ
     });
   });
 
-  const { listenSocket, port } = await new Promise<{ listenSocket: uWS.us_listen_socket; port: number }>(
-    (resolveListen, reject) => {
-      app.listen(host, options.port ?? 8080, (socket) => {
-        if (!socket) {
-          reject(
-            new CityOpsError(
-              'PORT_IN_USE',
-              `the map server could not listen on ${host}:${options.port ?? 8080}`,
-              {
-                hint: 'another process uses that port: pick another with --port',
-              },
-            ),
-          );
-          return;
-        }
-        resolveListen({ listenSocket: socket, port: uWS.us_socket_local_port(socket) });
-      });
-    },
-  );
+  const { listenSocket, port } = await listen(app, host, options.port ?? 8080, logger);
   const url = `http://${host}:${port}`;
   if (!options.allowedOrigins)
     allowedOrigins = new Set([url, `http://localhost:${port}`, `http://127.0.0.1:${port}`]);
@@ -421,4 +403,37 @@ function digest(value: string): Buffer {
 /** `App.close()` (closes every socket) exists in the uWS binary but not in this build's type declarations. */
 function closeApp(app: uWS.TemplatedApp): void {
   (app as uWS.TemplatedApp & { close(): void }).close();
+}
+
+/**
+ * Listens on host:port. Right after a restart the port can stay refused for up to a minute: the
+ * previous run's closed connections sit in TCP TIME_WAIT and this uWS build binds without
+ * SO_REUSEADDR. So retry (logging it) for up to 70 s before giving up.
+ */
+async function listen(
+  app: uWS.TemplatedApp,
+  host: string,
+  port: number,
+  logger: Logger,
+): Promise<{ listenSocket: uWS.us_listen_socket; port: number }> {
+  const deadline = Date.now() + (port === 0 ? 0 : 70_000);
+  let warned = false;
+  for (;;) {
+    const socket = await new Promise<uWS.us_listen_socket | false>((resolve) =>
+      app.listen(host, port, (s) => resolve(s)),
+    );
+    if (socket) return { listenSocket: socket, port: uWS.us_socket_local_port(socket) };
+    if (Date.now() > deadline)
+      throw new CityOpsError('PORT_IN_USE', `the map server could not listen on ${host}:${port}`, {
+        hint: 'another process uses that port: pick another with --port',
+      });
+    if (!warned) {
+      warned = true;
+      logger.warn(
+        { host, port },
+        'port busy (connections of a previous run in TIME_WAIT?): retrying for up to 70 s',
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
 }

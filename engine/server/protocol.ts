@@ -145,8 +145,6 @@ export const SUBPROTOCOL = 'city-ops.v1';
 
 /** Close codes the server uses. */
 export const CLOSE_CODES = {
-  /** The client stayed too far behind for too long: reconnect and resume. */
-  slowConsumer: 4008,
   /** Server shutting down: reconnect later. */
   goingAway: 1001,
 } as const;
