@@ -1,4 +1,5 @@
 import type { ClickHouseClient } from '../connectors/clickhouse/client.ts';
+import { sqlNumber, sqlString } from '../connectors/clickhouse/sqlLiteral.ts';
 import { CityOpsError } from '../errors.ts';
 
 /** Where the history lives: database and table names (identifiers only). */
@@ -66,8 +67,8 @@ export const HISTORY_MINUTES = [5, 15, 60] as const;
  * does not exist yet (or ClickHouse being down) gives an empty series with a note, not an error: the
  * live map keeps working without history.
  *
- * ClickHouse 18.16 has no query parameters: the only values put into SQL are the validated minute
- * count, an epoch second and a district code matching `[0-9a-z_]{1,32}`; table names must be identifiers.
+ * ClickHouse 18.16 has no query parameters: the values put into SQL (an epoch second, a district code
+ * that must match `[0-9a-z_]{1,32}`) go through `sqlLiteral.ts`; table names must be identifiers.
  *
  * @example
  * const history = await queryHistory(createClickHouse(env, 'analyst'), DEFAULT_HISTORY_TABLES, { minutes: 15 });
@@ -87,7 +88,8 @@ export async function queryHistory(
     if (!IDENTIFIER.test(name))
       throw new CityOpsError('CONFIG_INVALID', `history table name ${name} is not an identifier`);
   const fromSec = Math.floor(now / 1000) - request.minutes * 60;
-  const where = `window_start >= toDateTime(${fromSec})${district ? ` AND district = '${district}'` : ''}`;
+  const districtFilter = district ? ` AND district = ${sqlString(district)}` : '';
+  const where = `window_start >= toDateTime(${sqlNumber(fromSec)})${districtFilter}`;
   const db = tables.database;
   const history: History = {
     minutes: request.minutes,
@@ -135,7 +137,7 @@ export async function queryHistory(
       `SELECT incident_id, toUInt64(ts) * 1000 AS t, district, category, severity, lat, lon, radius_m,
               vehicles, people_present, nearest_vehicles
        FROM ${db}.${tables.incidentImpact}
-       WHERE ts >= toDateTime(${fromSec})${district ? ` AND district = '${district}'` : ''}
+       WHERE ts >= toDateTime(${sqlNumber(fromSec)})${districtFilter}
        ORDER BY t DESC LIMIT 1000`,
     ),
   ]);
