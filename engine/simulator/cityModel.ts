@@ -20,6 +20,9 @@ export interface RoutePath {
   readonly lats: Float64Array;
   /** Per point, the JSON fragment `"lat":…,"lon":…` as published (built once: number formatting is slow). */
   readonly positions: readonly string[];
+  /** The same fragments encoded back to back; point i is `positionBytes[positionOffsets[i]..positionOffsets[i + 1])`. */
+  readonly positionBytes: Uint8Array;
+  readonly positionOffsets: Uint32Array;
   readonly lengthM: number;
 }
 
@@ -48,14 +51,17 @@ export interface Vehicle {
   readonly phaseLat: number;
   /** The JSON fragment `"vehicle":"…","mode":"…"` (and `,"route":"…"`) of its records. */
   readonly fragment: string;
+  /** `fragment` encoded (ASCII). */
+  readonly fragmentBytes: Uint8Array;
 }
 
 /** A vehicle with every field in one order, so that all vehicles share one object shape (fast to read). */
 export function makeVehicle(
-  fields: Omit<Vehicle, 'fragment' | 'routeId' | keyof ReturnType<typeof roamingAround>> &
+  fields: Omit<Vehicle, 'fragment' | 'fragmentBytes' | 'routeId' | keyof ReturnType<typeof roamingAround>> &
     Partial<ReturnType<typeof roamingAround>> & { routeId?: string },
 ): Vehicle {
   const routeId = fields.route?.id ?? fields.routeId ?? null;
+  const fragment = `"vehicle":"${fields.id}","mode":"${fields.mode}"${routeId === null ? '' : `,"route":"${routeId}"`}`;
   return {
     id: fields.id,
     mode: fields.mode,
@@ -72,7 +78,8 @@ export function makeVehicle(
     wLat: fields.wLat ?? 0,
     phaseLng: fields.phaseLng ?? 0,
     phaseLat: fields.phaseLat ?? 0,
-    fragment: `"vehicle":"${fields.id}","mode":"${fields.mode}"${routeId === null ? '' : `,"route":"${routeId}"`}`,
+    fragment,
+    fragmentBytes: Buffer.from(fragment, 'latin1'),
   };
 }
 
@@ -88,6 +95,8 @@ export interface PopulationCell {
   readonly residents: number;
   /** People who work here (present in working hours). */
   readonly workers: number;
+  /** The JSON fragment `"h3":"…","lat":…,"lon":…` of its records, encoded (ASCII). */
+  readonly fragmentBytes: Uint8Array;
 }
 
 /** Everything the generator draws from: districts, routes, fleet, population cells. Built once per seed. */
@@ -211,8 +220,10 @@ export function buildCityModel(seed: number): CityModel {
   const plates = new Set<string>();
   for (let k = 0; k < TAXIS; k++) {
     let plate: string;
+    // Plates as exchange systems spell them, romanised: 粤B·D12345 is BD12345 (ASCII keeps records one byte a
+    // character, which the producer encodes much faster).
     do
-      plate = `粤B${fleetRandom.pick(['D', 'D', 'D', 'T', 'L'])}${String(fleetRandom.int(100_000)).padStart(5, '0')}`;
+      plate = `B${fleetRandom.pick(['D', 'D', 'D', 'T', 'L'])}${String(fleetRandom.int(100_000)).padStart(5, '0')}`;
     while (plates.has(plate));
     plates.add(plate);
     const home = cells[incidentCells.draw(fleetRandom)]!;
@@ -304,6 +315,7 @@ function buildCells(geography: ShenzhenDistricts, random: SeededRandom): Populat
       district: c.district,
       residents: Math.round((RESIDENTS * homes[i]!) / homeTotal),
       workers: Math.round((WORKERS * works[i]!) / workTotal),
+      fragmentBytes: Buffer.from(`"h3":"${c.cell}","lat":${c.lat},"lon":${c.lng}`, 'latin1'),
     }),
   );
 }
@@ -378,12 +390,19 @@ function densify(
     lngs[i] = keepLng;
     lats[i] = keepLat;
   }
+  const positions = lngs.map((lng, i) => `"lat":${lats[i]},"lon":${lng}`);
+  const positionOffsets = new Uint32Array(positions.length + 1);
+  positions.forEach((text, i) => {
+    positionOffsets[i + 1] = positionOffsets[i]! + text.length;
+  });
   return Object.freeze({
     id,
     mode,
     lngs: Float64Array.from(lngs),
     lats: Float64Array.from(lats),
-    positions: Object.freeze(lngs.map((lng, i) => `"lat":${lats[i]},"lon":${lng}`)),
+    positions: Object.freeze(positions),
+    positionBytes: Buffer.from(positions.join(''), 'latin1'),
+    positionOffsets,
     lengthM: (lngs.length - 1) * ROUTE_STEP_M,
   });
 }

@@ -4,12 +4,18 @@ import { type Environment, kafkaBrokers } from '../config/environment.ts';
 import { type StreamName, streamTopic } from '../contract/topics.ts';
 import { CityOpsError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
-import type { SimulationTruth } from './SimulationTruth.ts';
-import type { CitySimulation } from './simulateCity.ts';
+import { BATCH_STREAMS, INDEX_STRIDE } from './encodeBatch.ts';
+import type { SimulationTruthFile } from './SimulationTruth.ts';
+import type { SimulationStats } from './simulateCity.ts';
+import { type BatchSourceResult, openBatchSource } from './simulationBatches.ts';
+import {
+  resolveSimulationOptions,
+  type SimulationOptions,
+  type SimulationOptionsInput,
+} from './simulationOptions.ts';
 
 /** librdkafka's "queue full" error code: the producer's local queue is at its limit. */
 const ERR_QUEUE_FULL = -184;
-const SLAB_BYTES = 4 * 1024 * 1024;
 
 /** Where a publication stands, for progress lines. */
 export interface PublishProgress {
@@ -19,9 +25,9 @@ export interface PublishProgress {
   readonly seconds: number;
   /** Messages per wall-clock second over the last interval. */
   readonly rate: number;
-  /** Event time of the newest message generated, epoch ms. */
+  /** Event time of the last message handed over, epoch ms. */
   readonly eventTime: number;
-  /** Share of the run done, 0..1, when the run has a known size; else null. */
+  /** Share of the run done, 0..1, when the run has a known end; else null. */
   readonly done: number | null;
 }
 
@@ -37,16 +43,22 @@ export interface PublishReport {
   readonly deliveryFailures: number;
   /** True when stopped by the signal (SIGINT) before the simulation's end. */
   readonly interrupted: boolean;
-  /** Event time of the newest message published, epoch ms. */
+  /** Event time of the last message published, epoch ms (the start when none was). */
   readonly eventTime: number;
+  /** What was published: valid records, resends, broken records, surge extras. */
+  readonly stats: SimulationStats;
+  /** The truth of what was published, when asked for (`truth: true`). */
+  readonly truth: SimulationTruthFile | null;
 }
 
 export interface PublishOptions {
   readonly env: Environment;
   /** Prefix of the topic names (default `env.CITY_OPS_TOPIC_PREFIX`). */
   readonly topicPrefix?: string;
-  /** Counts every message handed to Kafka. */
-  readonly truth?: SimulationTruth;
+  /** Keep the truth of what is published and return it in the report. */
+  readonly truth?: boolean;
+  /** Generate in a worker thread, in parallel with the producer (default true). */
+  readonly worker?: boolean;
   /** Generate and count only, publish nothing (speed tests of the generator). */
   readonly dryRun?: boolean;
   /** Stops publication (SIGINT): what was handed over is flushed, the report says `interrupted`. */
@@ -91,109 +103,126 @@ export function simulatorProducerConfig(
 /**
  * Publishes a simulation to the three stream topics: each message to `streamTopic(stream, prefix)` with its
  * key, as fast as the broker takes them (`rate: 'max'`), at a fixed pace (`rate: n` messages per second),
- * or, live, when the wall clock reaches each message's event time. Uses librdkafka's own producer API
- * (about four times the throughput of the KafkaJS-compatible `send()`, which awaits a promise per
- * message). Backpressure: when the producer's queue is full it waits for deliveries and retries the same
- * message, so nothing is skipped.
+ * or, live, when the wall clock reaches each message's event time.
  *
+ * A worker thread generates and encodes the messages (keys and values as UTF-8 in transferred buffers)
+ * while this thread only hands views of them to librdkafka's own producer API, which is about four times
+ * as fast as the KafkaJS-compatible `send()` (a promise per message). Backpressure: when the producer's
+ * queue is full it waits for deliveries and retries the same message, so nothing is skipped.
+ *
+ * @param simulation the simulation's options (`simulateCity` is run from them, in the worker)
  * @throws CityOpsError SERVICE_UNAVAILABLE when the broker cannot be reached; SINK_WRITE_FAILED when
- *   messages are still undelivered after the final flush
+ *   messages are still undelivered two minutes after the last one was sent
  * @returns the report; `deliveryFailures > 0` means some messages were not written
  * @example
- * const report = await publishSimulation(simulateCity({ seed: 1, duration: '1h' }), { env: loadEnvironment() });
+ * const report = await publishSimulation({ seed: 1, duration: '1h' }, { env: loadEnvironment(), truth: true });
  */
 export async function publishSimulation(
-  simulation: CitySimulation,
+  simulation: SimulationOptions | SimulationOptionsInput,
   options: PublishOptions,
 ): Promise<PublishReport> {
-  const { env, truth, signal, logger, onProgress } = options;
+  const { env, signal, logger, onProgress } = options;
+  const resolved = isResolved(simulation) ? simulation : resolveSimulationOptions(simulation);
   const prefix = options.topicPrefix ?? env.CITY_OPS_TOPIC_PREFIX;
-  const topics: Record<StreamName, string> = {
-    transport: streamTopic('transport', prefix),
-    events: streamTopic('events', prefix),
-    population: streamTopic('population', prefix),
-  };
-  const { live, rate, events, start, end } = simulation.options;
-  const total = live ? (Number.isFinite(events) ? events : null) : events;
+  const topics = BATCH_STREAMS.map((stream) => streamTopic(stream, prefix));
+  const { live, rate, start, end, events } = resolved;
   const byStream: Record<StreamName, number> = { transport: 0, events: 0, population: 0 };
+  const counts = [0, 0, 0];
   let deliveryFailures = 0;
 
   const producer = options.dryRun ? null : await connectProducer(options, live, () => deliveryFailures++);
+  const source = openBatchSource(resolved, {
+    worker: options.worker ?? true,
+    truth: options.truth ?? false,
+    // Live batches stay small: they are published as their time comes, and the truth should keep up.
+    ...(live ? { limits: { maxMessages: 256, maxBytes: 256 * 1024 } } : {}),
+  });
   const began = performance.now();
   const progressEvery = options.progressIntervalMs ?? 5_000;
   let lastProgress = began;
   let lastSent = 0;
   let sent = 0;
+  let eventTime = start;
   let interrupted = false;
   let yieldAt = began + 20;
-  let slab = Buffer.allocUnsafe(SLAB_BYTES);
-  let offset = 0;
+  let result: BatchSourceResult;
 
   try {
-    for (const message of simulation) {
-      if (signal?.aborted) {
-        interrupted = true;
-        break;
-      }
-      if (producer !== null) {
-        const length = message.value.length;
-        let value: Buffer | null = null;
-        if (length > 0) {
-          if (offset + 3 * length > slab.length) {
-            // librdkafka copies every payload, so a full slab can simply be replaced.
-            slab = Buffer.allocUnsafe(Math.max(SLAB_BYTES, 3 * length));
-            offset = 0;
-          }
-          const bytes = slab.write(message.value, offset);
-          value = slab.subarray(offset, offset + bytes);
-          offset += bytes;
-        }
-        for (;;) {
-          try {
-            producer.produce(topics[message.stream], null, value, message.key);
+    try {
+      for (let batch = await source.next(); batch !== null; batch = await source.next()) {
+        const view = Buffer.from(batch.bytes);
+        const { index, ts, count } = batch;
+        let done = 0;
+        for (; done < count; done++) {
+          if (signal?.aborted) {
+            interrupted = true;
             break;
-          } catch (error) {
-            if ((error as { code?: number }).code !== ERR_QUEUE_FULL) throw error;
-            // Backpressure: let delivery reports drain the queue, then send the same message again.
-            await sleep(5);
+          }
+          const i = done * INDEX_STRIDE;
+          const stream = index[i]!;
+          if (producer !== null) {
+            const key = view.subarray(index[i + 1], index[i + 2]);
+            const valueStart = index[i + 3]!;
+            const value = valueStart < 0 ? null : view.subarray(valueStart, index[i + 4]);
+            for (;;) {
+              try {
+                producer.produce(topics[stream]!, null, value, key);
+                break;
+              } catch (error) {
+                if ((error as { code?: number }).code !== ERR_QUEUE_FULL) throw error;
+                // Backpressure: let delivery reports drain the queue, then send the same message again.
+                await sleep(5);
+              }
+            }
+          }
+          sent++;
+          counts[stream]!++;
+          eventTime = ts[done]!;
+          if (live) {
+            const wait = eventTime - Date.now();
+            if (wait > 0) await sleep(wait);
+          } else if (rate !== 'max') {
+            const wait = began + (sent / rate) * 1000 - performance.now();
+            if (wait > 2) await sleep(wait);
+          }
+          if ((sent & 1023) === 0) {
+            const now = performance.now();
+            if (now >= yieldAt) {
+              // Let timers, delivery reports and signals in now and then.
+              await new Promise<void>((resolve) => setImmediate(resolve));
+              yieldAt = performance.now() + 20;
+            }
+            if (onProgress !== undefined && now - lastProgress >= progressEvery) {
+              const share = Number.isFinite(end)
+                ? (eventTime - start) / (end - start)
+                : Number.isFinite(events)
+                  ? sent / events
+                  : null;
+              onProgress({
+                sent,
+                seconds: (now - began) / 1000,
+                rate: ((sent - lastSent) * 1000) / (now - lastProgress),
+                eventTime,
+                done: share === null ? null : Math.min(1, Math.max(0, share)),
+              });
+              lastProgress = now;
+              lastSent = sent;
+            }
           }
         }
+        source.ack(batch.id, done);
+        if (interrupted) break;
       }
-      sent++;
-      byStream[message.stream]++;
-      truth?.add(message);
-
-      if (live) {
-        const wait = message.ts - Date.now();
-        if (wait > 0) await sleep(wait);
-      } else if (rate !== 'max') {
-        const wait = began + (sent / rate) * 1000 - performance.now();
-        if (wait > 2) await sleep(wait);
-      }
-      if ((sent & 1023) === 0) {
-        const now = performance.now();
-        if (now >= yieldAt) {
-          // Let timers, delivery reports and signals in now and then.
-          await new Promise<void>((resolve) => setImmediate(resolve));
-          yieldAt = performance.now() + 20;
-        }
-        if (onProgress !== undefined && now - lastProgress >= progressEvery) {
-          onProgress({
-            sent,
-            seconds: (now - began) / 1000,
-            rate: ((sent - lastSent) * 1000) / (now - lastProgress),
-            eventTime: simulation.eventTime,
-            done: progressShare(simulation, total, start, end),
-          });
-          lastProgress = now;
-          lastSent = sent;
-        }
-      }
+    } finally {
+      result = await source.finish();
     }
     if (producer !== null) await flush(producer, logger);
   } finally {
     if (producer !== null) await new Promise<void>((resolve) => producer.disconnect(() => resolve()));
   }
+  BATCH_STREAMS.forEach((stream, k) => {
+    byStream[stream] = counts[k]!;
+  });
   const seconds = (performance.now() - began) / 1000;
   return {
     sent,
@@ -202,19 +231,16 @@ export async function publishSimulation(
     rate: seconds > 0 ? sent / seconds : 0,
     deliveryFailures,
     interrupted,
-    eventTime: simulation.eventTime,
+    eventTime,
+    stats: result.stats,
+    truth: result.truth,
   };
 }
 
-function progressShare(
-  simulation: CitySimulation,
-  total: number | null,
-  start: number,
-  end: number,
-): number | null {
-  if (total !== null && !simulation.options.live) return Math.min(1, simulation.stats.messages / total);
-  if (Number.isFinite(end)) return Math.min(1, (simulation.eventTime - start) / (end - start));
-  return total === null ? null : Math.min(1, simulation.stats.messages / total);
+function isResolved(input: SimulationOptions | SimulationOptionsInput): input is SimulationOptions {
+  return (
+    typeof (input as SimulationOptions).end === 'number' && Array.isArray((input as SimulationOptions).surges)
+  );
 }
 
 type Producer = InstanceType<typeof KafkaJavascript.Producer>;

@@ -1,6 +1,7 @@
 import { DEAD_LETTER_REASONS, type DeadLetterReason } from '../contract/decodeRecord.ts';
 import { EVENT_CATEGORIES } from '../contract/exchangeRecords.ts';
 import type { StreamName } from '../contract/topics.ts';
+import { ascii, isAsciiRecord, PopulationRecord, TransportRecord } from './asciiRecords.ts';
 import { breakRecord } from './breakRecord.ts';
 import {
   buildCityModel,
@@ -96,6 +97,8 @@ export interface CitySimulation extends IterableIterator<SimulatedMessage> {
   readonly stats: Readonly<SimulationStats>;
   /** Event time reached by the generator (the newest event time generated), epoch ms. */
   readonly eventTime: number;
+  /** Like `next()`, without the iterator's result object: the next message, or undefined at the end. */
+  nextMessage(): SimulatedMessage | undefined;
 }
 
 /**
@@ -156,8 +159,6 @@ const KIND_PICKER = new WeightedPicker(INCIDENT_KINDS.map((k) => k.weight));
 const SEVERITY_PICKERS = INCIDENT_KINDS.map((k) => new WeightedPicker([...k.severities]));
 const SOURCE_PICKERS = INCIDENT_KINDS.map((k) => new WeightedPicker([...k.sources]));
 const COACHES = 40;
-/** Speeds as published, by tenths of km/h: formatting numbers is slow, looking them up is not. */
-const SPEEDS: readonly string[] = Array.from({ length: 4_001 }, (_, tenths) => String(tenths / 10));
 const SURGE_FLEET = 150;
 
 class Simulation implements CitySimulation {
@@ -179,6 +180,9 @@ class Simulation implements CitySimulation {
   readonly #closes = new MinHeap<Pending>();
   readonly #surgeCloses = new MinHeap<Pending>();
   readonly #tag: string;
+  readonly #transportPrefix: Uint8Array;
+  readonly #surgeTransportPrefix: Uint8Array;
+  readonly #populationPrefix: Uint8Array;
   readonly #codes: readonly string[];
   readonly #surges: ActiveSurge[];
   readonly #fleet: readonly Vehicle[];
@@ -234,6 +238,9 @@ class Simulation implements CitySimulation {
     this.#tag = options.live
       ? `${options.seed}.${Math.floor(options.start / 1000).toString(36)}`
       : String(options.seed);
+    this.#transportPrefix = ascii(`{"id":"t-${this.#tag}-`);
+    this.#surgeTransportPrefix = ascii(`{"id":"t-${this.#tag}-s`);
+    this.#populationPrefix = ascii(`{"id":"p-${this.#tag}-`);
     this.#present = new Int32Array(model.cells.length).fill(-1);
     this.#lastReport = new Float64Array(model.cells.length);
     this.eventTime = options.start;
@@ -262,14 +269,19 @@ class Simulation implements CitySimulation {
   }
 
   next(): IteratorResult<SimulatedMessage> {
+    const message = this.nextMessage();
+    return message === undefined ? { value: undefined, done: true } : { value: message, done: false };
+  }
+
+  nextMessage(): SimulatedMessage | undefined {
     const queue = this.#queue;
     for (;;) {
       if (queue.size > 0 && (this.#finished || queue.peekKey() < this.#frontier)) {
         const message = queue.pop()!;
         this.#count(message);
-        return { value: message, done: false };
+        return message;
       }
-      if (this.#finished) return { value: undefined, done: true };
+      if (this.#finished) return undefined;
       this.#generateSlot();
     }
   }
@@ -277,7 +289,10 @@ class Simulation implements CitySimulation {
   #count(message: SimulatedMessage): void {
     const stats = this.stats;
     stats.messages++;
-    stats.byStream[message.stream]++;
+    const byStream = stats.byStream;
+    if (message.stream === 'transport') byStream.transport++;
+    else if (message.stream === 'population') byStream.population++;
+    else byStream.events++;
     if (message.kind === 'valid') stats.valid++;
     else if (message.kind === 'duplicate') stats.duplicates++;
     else stats.invalid++;
@@ -351,7 +366,8 @@ class Simulation implements CitySimulation {
     if (message.kind === 'valid' && !message.surge && this.options.duplicateRatio > 0) {
       if (random.next() < this.options.duplicateRatio) {
         const resend = delay + Math.floor(random.next() * (maxDelay - delay + 1));
-        this.#queue.push(message.ts + resend, { ...message, kind: 'duplicate' });
+        const again = isAsciiRecord(message) ? message.resent() : { ...message, kind: 'duplicate' as const };
+        this.#queue.push(message.ts + resend, again);
       }
     }
   }
@@ -368,7 +384,7 @@ class Simulation implements CitySimulation {
     let vehicle: Vehicle | null = null;
     let lng = 0;
     let lat = 0;
-    let position: string | null = null;
+    let routePoint = -1;
     let district: number;
     let speed: number;
     let occupancy: number;
@@ -399,7 +415,7 @@ class Simulation implements CitySimulation {
         const i = Math.min(path.lngs.length - 1, Math.floor(s / ROUTE_STEP_M));
         lng = path.lngs[i]!;
         lat = path.lats[i]!;
-        position = path.positions[i]!;
+        routePoint = i;
         district = index.lookupIndex(lng, lat);
         const load = Math.min(1.25, 0.05 + 0.42 * activity);
         if (vehicle.mode === 'metro') {
@@ -434,24 +450,28 @@ class Simulation implements CitySimulation {
         occupancy = random.next() < busy ? 1 + (random.next() < 0.7 ? 0 : random.int(3)) : 0;
       }
     }
-    const speedTenths = Math.min(SPEEDS.length - 1, Math.round(speed * 10));
-    const id =
-      surge === null ? `t-${this.#tag}-${this.#transportIds++}` : `t-${this.#tag}-s${this.#surgeIds++}`;
+    const speedTenths = Math.min(40_000, Math.round(speed * 10));
+    const surgeRecord = surge !== null;
+    const n = surgeRecord ? this.#surgeIds++ : this.#transportIds++;
     let message: SimulatedMessage;
     if (reason === undefined) {
-      const where = position ?? `"lat":${lat},"lon":${lng}`;
-      message = {
-        stream: 'transport',
-        key: vehicle.id,
-        value: `{"id":"${id}","ts":${ts},${vehicle.fragment},${where},"speed_kmh":${SPEEDS[speedTenths]},"occupancy":${occupancy}}`,
+      const path = vehicle.route;
+      message = new TransportRecord(
+        surgeRecord ? this.#surgeTransportPrefix : this.#transportPrefix,
+        n,
         ts,
-        kind: 'valid',
-        deadLetterReason: undefined,
-        district: district < 0 ? OUTSIDE : this.#codes[district]!,
-        facts: { speedTenths },
-        surge: surge !== null,
-      };
+        vehicle.fragmentBytes,
+        vehicle.id,
+        routePoint < 0 ? null : path!.positionBytes,
+        routePoint < 0 ? Math.round(lat * 1e6) : path!.positionOffsets[routePoint]!,
+        routePoint < 0 ? Math.round(lng * 1e6) : path!.positionOffsets[routePoint + 1]!,
+        speedTenths,
+        occupancy,
+        district < 0 ? OUTSIDE : this.#codes[district]!,
+        surgeRecord,
+      );
     } else {
+      const id = `t-${this.#tag}-${surgeRecord ? 's' : ''}${n}`;
       const record: Record<string, unknown> = { id, ts, vehicle: vehicle.id, mode: vehicle.mode };
       if (vehicle.routeId !== null) record['route'] = vehicle.routeId;
       Object.assign(record, { lat, lon: lng, speed_kmh: speedTenths / 10, occupancy });
@@ -481,7 +501,7 @@ class Simulation implements CitySimulation {
     }
   }
 
-  /** Taxis and buses sent into a surging district (plates 粤BF..., never used by the normal fleet). */
+  /** Taxis sent into a surging district (plates BF..., a series the normal fleet never uses). */
   #surgeFleet(surge: ActiveSurge): Vehicle[] {
     if (surge.fleet !== null) return surge.fleet;
     const random = new SeededRandom(this.options.seed ^ (surge.start / 1000) ^ Number(surge.code));
@@ -490,7 +510,7 @@ class Simulation implements CitySimulation {
       const home = cells[picker.draw(random)]!;
       return makeVehicle({
         ...roamingAround(home.lng, home.lat, random, 0.3),
-        id: `taxi-粤BF${String(surge.district * 10_000 + k).padStart(5, '0')}`,
+        id: `taxi-BF${String(surge.district * 10_000 + k).padStart(5, '0')}`,
         mode: 'taxi',
         route: null,
         phaseM: 0,
@@ -516,24 +536,25 @@ class Simulation implements CitySimulation {
     const churn = Math.round(previous * 0.003 * minutes * this.#activity * random.between(0.5, 1.5));
     const inflow = churn + Math.max(0, present - previous);
     const outflow = churn + Math.max(0, previous - present);
-    const id = `p-${this.#tag}-${this.#populationIds++}`;
+    const n = this.#populationIds++;
     let message: SimulatedMessage;
     if (reason === undefined) {
       // A lost (broken) report leaves the cell's state alone: the next one carries the flows since the last good one.
       this.#present[c] = present;
       this.#lastReport[c] = ts;
-      message = {
-        stream: 'population',
-        key: cell.cell,
-        value: `{"id":"${id}","ts":${ts},"h3":"${cell.cell}","lat":${cell.lat},"lon":${cell.lng},"present":${present},"inflow":${inflow},"outflow":${outflow}}`,
+      message = new PopulationRecord(
+        this.#populationPrefix,
+        n,
         ts,
-        kind: 'valid',
-        deadLetterReason: undefined,
-        district: this.#codes[cell.district]!,
-        facts: { present, inflow, outflow },
-        surge: false,
-      };
+        cell.cell,
+        cell.fragmentBytes,
+        present,
+        inflow,
+        outflow,
+        this.#codes[cell.district]!,
+      );
     } else {
+      const id = `p-${this.#tag}-${n}`;
       const record = { id, ts, h3: cell.cell, lat: cell.lat, lon: cell.lng, present, inflow, outflow };
       message = this.#invalid('population', cell.cell, ts, record, reason, random);
     }

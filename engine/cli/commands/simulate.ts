@@ -1,3 +1,4 @@
+import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { loadEnvironment } from '../../config/environment.ts';
 import { ensureTopics } from '../../connectors/kafka/client.ts';
@@ -6,8 +7,7 @@ import { STREAM_NAMES, streamTopic } from '../../contract/topics.ts';
 import { CityOpsError } from '../../errors.ts';
 import { createLogger } from '../../observability/logger.ts';
 import { type PublishProgress, publishSimulation } from '../../simulator/publishSimulation.ts';
-import { SimulationTruth } from '../../simulator/SimulationTruth.ts';
-import { simulateCity } from '../../simulator/simulateCity.ts';
+import { formatTruth } from '../../simulator/SimulationTruth.ts';
 import {
   formatShanghaiTime,
   resolveSimulationOptions,
@@ -149,20 +149,19 @@ export const command: Command = {
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
-    const simulation = simulateCity(options);
-    const truth = values.truth === undefined ? undefined : new SimulationTruth(options);
     try {
-      const report = await publishSimulation(simulation, {
+      const report = await publishSimulation(options, {
         env,
         topicPrefix: prefix,
         dryRun,
         signal: stop.signal,
         logger,
-        ...(truth ? { truth } : {}),
+        truth: values.truth !== undefined,
         ...(values.quiet ? {} : { onProgress: (progress: PublishProgress) => say(progressLine(progress)) }),
       });
-      if (truth !== undefined && values.truth !== undefined) await truth.write(values.truth);
-      const stats = simulation.stats;
+      if (report.truth !== null && values.truth !== undefined)
+        await writeFile(values.truth, formatTruth(report.truth));
+      const stats = report.stats;
       process.stdout.write(
         `${JSON.stringify(
           {

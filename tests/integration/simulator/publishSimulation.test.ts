@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KafkaJS } from '@confluentinc/kafka-javascript';
@@ -12,7 +12,7 @@ import {
   streamTopic,
 } from '../../../engine/contract/topics.ts';
 import { publishSimulation } from '../../../engine/simulator/publishSimulation.ts';
-import { SimulationTruth, type SimulationTruthFile } from '../../../engine/simulator/SimulationTruth.ts';
+import { formatTruth, type SimulationTruthFile } from '../../../engine/simulator/SimulationTruth.ts';
 import { simulateCity } from '../../../engine/simulator/simulateCity.ts';
 import { testEnv, uniqueSuffix } from '../../helpers/environment.ts';
 import { byWindow, recountTruth } from '../../unit/simulator/recountTruth.ts';
@@ -124,11 +124,9 @@ describe('publishSimulation into the real broker', () => {
       STREAM_NAMES.map((s) => streamTopic(s, prefix)),
       6,
     );
-    const simulation = simulateCity(OPTIONS);
-    const truth = new SimulationTruth(simulation.options);
-    report = await publishSimulation(simulation, { env: testEnv, topicPrefix: prefix, truth });
+    report = await publishSimulation(OPTIONS, { env: testEnv, topicPrefix: prefix, truth: true });
     const path = join(directory, 'truth.json');
-    await truth.write(path);
+    await writeFile(path, formatTruth(report.truth!));
     truthFile = JSON.parse(await readFile(path, 'utf8')) as SimulationTruthFile;
     consumed = await consumeAll(prefix, report.sent);
   });
@@ -203,13 +201,15 @@ describe('publishSimulation under backpressure', () => {
       STREAM_NAMES.map((s) => streamTopic(s, prefix)),
       3,
     );
-    const simulation = simulateCity({ ...OPTIONS, events: 6_000, badRatio: 0, duplicateRatio: 0, surge: [] });
-    const report = await publishSimulation(simulation, {
-      env: testEnv,
-      topicPrefix: prefix,
-      // A queue of 50 messages fills at once: every send after it has to wait for deliveries.
-      producerConfig: { 'queue.buffering.max.messages': 50, 'linger.ms': 1 },
-    });
+    const report = await publishSimulation(
+      { ...OPTIONS, events: 6_000, badRatio: 0, duplicateRatio: 0, surge: [] },
+      {
+        env: testEnv,
+        topicPrefix: prefix,
+        // A queue of 50 messages fills at once: every send after it has to wait for deliveries.
+        producerConfig: { 'queue.buffering.max.messages': 50, 'linger.ms': 1 },
+      },
+    );
     expect(report).toMatchObject({ sent: 6_000, deliveryFailures: 0, interrupted: false });
     expect(await topicSizes(prefix)).toEqual(report.byStream);
   });
@@ -222,18 +222,47 @@ describe('publishSimulation under backpressure', () => {
       3,
     );
     const stop = new AbortController();
-    const simulation = simulateCity({ ...OPTIONS, events: 50_000, rate: 5_000 });
-    setTimeout(() => stop.abort(), 1_000);
-    const report = await publishSimulation(simulation, {
-      env: testEnv,
-      topicPrefix: prefix,
-      signal: stop.signal,
-    });
+    const report = await publishSimulation(
+      { ...OPTIONS, events: 50_000, rate: 5_000 },
+      {
+        env: testEnv,
+        topicPrefix: prefix,
+        signal: stop.signal,
+        truth: true,
+        progressIntervalMs: 100,
+        onProgress: ({ sent }) => {
+          if (sent >= 1_000) stop.abort();
+        },
+      },
+    );
     expect(report.interrupted).toBe(true);
     expect(report.sent).toBeGreaterThan(1_000);
     expect(report.sent).toBeLessThan(50_000);
     const sizes = await topicSizes(prefix);
     expect(sizes.transport + sizes.events + sizes.population).toBe(report.sent);
+    // The truth and the stats describe what was published, not what had been generated ahead.
+    expect(report.truth!.totals.messages).toBe(report.sent);
+    expect(report.stats.messages).toBe(report.sent);
+  });
+
+  it('publishes the same from this thread as from the worker', async () => {
+    const prefix = newPrefix();
+    await ensureTopics(
+      testEnv,
+      STREAM_NAMES.map((s) => streamTopic(s, prefix)),
+      3,
+    );
+    const options = { ...OPTIONS, events: 3_000 };
+    const inThread = await publishSimulation(options, {
+      env: testEnv,
+      topicPrefix: prefix,
+      worker: false,
+      truth: true,
+    });
+    const inWorker = await publishSimulation(options, { env: testEnv, dryRun: true, truth: true });
+    expect(inThread.truth).toEqual(inWorker.truth);
+    expect(inThread.stats).toEqual(inWorker.stats);
+    expect(await topicSizes(prefix)).toEqual(inThread.byStream);
   });
 });
 

@@ -1,0 +1,6 @@
+// Entry of the simulator's generator thread. Worker threads do not inherit the main thread's module hooks on
+// Node 20, so the TypeScript loader is registered here before the worker module is imported.
+import { register } from 'tsx/esm/api';
+
+register();
+await import('./simulationWorker.ts');
