@@ -200,6 +200,7 @@ export class StreamEngine {
   #running = false;
   #loop: Promise<void> | undefined;
   #flushing: Promise<void> | undefined;
+  #finalizing: Promise<void> | undefined;
   #timers: NodeJS.Timeout[] = [];
   #lastFlushOkAt = Date.now();
   #lastFlushError: string | undefined;
@@ -266,9 +267,14 @@ export class StreamEngine {
       const finalizer = this.#finalizer;
       this.#timers.push(
         setInterval(() => {
-          finalizer
+          if (this.#finalizing) return;
+          this.#finalizing = finalizer
             .tick()
-            .catch((error: unknown) => this.#log.warn({ err: error }, 'finalizer tick failed; retrying'));
+            .then(() => {})
+            .catch((error: unknown) => this.#log.warn({ err: error }, 'finalizer tick failed; retrying'))
+            .finally(() => {
+              this.#finalizing = undefined;
+            });
         }, o.finalizeIntervalMs),
       );
     }
@@ -297,6 +303,7 @@ export class StreamEngine {
     this.#running = false;
     for (const timer of this.#timers) clearInterval(timer);
     await this.#loop;
+    await this.#finalizing;
     await Promise.all([...this.#slots.values()].map((s) => s.chain));
     for (let attempt = 1; attempt <= 5; attempt++) {
       await this.#flush();
