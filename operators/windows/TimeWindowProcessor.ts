@@ -14,6 +14,9 @@ import {
   windowResult,
 } from './windowInternals.ts';
 
+/** Size - 1 of the slot cache (a power of two). */
+const SLOT_CACHE_MASK = 63;
+
 interface Slot<K, S> {
   readonly start: number;
   readonly end: number;
@@ -66,7 +69,7 @@ export class TimeWindowProcessor<T, K, S, R> implements WindowProcessor<T, K, R>
   #maxTimestamp = Number.NEGATIVE_INFINITY;
   #out: WindowOutput<T, K, R>[] = [];
   #dirty: Entry<K, S>[] = [];
-  #lastSlot: Slot<K, S> | undefined;
+  readonly #slotCache: (Slot<K, S> | undefined)[] = new Array(SLOT_CACHE_MASK + 1).fill(undefined);
   #records = 0;
   #late = 0;
   #duplicates = 0;
@@ -173,10 +176,14 @@ export class TimeWindowProcessor<T, K, S, R> implements WindowProcessor<T, K, R>
 
   /** Adds the record to one window; returns true if it was a duplicate there. */
   #accumulate(start: number, key: K, record: SourceRecord<T>): boolean {
-    let slot = this.#lastSlot;
+    // A small direct-mapped cache by window number: a hopping record visits consecutive windows, and the
+    // next record visits the same ones, so this replaces a Map lookup per window with an array read.
+    const cache = this.#slotCache;
+    const index = (start / this.#advance) & SLOT_CACHE_MASK;
+    let slot = cache[index];
     if (slot === undefined || slot.start !== start) {
       slot = this.#slots.get(start) ?? this.#openSlot(start);
-      this.#lastSlot = slot;
+      cache[index] = slot;
     }
     let entry = slot.entries.get(key);
     if (entry === undefined) {
@@ -241,7 +248,8 @@ export class TimeWindowProcessor<T, K, S, R> implements WindowProcessor<T, K, R>
 
   #closeSlot(slot: Slot<K, S>): void {
     this.#slots.delete(slot.start);
-    if (this.#lastSlot === slot) this.#lastSlot = undefined;
+    const index = (slot.start / this.#advance) & SLOT_CACHE_MASK;
+    if (this.#slotCache[index] === slot) this.#slotCache[index] = undefined;
     const aggregate = this.#aggregate;
     for (const entry of slot.entries.values()) {
       entry.closed = true;
