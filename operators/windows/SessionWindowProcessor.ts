@@ -170,7 +170,7 @@ export class SessionWindowProcessor<T, K, S, R> implements WindowProcessor<T, K,
         end: ts + gap,
         state: this.#aggregate.empty(),
         revision: 0,
-        ids: id === undefined ? undefined : new Set(),
+        ids: this.#options.recordId === undefined ? undefined : new Set(),
         offsets: new Map(),
         emitted: [],
         dirty: false,
@@ -190,7 +190,7 @@ export class SessionWindowProcessor<T, K, S, R> implements WindowProcessor<T, K,
       const overlapping = sessions!;
       if (id !== undefined) {
         for (let i = first; i <= last; i++) {
-          if (overlapping[i]!.ids!.has(id)) {
+          if (overlapping[i]!.ids?.has(id)) {
             this.#duplicates++;
             return;
           }
