@@ -185,7 +185,8 @@ export async function publishSimulation(
             const wait = began + (sent / rate) * 1000 - performance.now();
             if (wait > 2) await sleep(wait);
           }
-          if ((sent & 1023) === 0) {
+          // Checked every 1024 messages, or at each message live (where messages are few and far between).
+          if (live || (sent & 1023) === 0) {
             const now = performance.now();
             if (now >= yieldAt) {
               // Let timers, delivery reports and signals in now and then.

@@ -93,21 +93,19 @@ function toOptions(values: ReturnType<typeof flags>): SimulationOptionsInput {
 }
 
 function describeRun(options: SimulationOptions, prefix: string, dryRun: boolean): string {
-  const count = Number.isFinite(options.events)
-    ? `${options.events.toLocaleString('en-US')} events`
-    : 'events';
+  const count = Number.isFinite(options.events) ? `, ${options.events.toLocaleString('en-US')} events` : '';
   const span = Number.isFinite(options.end)
     ? `${formatShanghaiTime(options.start)} .. ${formatShanghaiTime(options.end)}`
     : `from ${formatShanghaiTime(options.start)} until stopped`;
   const pace = options.live
-    ? `live, ${options.rate} events/s on average`
+    ? `live, ${Math.round(Number(options.rate) * 10) / 10} events/s on average`
     : options.rate === 'max'
       ? 'as fast as possible'
       : `${options.rate} messages/s`;
   const target = dryRun
     ? 'dry run: nothing is published'
     : STREAM_NAMES.map((s) => streamTopic(s, prefix)).join(', ');
-  return `simulate: seed ${options.seed}, ${count}, ${span}, ${pace} -> ${target}`;
+  return `simulate: seed ${options.seed}${count}, ${span}, ${pace} -> ${target}`;
 }
 
 function progressLine(progress: PublishProgress): string {
