@@ -165,6 +165,7 @@ export const command: Command = {
           {
             sent: report.sent,
             seconds: Number(report.seconds.toFixed(3)),
+            startup_seconds: Number(report.startupSeconds.toFixed(3)),
             rate: Math.round(report.rate),
             by_stream: report.byStream,
             valid: stats.valid,
