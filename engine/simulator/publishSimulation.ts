@@ -5,8 +5,8 @@ import { type StreamName, streamTopic } from '../contract/topics.ts';
 import { CityOpsError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import { BATCH_STREAMS, INDEX_STRIDE } from './encodeBatch.ts';
-import type { SimulationTruthFile } from './SimulationTruth.ts';
-import type { SimulationStats } from './simulateCity.ts';
+import type { SimulationTruth, SimulationTruthFile } from './SimulationTruth.ts';
+import type { CitySimulation, SimulationStats } from './simulateCity.ts';
 import { type BatchSourceResult, openBatchSource } from './simulationBatches.ts';
 import {
   resolveSimulationOptions,
@@ -58,8 +58,11 @@ export interface PublishOptions {
   readonly env: Environment;
   /** Prefix of the topic names (default `env.CITY_OPS_TOPIC_PREFIX`). */
   readonly topicPrefix?: string;
-  /** Keep the truth of what is published and return it in the report. */
-  readonly truth?: boolean;
+  /**
+   * Keep the truth of what is published and return it in the report; or a `SimulationTruth` to add the
+   * published messages to (then the simulation runs in this thread).
+   */
+  readonly truth?: boolean | SimulationTruth;
   /** Generate in a worker thread, in parallel with the producer (default true). */
   readonly worker?: boolean;
   /** Generate and count only, publish nothing (speed tests of the generator). */
@@ -113,7 +116,8 @@ export function simulatorProducerConfig(
  * as fast as the KafkaJS-compatible `send()` (a promise per message). Backpressure: when the producer's
  * queue is full it waits for deliveries and retries the same message, so nothing is skipped.
  *
- * @param simulation the simulation's options (`simulateCity` is run from them, in the worker)
+ * @param simulation the simulation's options (`simulateCity` is run from them, in the worker), or a running
+ *   simulation (then generated in this thread; its `stats` and `eventTime` follow the publication)
  * @throws CityOpsError SERVICE_UNAVAILABLE when the broker cannot be reached; SINK_WRITE_FAILED when
  *   messages are still undelivered two minutes after the last one was sent
  * @returns the report; `deliveryFailures > 0` means some messages were not written
@@ -121,11 +125,17 @@ export function simulatorProducerConfig(
  * const report = await publishSimulation({ seed: 1, duration: '1h' }, { env: loadEnvironment(), truth: true });
  */
 export async function publishSimulation(
-  simulation: SimulationOptions | SimulationOptionsInput,
+  simulation: SimulationOptions | SimulationOptionsInput | CitySimulation,
   options: PublishOptions,
 ): Promise<PublishReport> {
   const { env, signal, logger, onProgress } = options;
-  const resolved = isResolved(simulation) ? simulation : resolveSimulationOptions(simulation);
+  const running = isSimulation(simulation) ? simulation : null;
+  const resolved =
+    running !== null
+      ? running.options
+      : isResolved(simulation as SimulationOptions)
+        ? (simulation as SimulationOptions)
+        : resolveSimulationOptions(simulation as SimulationOptionsInput);
   const prefix = options.topicPrefix ?? env.CITY_OPS_TOPIC_PREFIX;
   const topics = BATCH_STREAMS.map((stream) => streamTopic(stream, prefix));
   const { live, rate, start, end, events } = resolved;
@@ -134,7 +144,7 @@ export async function publishSimulation(
   let deliveryFailures = 0;
 
   const producer = options.dryRun ? null : await connectProducer(options, live, () => deliveryFailures++);
-  const source = openBatchSource(resolved, {
+  const source = openBatchSource(running ?? resolved, {
     worker: options.worker ?? true,
     truth: options.truth ?? false,
     // Live batches stay small: they are published as their time comes, and the truth should keep up.
@@ -246,6 +256,10 @@ export async function publishSimulation(
     stats: result.stats,
     truth: result.truth,
   };
+}
+
+function isSimulation(input: unknown): input is CitySimulation {
+  return typeof (input as CitySimulation).nextMessage === 'function';
 }
 
 function isResolved(input: SimulationOptions | SimulationOptionsInput): input is SimulationOptions {

@@ -2,7 +2,12 @@ import { Worker } from 'node:worker_threads';
 import { CityOpsError } from '../errors.ts';
 import { BatchEncoder, type BatchLimits, type EncodedBatch } from './encodeBatch.ts';
 import { SimulationTruth, type SimulationTruthFile } from './SimulationTruth.ts';
-import { type SimulatedMessage, type SimulationStats, simulateCity } from './simulateCity.ts';
+import {
+  type CitySimulation,
+  type SimulatedMessage,
+  type SimulationStats,
+  simulateCity,
+} from './simulateCity.ts';
 import type { SimulationOptions } from './simulationOptions.ts';
 
 /** What a finished source knows about the messages that were acknowledged as published. */
@@ -27,8 +32,8 @@ export interface BatchSource {
 export interface BatchSourceOptions {
   /** Generate and encode in a worker thread, in parallel with the producer (default true). */
   readonly worker?: boolean;
-  /** Keep the truth of the acknowledged messages. */
-  readonly truth?: boolean;
+  /** Keep the truth of the acknowledged messages (in this thread: into the given accumulator). */
+  readonly truth?: boolean | SimulationTruth;
   readonly limits?: BatchLimits;
   /** Batches the worker may run ahead of the producer. Default 4. */
   readonly ahead?: number;
@@ -40,12 +45,22 @@ const DEFAULT_LIMITS: BatchLimits = { maxMessages: 8_192, maxBytes: 2 * 1024 * 1
  * Opens a source of encoded batches for the simulation `options`: generated in a worker thread (default),
  * or in this thread (`worker: false`).
  */
-export function openBatchSource(options: SimulationOptions, config: BatchSourceOptions = {}): BatchSource {
+export function openBatchSource(
+  simulation: SimulationOptions | CitySimulation,
+  config: BatchSourceOptions = {},
+): BatchSource {
   const limits = config.limits ?? DEFAULT_LIMITS;
   const truth = config.truth ?? false;
-  return config.worker === false
-    ? new InThreadSource(options, limits, truth)
-    : new WorkerSource(options, limits, truth, config.ahead ?? 4);
+  // A running simulation or a truth accumulator of the caller's can only be used in this thread.
+  if (isSimulation(simulation) || typeof truth !== 'boolean' || config.worker === false) {
+    const running = isSimulation(simulation) ? simulation : simulateCity(simulation);
+    return new InThreadSource(running, limits, truth);
+  }
+  return new WorkerSource(simulation, limits, truth, config.ahead ?? 4);
+}
+
+function isSimulation(value: SimulationOptions | CitySimulation): value is CitySimulation {
+  return typeof (value as CitySimulation).nextMessage === 'function';
 }
 
 /** Holds the messages of batches in flight until they are acknowledged, then counts them. */
@@ -61,8 +76,8 @@ export class BatchLedger {
     byStream: { transport: 0, events: 0, population: 0 },
   };
 
-  constructor(options: SimulationOptions, truth: boolean) {
-    this.#truth = truth ? new SimulationTruth(options) : null;
+  constructor(options: SimulationOptions, truth: boolean | SimulationTruth) {
+    this.#truth = typeof truth !== 'boolean' ? truth : truth ? new SimulationTruth(options) : null;
   }
 
   hold(id: number, messages: SimulatedMessage[]): void {
@@ -95,9 +110,9 @@ class InThreadSource implements BatchSource {
   readonly #encoder: BatchEncoder;
   readonly #ledger: BatchLedger;
 
-  constructor(options: SimulationOptions, limits: BatchLimits, truth: boolean) {
-    this.#encoder = new BatchEncoder(simulateCity(options), limits);
-    this.#ledger = new BatchLedger(options, truth);
+  constructor(simulation: CitySimulation, limits: BatchLimits, truth: boolean | SimulationTruth) {
+    this.#encoder = new BatchEncoder(simulation, limits);
+    this.#ledger = new BatchLedger(simulation.options, truth);
   }
 
   async next(): Promise<EncodedBatch | null> {

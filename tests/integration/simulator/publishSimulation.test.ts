@@ -12,7 +12,11 @@ import {
   streamTopic,
 } from '../../../engine/contract/topics.ts';
 import { publishSimulation } from '../../../engine/simulator/publishSimulation.ts';
-import { formatTruth, type SimulationTruthFile } from '../../../engine/simulator/SimulationTruth.ts';
+import {
+  formatTruth,
+  SimulationTruth,
+  type SimulationTruthFile,
+} from '../../../engine/simulator/SimulationTruth.ts';
 import { simulateCity } from '../../../engine/simulator/simulateCity.ts';
 import { testEnv, uniqueSuffix } from '../../helpers/environment.ts';
 import { byWindow, recountTruth } from '../../unit/simulator/recountTruth.ts';
@@ -263,6 +267,12 @@ describe('publishSimulation under backpressure', () => {
     expect(inThread.truth).toEqual(inWorker.truth);
     expect(inThread.stats).toEqual(inWorker.stats);
     expect(await topicSizes(prefix)).toEqual(inThread.byStream);
+    // A running simulation and the caller's own truth accumulator are accepted too.
+    const simulation = simulateCity(options);
+    const truth = new SimulationTruth(simulation.options);
+    const own = await publishSimulation(simulation, { env: testEnv, dryRun: true, truth });
+    expect(own.sent).toBe(inThread.sent);
+    expect(truth.toJSON()).toEqual(inWorker.truth);
   });
 });
 
