@@ -6,6 +6,8 @@ export interface DistrictWindowInput {
   readonly stream: StreamName;
   /** Event time, epoch ms. */
   readonly ts: number;
+  /** Position in the source partition (Kafka offset): breaks ties of event time, the later report wins. */
+  readonly seq: number;
   /** transport: vehicle; events: incident_id; population: H3 cell. */
   readonly entity: string;
   /** transport: speed km/h (NaN when not reported); events: severity; population: people present. */
@@ -25,8 +27,8 @@ export interface DistrictWindowState {
   opened: number;
   closed: number;
   severe: number;
-  /** population: latest report per cell in the window (by event time, then larger count on ties). */
-  latest: Map<string, { ts: number; present: number }>;
+  /** population: latest report per cell in the window (by event time, then by offset on ties). */
+  latest: Map<string, { ts: number; seq: number; present: number }>;
   inflow: number;
   outflow: number;
 }
@@ -91,8 +93,8 @@ export function districtWindowAggregate(): Aggregate<
           break;
         case 'population': {
           const previous = state.latest.get(v.entity);
-          if (!previous || v.ts > previous.ts || (v.ts === previous.ts && v.measure > previous.present)) {
-            state.latest.set(v.entity, { ts: v.ts, present: v.measure });
+          if (!previous || v.ts > previous.ts || (v.ts === previous.ts && v.seq > previous.seq)) {
+            state.latest.set(v.entity, { ts: v.ts, seq: v.seq, present: v.measure });
           }
           state.inflow += v.inflow;
           state.outflow += v.outflow;
@@ -146,7 +148,7 @@ export function districtWindowAggregate(): Aggregate<
     fromJSON(json) {
       const j = json as Omit<DistrictWindowState, 'entities' | 'latest'> & {
         entities: string[];
-        latest: [string, { ts: number; present: number }][];
+        latest: [string, { ts: number; seq: number; present: number }][];
       };
       return { ...j, entities: new Set(j.entities), latest: new Map(j.latest) };
     },

@@ -212,6 +212,7 @@ export class PartitionPipeline {
         value: {
           stream: this.stream,
           ts: a.ts[i]!,
+          seq: a.offsets[i]!,
           entity: a.entities[i]!,
           measure: a.measure[i]!,
           label: a.labels[i]!,
