@@ -1,10 +1,12 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * Two projects:
+ * Three projects:
  * - `unit`: pure code (operators, schemas, geo, protocol); no services needed.
  * - `integration`: talks to the real Kafka broker and ClickHouse server that `city-ops stack up` starts.
- * `npm test` runs both; `npm run test:unit` runs only the first.
+ * - `browser`: the live map page in Debian's headless Chromium (WebGL through SwiftShader), against the
+ *   real map server and Kafka.
+ * `npm test` runs all three; `npm run test:unit` runs only the first.
  */
 export default defineConfig({
   test: {
@@ -24,6 +26,16 @@ export default defineConfig({
           hookTimeout: 300_000,
           // Integration tests share one broker and one ClickHouse server: run files one at a time so a
           // test's throughput and timing do not depend on what another file does in parallel.
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          name: 'browser',
+          include: ['tests/browser/**/*.test.ts'],
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
+          // Headless Chromium with software WebGL (SwiftShader) uses both cores: one file at a time.
           fileParallelism: false,
         },
       },

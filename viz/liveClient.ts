@@ -79,6 +79,11 @@ export class LiveClient {
     this.connect();
   }
 
+  /** Drops the connection as a network failure would; the client reconnects and resumes from its seqs. */
+  dropConnection(): void {
+    this.socket?.close(4000, 'dropped by the page');
+  }
+
   stop(): void {
     this.stopped = true;
     this.socket?.close(1000, 'bye');

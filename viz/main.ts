@@ -17,6 +17,7 @@ import { type ControlState, renderControls } from './panels/controls.ts';
 import { renderDistrictDetail, renderIncidentDetail } from './panels/detailPanel.ts';
 import { renderDistrictPanel } from './panels/districtPanel.ts';
 import { loadReplay, type Replay } from './panels/historyReplay.ts';
+import { setHtml } from './panels/html.ts';
 import { renderStatusPanel } from './panels/statusPanel.ts';
 
 /** Performance counters of the page, on `window.__cityOps.perf` (read by the browser tests and docs/map.md). */
@@ -311,10 +312,13 @@ async function boot(): Promise<void> {
     if (replay) {
       const minute = replay.minutes[replayIndex];
       replayEl.hidden = false;
-      replayEl.innerHTML = `<b>${t('replay')}</b> ${
-        minute === undefined ? '' : new Date(minute).toLocaleTimeString('zh-CN', { hour12: false })
-      } <input type="range" min="0" max="${Math.max(0, replay.minutes.length - 1)}" value="${replayIndex}"/>
-      ${replay.notes.length ? `<div class="note">${t('historyUnavailable')}: ${replay.notes.map((n) => n.replaceAll('<', '&lt;')).join('; ')}</div>` : ''}`;
+      setHtml(
+        replayEl,
+        `<b>${t('replay')}</b> ${
+          minute === undefined ? '' : new Date(minute).toLocaleTimeString('zh-CN', { hour12: false })
+        } <input type="range" min="0" max="${Math.max(0, replay.minutes.length - 1)}" value="${replayIndex}"/>
+      ${replay.notes.length ? `<div class="note">${t('historyUnavailable')}: ${replay.notes.map((n) => n.replaceAll('<', '&lt;')).join('; ')}</div>` : ''}`,
+      );
       replayEl.querySelector<HTMLInputElement>('input')!.oninput = (event) => {
         replayIndex = Number((event.target as HTMLInputElement).value);
         requestRender();

@@ -1,6 +1,6 @@
 import type { AlertEntity } from '../../engine/server/alertEvent.ts';
 import { currentLanguage, t } from '../i18n.ts';
-import { escapeHtml } from './html.ts';
+import { escapeHtml, setHtml } from './html.ts';
 
 /** Live alert feed: firing alerts first, newest first; resolved ones greyed. Tolerates missing fields. */
 export function renderAlertFeed(
@@ -31,5 +31,8 @@ export function renderAlertFeed(
       <span class="title">${escapeHtml(title)}</span>
       <span class="where">${escapeHtml(where)}${escapeHtml(value)}</span></li>`;
   });
-  element.innerHTML = `<h2>${t('alerts')}</h2><ul class="alerts">${rows.join('') || `<li class="empty">${t('noAlerts')}</li>`}</ul>`;
+  setHtml(
+    element,
+    `<h2>${t('alerts')}</h2><ul class="alerts">${rows.join('') || `<li class="empty">${t('noAlerts')}</li>`}</ul>`,
+  );
 }

@@ -1,6 +1,6 @@
 import { t } from '../i18n.ts';
 import { CATEGORY_COLORS, MODE_COLORS, ramp, rgbaCss } from '../palette.ts';
-import { escapeHtml, fmt } from './html.ts';
+import { escapeHtml, fmt, setHtml } from './html.ts';
 
 /** What the controls change. */
 export interface ControlState {
@@ -27,7 +27,9 @@ export function renderControls(
   ];
   const legendDot = (color: string, label: string) =>
     `<li><i style="background:${color}"></i>${escapeHtml(label)}</li>`;
-  element.innerHTML = `<h2>${t('layers')}</h2>
+  setHtml(
+    element,
+    `<h2>${t('layers')}</h2>
     <div class="toggles">${toggle('vehicles')}${toggle('incidents')}${toggle('population')}${toggle('districts')}${toggle('arcs')}</div>
     <h2>${t('indicator')}</h2>
     <select data-testid="indicator">${(['records_per_min', 'congestion', 'people_present'] as const)
@@ -53,7 +55,8 @@ export function renderControls(
       .map((x) => rgbaCss(ramp(x, 255)))
       .join(
         ',',
-      )})"></span><span>${state.indicator === 'congestion' ? '100%' : fmt(choroplethMax)}</span></div>`;
+      )})"></span><span>${state.indicator === 'congestion' ? '100%' : fmt(choroplethMax)}</span></div>`,
+  );
   for (const input of element.querySelectorAll<HTMLInputElement>('input[data-layer]')) {
     input.onchange = () =>
       onChange({ ...state, layers: { ...state.layers, [input.dataset['layer']!]: input.checked } });

@@ -1,6 +1,6 @@
 import { t } from '../i18n.ts';
 import type { Incident, PulseTuple } from '../mapStore.ts';
-import { escapeHtml, fmt, sparkline } from './html.ts';
+import { escapeHtml, fmt, setHtml, sparkline } from './html.ts';
 
 /** What a clicked incident touches: the engine's incident_impact join (vehicles nearby, people present). */
 export function renderIncidentDetail(
@@ -16,7 +16,9 @@ export function renderIncidentDetail(
         .join('')
     : '';
   element.hidden = false;
-  element.innerHTML = `<button class="close" title="${t('close')}">×</button>
+  setHtml(
+    element,
+    `<button class="close" title="${t('close')}">×</button>
     <h2>${escapeHtml(t(incident.category))} <small>${escapeHtml(incident.id)}</small></h2>
     <p>${t('severity')}: <b>${incident.severity}</b> · ${t(incident.status === 'open' ? 'open' : 'closedIncident')} · ${escapeHtml(districtName(incident.district))}
     · ${new Date(incident.ts).toLocaleTimeString('zh-CN', { hour12: false })}</p>
@@ -28,7 +30,8 @@ export function renderIncidentDetail(
            · ${t('peoplePresent')}: <b data-testid="impact-people">${fmt(impact.people_present)}</b></p>
            <h3>${t('nearest')}</h3><ul class="nearest">${nearest}</ul>`
         : `<p>${t('noImpact')}</p>`
-    }`;
+    }`,
+  );
   element.querySelector<HTMLButtonElement>('.close')!.onclick = () => {
     element.hidden = true;
   };
@@ -48,13 +51,16 @@ export function renderDistrictDetail(
   const row = (label: string, i: number, color: string) =>
     `<tr><td>${t(label)}</td><td>${sparkline(series(i), 180, 30, color)}</td><td><b>${fmt(last?.[i] as number | null | undefined, i === 1 ? 1 : 0)}</b></td></tr>`;
   element.hidden = false;
-  element.innerHTML = `<button class="close" title="${t('close')}">×</button>
+  setHtml(
+    element,
+    `<button class="close" title="${t('close')}">×</button>
     <h2>${escapeHtml(name)} <small>${escapeHtml(code)}</small></h2><h3>${t('pulse')} (${minutes.length} min)</h3>
     ${
       minutes.length === 0
         ? `<p>${t('noData')}</p>`
         : `<table class="pulse">${row('vehiclesSeen', 0, '#ffd34d')}${row('meanSpeed', 1, '#7fd4ff')}${row('incidentsOpen', 3, '#ff6b6b')}${row('peoplePresent', 4, '#b48cff')}</table>`
-    }`;
+    }`,
+  );
   element.querySelector<HTMLButtonElement>('.close')!.onclick = () => {
     element.hidden = true;
     onClose();

@@ -1,8 +1,8 @@
 import type { DistrictIndicators } from '../../engine/server/liveState.ts';
 import { t } from '../i18n.ts';
-import { escapeHtml, fmt, sparkline } from './html.ts';
+import { escapeHtml, fmt, setHtml, sparkline } from './html.ts';
 
-/** Per-district indicators with a sparkline of the chosen indicator (newest minute right). */
+/** Per-district indicators with a sparkline of the chosen indicator (newest minute right). Rows are clickable. */
 export function renderDistrictPanel(
   element: HTMLElement,
   codes: readonly string[],
@@ -21,9 +21,15 @@ export function renderDistrictPanel(
       <td>${fmt(d?.people_present)}</td>
       <td>${sparkline(series(code))}</td></tr>`;
   });
-  element.innerHTML = `<h2>${t('districtPanel')}</h2>
+  setHtml(
+    element,
+    `<h2>${t('districtPanel')}</h2>
     <table class="districts"><thead><tr><th></th><th>${t('records_per_min')}</th><th>${t('congestion')}</th><th>${t('people_present')}</th><th>${escapeHtml(t(indicator))}</th></tr></thead>
-    <tbody>${rows.join('')}</tbody></table>`;
-  for (const row of element.querySelectorAll<HTMLTableRowElement>('tr[data-district]'))
-    row.onclick = () => onSelect(row.dataset['district']!);
+    <tbody>${rows.join('')}</tbody></table>`,
+  );
+  // One delegated handler, so that re-rendering rows never loses a click.
+  element.onclick = (event) => {
+    const row = (event.target as HTMLElement).closest<HTMLTableRowElement>('tr[data-district]');
+    if (row) onSelect(row.dataset['district']!);
+  };
 }

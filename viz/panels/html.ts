@@ -29,3 +29,14 @@ export function fmt(value: number | null | undefined, digits = 0): string {
   if (value === null || value === undefined || !Number.isFinite(value)) return '–';
   return value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 }
+
+const rendered = new WeakMap<HTMLElement, string>();
+
+/** Sets `element.innerHTML` only when the markup changed, so that a panel refreshed every second does
+ * not rebuild (and detach under the pointer) elements that did not change. Returns whether it changed. */
+export function setHtml(element: HTMLElement, html: string): boolean {
+  if (rendered.get(element) === html) return false;
+  rendered.set(element, html);
+  element.innerHTML = html;
+  return true;
+}
