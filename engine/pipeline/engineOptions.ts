@@ -9,7 +9,10 @@ import { CityOpsError } from '../errors.ts';
 export const EngineOptionsSchema = z.object({
   /** Kafka consumer group; engine instances with the same group share the partitions. */
   groupId: z.string().min(1).default('city-ops-engine'),
-  /** Name of this instance in logs and in `city.engine_progress`. */
+  /**
+   * Name of this instance in logs and in `city.engine_progress`, and its static group membership id: give
+   * each instance a stable id (e.g. a pod name) so a restart takes its partitions back at once.
+   */
   instanceId: z.string().min(1).default(`${hostname()}-${process.pid}`),
   /** Worker threads decoding, validating and enriching batches (default: one per core). */
   workers: z.number().int().min(1).max(64).default(Math.max(1, availableParallelism())),

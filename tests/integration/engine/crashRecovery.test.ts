@@ -8,8 +8,8 @@ import {
   type EngineProcess,
   type EngineRun,
   expectedIncidentImpact,
-  prepareRun,
   type Published,
+  prepareRun,
   publish,
   query,
   startEngine,
@@ -38,7 +38,10 @@ function stoppedTotals(engine: EngineProcess): { consumed: number } | undefined 
 }
 
 async function rowsWritten(run: EngineRun): Promise<number> {
-  const [row] = await query<{ n: string }>(run.clickhouse, `SELECT count() AS n FROM ${run.db}.transport_atomic`);
+  const [row] = await query<{ n: string }>(
+    run.clickhouse,
+    `SELECT count() AS n FROM ${run.db}.transport_atomic`,
+  );
   return Number(row?.n ?? 0);
 }
 
@@ -57,23 +60,35 @@ describe('engine: exactly once across crashes and rebalances', () => {
     const publishing = publish(run, SIMULATION);
     const killedAt: number[] = [];
     for (const delayMs of [4_000, 3_000, 5_000]) {
-      const engine = startEngine(run);
+      // The same instance id each time (static membership): the restarted engine takes the partitions back
+      // at once, so every kill interrupts real work.
+      const engine = startEngine(run, ['--instance-id', 'crash-engine']);
       engines.push(engine);
       await sleep(delayMs);
       await stopEngine(engine, 'SIGKILL');
       killedAt.push(await rowsWritten(run));
     }
     const published: Published = await publishing;
-    const last = startEngine(run);
+    const last = startEngine(run, ['--instance-id', 'crash-engine']);
     engines.push(last);
     await waitForCompletion(run, published, 240_000);
 
-    expect(Object.fromEntries(await districtMinute(run))).toEqual(Object.fromEntries(truthDistrictMinute(published.truth)));
-    expect(Object.fromEntries(await actualIncidentImpact(run))).toEqual(Object.fromEntries(expectedIncidentImpact(published)));
-    const [dead] = await query<{ n: string }>(run.clickhouse, `SELECT count() AS n FROM ${run.db}.dead_letters FINAL`);
+    expect(Object.fromEntries(await districtMinute(run))).toEqual(
+      Object.fromEntries(truthDistrictMinute(published.truth)),
+    );
+    expect(Object.fromEntries(await actualIncidentImpact(run))).toEqual(
+      Object.fromEntries(expectedIncidentImpact(published)),
+    );
+    const [dead] = await query<{ n: string }>(
+      run.clickhouse,
+      `SELECT count() AS n FROM ${run.db}.dead_letters FINAL`,
+    );
     expect(Number(dead?.n)).toBe(published.truth.totals.invalid);
     // The cleaned layer may hold a replayed row twice until merged; FINAL (the views) shows each once.
-    const [transport] = await query<{ n: string }>(run.clickhouse, `SELECT count() AS n FROM ${run.db}.transport`);
+    const [transport] = await query<{ n: string }>(
+      run.clickhouse,
+      `SELECT count() AS n FROM ${run.db}.transport`,
+    );
     expect(Number(transport?.n)).toBe(published.truth.by_stream.transport.accepted);
     // The kills really interrupted work in progress: rows were being written between them, and the input
     // was not finished at the last kill.
@@ -95,8 +110,12 @@ describe('engine: exactly once across crashes and rebalances', () => {
     const published = await publishing;
     await waitForCompletion(run, published, 240_000);
 
-    expect(Object.fromEntries(await districtMinute(run))).toEqual(Object.fromEntries(truthDistrictMinute(published.truth)));
-    expect(Object.fromEntries(await actualIncidentImpact(run))).toEqual(Object.fromEntries(expectedIncidentImpact(published)));
+    expect(Object.fromEntries(await districtMinute(run))).toEqual(
+      Object.fromEntries(truthDistrictMinute(published.truth)),
+    );
+    expect(Object.fromEntries(await actualIncidentImpact(run))).toEqual(
+      Object.fromEntries(expectedIncidentImpact(published)),
+    );
     // The stopped instance really worked on its share before it left.
     expect(stoppedTotals(second)?.consumed ?? 0).toBeGreaterThan(0);
     await stopEngine(first);
