@@ -36,10 +36,16 @@ export interface Principal {
 
 /** Fan-out limits and timing; every field has a default. */
 export interface FanoutOptions {
-  /** At most one delta per topic per tick, ms (default 250). */
+  /**
+   * Batching: changes are flushed once the input has been quiet for `quietMs`, and at the latest `tickMs`
+   * after the first pending change (default 250): a burst (one engine tick) goes out as one delta per
+   * topic as soon as it is complete, and a steady stream goes out once per tick.
+   */
   tickMs: number;
-  /** After a quiet tick, the first change is flushed this soon (ms, default 15), so bursts are not held a whole tick. */
-  coalesceMs: number;
+  /** Quiet time that ends a burst, ms (default 30). */
+  quietMs: number;
+  /** Never two flushes closer than this, ms (default 50). */
+  minFlushIntervalMs: number;
   /** A client whose send buffer exceeds this (bytes, default 1 MiB) stops getting deltas until it drains. */
   highWaterBytes: number;
   /** A lagging client is caught up once its buffer is below this (bytes, default 256 KiB). */
@@ -54,7 +60,8 @@ export interface FanoutOptions {
 
 const DEFAULTS: FanoutOptions = {
   tickMs: 250,
-  coalesceMs: 15,
+  quietMs: 30,
+  minFlushIntervalMs: 50,
   highWaterBytes: 1024 * 1024,
   lowWaterBytes: 256 * 1024,
   maxBufferedBytes: 16 * 1024 * 1024,
@@ -99,6 +106,9 @@ export class FanoutHub {
   private flushTimer: NodeJS.Timeout | undefined;
   private housekeeping: NodeJS.Timeout | undefined;
   private lastFlush = 0;
+  private lastChangeAt = 0;
+  /** When the oldest unflushed change arrived (0: nothing pending). */
+  private firstPendingAt = 0;
   private lastEvict = 0;
   private readonly districtCodes: Set<string>;
 
@@ -299,18 +309,36 @@ export class FanoutHub {
   }
 
   private scheduleFlush(): void {
-    if (this.flushTimer) return;
-    const wait = Math.max(this.options.coalesceMs, this.lastFlush + this.options.tickMs - Date.now());
-    this.flushTimer = setTimeout(() => {
-      this.flushTimer = undefined;
-      this.flush();
-    }, wait);
+    const now = Date.now();
+    this.lastChangeAt = now;
+    if (this.firstPendingAt === 0) this.firstPendingAt = now;
+    if (!this.flushTimer) this.armFlush(now);
+  }
+
+  private armFlush(now: number): void {
+    const { quietMs, tickMs, minFlushIntervalMs } = this.options;
+    const due = Math.max(
+      Math.min(this.lastChangeAt + quietMs, this.firstPendingAt + tickMs),
+      this.lastFlush + minFlushIntervalMs,
+    );
+    this.flushTimer = setTimeout(
+      () => {
+        this.flushTimer = undefined;
+        const at = Date.now();
+        const quiet = at - this.lastChangeAt >= quietMs;
+        const overdue = at - this.firstPendingAt >= tickMs;
+        if ((quiet || overdue) && at - this.lastFlush >= minFlushIntervalMs) this.flush();
+        else this.armFlush(at);
+      },
+      Math.max(0, due - now),
+    );
   }
 
   private flush(): void {
     const started = performance.now();
     const now = Date.now();
     this.lastFlush = now;
+    this.firstPendingAt = 0;
     // Before publishing: clients that are too far behind stop getting deltas (they get the latest
     // values once drained), so their buffers stay bounded and nobody waits for them.
     let maxBuffer = 0;

@@ -73,6 +73,9 @@ interface CellRecord {
   ts: number;
   district: string;
   resolution: number;
+  /** Its topic and, per coarser served resolution, its parent cell (computed once: h3 calls are not free). */
+  topic: string;
+  parents: Array<{ resolution: number; cell: string; agg: ParentRecord }>;
 }
 
 interface ParentRecord {
@@ -81,6 +84,7 @@ interface ParentRecord {
   outflow: number;
   children: number;
   district: string;
+  topic: string;
 }
 
 /**
@@ -368,83 +372,107 @@ export class LiveState {
 
   private applyCells(message: PopulationCellsMessage, src: number): void {
     for (const c of message.cells) {
-      const previous = this.cells.get(c.cell);
-      if (previous && previous.ts > c.ts) continue;
+      const record = this.cells.get(c.cell);
+      if (record) {
+        if (record.ts > c.ts) continue;
+        // Hot path (every cell, every tick): update in place and push the differences to the parents.
+        const dPresent = c.present - record.present;
+        const dInflow = c.inflow - record.inflow;
+        const dOutflow = c.outflow - record.outflow;
+        record.present = c.present;
+        record.inflow = c.inflow;
+        record.outflow = c.outflow;
+        record.ts = c.ts;
+        if (c.ts > this.maxCellTs) this.maxCellTs = c.ts;
+        this.channel(record.topic).upsert(c.cell, [c.present, c.inflow, c.outflow], src);
+        if (dPresent !== 0 || dInflow !== 0 || dOutflow !== 0) {
+          for (const parent of record.parents) {
+            const agg = parent.agg;
+            agg.present += dPresent;
+            agg.inflow += dInflow;
+            agg.outflow += dOutflow;
+            this.channel(agg.topic).upsert(parent.cell, [agg.present, agg.inflow, agg.outflow], src);
+          }
+        }
+        continue;
+      }
       let resolution: number;
       try {
-        resolution = previous?.resolution ?? getResolution(c.cell);
+        resolution = getResolution(c.cell);
       } catch {
         continue; // not an H3 index: nothing to draw
       }
       if (resolution < 0) continue;
       this.nativeResolutions.add(resolution);
-      const record: CellRecord = {
+      const created: CellRecord = {
         present: c.present,
         inflow: c.inflow,
         outflow: c.outflow,
         ts: c.ts,
-        district: previous?.district ?? c.district,
+        district: c.district,
         resolution,
+        topic: topicName('cells', c.district, resolution),
+        parents: [],
       };
-      this.cells.set(c.cell, record);
+      for (const r of this.options.cellResolutions) {
+        if (r >= resolution) continue;
+        const cell = cellToParent(c.cell, r);
+        created.parents.push({ resolution: r, cell, agg: this.parentAgg(r, cell, c.district) });
+      }
+      this.cells.set(c.cell, created);
       if (c.ts > this.maxCellTs) this.maxCellTs = c.ts;
-      this.channel(topicName('cells', record.district, resolution)).upsert(
-        c.cell,
-        [c.present, c.inflow, c.outflow],
-        src,
-      );
-      this.updateParents(c.cell, record, previous, src);
+      this.channel(created.topic).upsert(c.cell, [c.present, c.inflow, c.outflow], src);
+      this.updateParents(created, undefined, src);
     }
     if (message.cells.length > 0) this.onChange?.();
   }
 
-  private updateParents(
-    cell: string,
-    record: CellRecord | undefined,
-    previous: CellRecord | undefined,
-    src: number,
-  ): void {
+  private parentAgg(resolution: number, parent: string, district: string): ParentRecord {
+    let level = this.parents.get(resolution);
+    if (!level) {
+      level = new Map();
+      this.parents.set(resolution, level);
+    }
+    let agg = level.get(parent);
+    if (!agg) {
+      agg = {
+        present: 0,
+        inflow: 0,
+        outflow: 0,
+        children: 0,
+        district,
+        topic: topicName('cells', district, resolution),
+      };
+      level.set(parent, agg);
+    }
+    return agg;
+  }
+
+  /** Adds a new cell to its parents, or takes a removed one out of them. */
+  private updateParents(record: CellRecord | undefined, previous: CellRecord | undefined, src: number): void {
     const source = record ?? previous;
     if (!source) return;
-    for (const resolution of this.options.cellResolutions) {
-      if (resolution >= source.resolution) continue;
-      const parent = cellToParent(cell, resolution);
-      let level = this.parents.get(resolution);
-      if (!level) {
-        level = new Map();
-        this.parents.set(resolution, level);
-      }
-      let agg = level.get(parent);
-      if (!agg) {
-        agg = { present: 0, inflow: 0, outflow: 0, children: 0, district: source.district };
-        level.set(parent, agg);
-      }
-      if (previous) {
-        agg.present -= previous.present;
-        agg.inflow -= previous.inflow;
-        agg.outflow -= previous.outflow;
-        agg.children -= 1;
-      }
-      if (record) {
-        agg.present += record.present;
-        agg.inflow += record.inflow;
-        agg.outflow += record.outflow;
-        agg.children += 1;
-      }
-      const topic = topicName('cells', agg.district, resolution);
+    for (const { resolution, cell: parent } of source.parents) {
+      // The record's own reference may be stale if the parent was dropped and made again.
+      const agg = this.parentAgg(resolution, parent, source.district);
+      const sign = record ? 1 : -1;
+      agg.present += sign * source.present;
+      agg.inflow += sign * source.inflow;
+      agg.outflow += sign * source.outflow;
+      agg.children += sign;
       if (agg.children <= 0) {
-        level.delete(parent);
-        this.remove(topic, parent, src);
+        this.parents.get(resolution)?.delete(parent);
+        this.remove(agg.topic, parent, src);
       } else {
-        this.channel(topic).upsert(parent, [agg.present, agg.inflow, agg.outflow], src);
+        this.channel(agg.topic).upsert(parent, [agg.present, agg.inflow, agg.outflow], src);
       }
     }
   }
 
   private removeCell(cell: string, record: CellRecord, src: number): void {
     this.cells.delete(cell);
-    this.remove(topicName('cells', record.district, record.resolution), cell, src);
-    this.updateParents(cell, undefined, record, src);
+    this.remove(record.topic, cell, src);
+    this.updateParents(undefined, record, src);
   }
 
   private applyIncident(message: IncidentMessage, src: number): void {

@@ -1,0 +1,356 @@
+/**
+ * Fan-out benchmark of the map server: `npm run bench:fanout` (about 2 minutes on 2 cores; needs the local
+ * stack, `city-ops stack up`). Writes bench/results/fanout.json.
+ *
+ * Three processes on this machine, all on loopback:
+ * - this one, the engine's stand-in: every second it publishes one tick of a synthetic city (district
+ *   windows of 3 streams x 8 districts, watermarks, 10 000 H3 cells of people counts, 2 000 vehicle
+ *   positions) to a prefixed `city.aggregates` topic of the real Kafka broker;
+ * - the map server (`startMapServer`, as `city-ops serve` runs it), reading that topic; it samples its own
+ *   CPU time and memory every second;
+ * - a client process holding CLIENTS WebSocket connections (the `ws` package), each subscribed to the
+ *   `districts` layer and the `cells` (H3) layer of one district (round robin over the 8), at H3 resolution 7.
+ *
+ * Latency: for every delta a client receives, wall-clock receive time minus the delta's `src`, the Kafka
+ * timestamp at which the engine (here: this process) produced the oldest aggregate in it: engine emit ->
+ * Kafka -> map server -> client. Clients read `src` from the message head rather than parsing the whole
+ * JSON, so that 10 000 clients sharing 2 cores with everything else measure the server, not their parser.
+ *
+ * Environment: FANOUT_CLIENTS (default 10000), FANOUT_SECONDS (measured seconds, default 60),
+ * FANOUT_WARMUP_SECONDS (default 15), FANOUT_CELLS (default 10000), FANOUT_RESOLUTION (default 7).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import WebSocket from 'ws';
+import { loadEnvironment, PROJECT_ROOT } from '../engine/config/environment.ts';
+import { createKafka } from '../engine/connectors/kafka/client.ts';
+import { internalTopic } from '../engine/contract/topics.ts';
+import { loadDistrictBoundaries } from '../engine/server/districtBoundaries.ts';
+import { startMapServer } from '../engine/server/mapServer.ts';
+import { publishAggregates } from '../engine/server/publishAggregates.ts';
+import { SyntheticCity } from '../engine/server/syntheticCity.ts';
+
+const CLIENTS = Number(process.env['FANOUT_CLIENTS'] ?? 10_000);
+const SECONDS = Number(process.env['FANOUT_SECONDS'] ?? 60);
+const WARMUP = Number(process.env['FANOUT_WARMUP_SECONDS'] ?? 15);
+const CELLS = Number(process.env['FANOUT_CELLS'] ?? 10_000);
+const RESOLUTION = Number(process.env['FANOUT_RESOLUTION'] ?? 7);
+const VEHICLES = 2000;
+const TOKEN = 'fanout-bench-token';
+const SELF = fileURLToPath(import.meta.url);
+
+/** One JSON line on stdout, read by the orchestrator. */
+function report(kind: string, body: Record<string, unknown>): void {
+  process.stdout.write(`${JSON.stringify({ kind, ...body })}\n`);
+}
+
+function quantile(sorted: Float64Array | number[], q: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+}
+
+/** Role "server": the map server, sampling its own CPU and memory until stdin closes. */
+async function runServer(prefix: string): Promise<void> {
+  const server = await startMapServer({
+    env: loadEnvironment(),
+    token: TOKEN,
+    port: 0,
+    topicPrefix: prefix,
+    history: false,
+    historyMs: 60_000,
+  });
+  report('ready', { port: server.port });
+  let last = process.cpuUsage();
+  let lastAt = performance.now();
+  const samples: Array<{ t: number; cpu: number; rss: number; heap: number; clients: number }> = [];
+  const timer = setInterval(() => {
+    const now = performance.now();
+    const usage = process.cpuUsage(last);
+    last = process.cpuUsage();
+    const memory = process.memoryUsage();
+    samples.push({
+      t: Date.now(),
+      cpu: (usage.user + usage.system) / 1000 / (now - lastAt), // cores busy
+      rss: memory.rss,
+      heap: memory.heapUsed,
+      clients: server.hub.clientCount,
+    });
+    lastAt = now;
+  }, 1000);
+  const lines = createInterface({ input: process.stdin });
+  for await (const line of lines) {
+    if (line.startsWith('measure')) {
+      const from = Number(line.split(' ')[1]);
+      const window = samples.filter((s) => s.t >= from);
+      const cpu = window.map((s) => s.cpu).sort((a, b) => a - b);
+      const text = await server.metrics.registry.metrics();
+      const metric = (name: string) =>
+        [...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+-]+)$`, 'gm'))].reduce(
+          (sum, m) => sum + Number(m[1]),
+          0,
+        );
+      report('server', {
+        cpuCoresMean: cpu.reduce((a, b) => a + b, 0) / Math.max(1, cpu.length),
+        cpuCoresP95: quantile(cpu, 0.95),
+        rssMiBMax: Math.max(...window.map((s) => s.rss)) / 2 ** 20,
+        rssMiBEnd: (window.at(-1)?.rss ?? 0) / 2 ** 20,
+        heapMiBMax: Math.max(...window.map((s) => s.heap)) / 2 ** 20,
+        clients: window.at(-1)?.clients ?? 0,
+        deltasPublished: metric('city_map_deltas_published_total'),
+        deltaBytes: metric('city_map_delta_bytes_total'),
+        slowClientEvents: metric('city_map_slow_client_events_total'),
+        disconnects: metric('city_map_disconnects_total'),
+        flushSecondsSum: metric('city_map_flush_duration_seconds_sum'),
+        flushCount: metric('city_map_flush_duration_seconds_count'),
+      });
+    }
+  }
+  clearInterval(timer);
+  await server.close();
+  process.exit(0);
+}
+
+/** Role "clients": CLIENTS ws connections; latency samples of the deltas received after `measure`. */
+async function runClients(port: number): Promise<void> {
+  const districts = loadDistrictBoundaries().districts.map((d) => d.code);
+  const sockets: WebSocket[] = [];
+  let measuring = false;
+  let measureFrom = 0;
+  const latencies = new Float64Array(4_000_000);
+  const emitLatencies = new Float64Array(4_000_000);
+  let count = 0;
+  let bytes = 0;
+  let snapshots = 0;
+  let closed = 0;
+  let errors = 0;
+  const headPattern = /"t":(\d+),"src":(\d+)/;
+  const connect = (i: number) =>
+    new Promise<void>((resolve) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${port}/ws?token=${TOKEN}`, { perMessageDeflate: false });
+      ws.on('open', () => {
+        ws.send(
+          JSON.stringify({
+            type: 'subscribe',
+            layers: ['districts', 'cells'],
+            area: { districts: [districts[i % districts.length]] },
+            resolution: RESOLUTION,
+          }),
+        );
+        resolve();
+      });
+      ws.on('message', (data: Buffer) => {
+        const now = Date.now();
+        // The head of a delta: {"type":"delta","topic":...,"seq":...,"t":...,"src":...
+        if (data[9] === 0x64 /* d */) {
+          if (!measuring) return;
+          const match = headPattern.exec(data.toString('latin1', 0, 160));
+          if (match && count < latencies.length) {
+            emitLatencies[count] = Number(match[1]) - Number(match[2]);
+            latencies[count++] = now - Number(match[2]);
+          }
+          bytes += data.length;
+        } else if (data[9] === 0x73 /* s */ && data[10] === 0x6e /* n */) snapshots += 1;
+      });
+      ws.on('close', () => {
+        closed += 1;
+      });
+      ws.on('error', () => {
+        errors += 1;
+        resolve();
+      });
+      sockets.push(ws);
+    });
+  const started = performance.now();
+  for (let i = 0; i < CLIENTS; i += 250) {
+    await Promise.all(Array.from({ length: Math.min(250, CLIENTS - i) }, (_, k) => connect(i + k)));
+  }
+  report('connected', {
+    clients: sockets.filter((s) => s.readyState === WebSocket.OPEN).length,
+    seconds: (performance.now() - started) / 1000,
+    errors,
+  });
+  const lines = createInterface({ input: process.stdin });
+  for await (const line of lines) {
+    if (line.startsWith('measure')) {
+      measuring = true;
+      measureFrom = Date.now();
+      count = 0;
+      bytes = 0;
+    } else if (line.startsWith('stop')) {
+      measuring = false;
+      const seconds = (Date.now() - measureFrom) / 1000;
+      const sorted = latencies.subarray(0, count).sort();
+      const emitSorted = emitLatencies.subarray(0, count).sort();
+      report('clients', {
+        open: sockets.filter((s) => s.readyState === WebSocket.OPEN).length,
+        deltasReceived: count,
+        deltasPerSecond: count / seconds,
+        mbytesPerSecond: bytes / seconds / 1e6,
+        snapshots,
+        closed,
+        errors,
+        latencyMs: {
+          p50: quantile(sorted, 0.5),
+          p95: quantile(sorted, 0.95),
+          p99: quantile(sorted, 0.99),
+          max: quantile(sorted, 1),
+        },
+        // The part up to the server's emit (Kafka + map server), from the delta's own `t`.
+        emitLatencyMs: {
+          p50: quantile(emitSorted, 0.5),
+          p95: quantile(emitSorted, 0.95),
+          p99: quantile(emitSorted, 0.99),
+          max: quantile(emitSorted, 1),
+        },
+      });
+      for (const ws of sockets) ws.terminate();
+      process.exit(0);
+    }
+  }
+}
+
+/** Spawns this file in a role, with a file-descriptor limit for 10 000 sockets. */
+function spawnRole(role: string, arg: string): ChildProcess {
+  return spawn(
+    'bash',
+    ['-c', `ulimit -n $(ulimit -Hn) 2>/dev/null; exec node --import tsx "$0" "$@"`, SELF, role, arg],
+    { cwd: PROJECT_ROOT, stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, LOG_LEVEL: 'warn' } },
+  );
+}
+
+function nextReport(
+  child: ChildProcess,
+  kind: string,
+  timeoutMs = 300_000,
+): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    const timer = setTimeout(
+      () => reject(new Error(`no '${kind}' report within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    lines.on('line', (line) => {
+      try {
+        const parsed = JSON.parse(line) as Record<string, unknown>;
+        if (parsed['kind'] !== kind) return;
+        clearTimeout(timer);
+        lines.close();
+        resolve(parsed);
+      } catch {
+        // not a report line
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`${kind}: the child exited with ${code}`)));
+  });
+}
+
+async function orchestrate(): Promise<void> {
+  const env = loadEnvironment();
+  const prefix = `bench.fanout.${Date.now().toString(36)}.`;
+  const topic = internalTopic('aggregates', prefix);
+  const kafka = createKafka(env, 'bench-fanout');
+  const producer = kafka.producer({ 'linger.ms': 2 });
+  await producer.connect();
+  const log = (line: string) => process.stderr.write(`[bench:fanout] ${line}\n`);
+
+  const server = spawnRole('server', prefix);
+  const { port } = (await nextReport(server, 'ready')) as { port: number };
+  log(`map server on port ${port}; connecting ${CLIENTS} clients`);
+  const clients = spawnRole('clients', String(port));
+  const connected = await nextReport(clients, 'connected', 600_000);
+  log(`connected: ${JSON.stringify(connected)}`);
+
+  const city = new SyntheticCity({ vehicles: VEHICLES, cells: CELLS, resolution: 9, partitions: 2, seed: 5 });
+  let ticks = 0;
+  let publishMs = 0;
+  const publishTick = async () => {
+    const started = performance.now();
+    await publishAggregates(producer, topic, city.tick(Date.now()));
+    publishMs += performance.now() - started;
+    ticks += 1;
+  };
+  const runFor = async (seconds: number) => {
+    const end = Date.now() + seconds * 1000;
+    while (Date.now() < end) {
+      const next = Date.now() + 1000;
+      await publishTick();
+      await new Promise((r) => setTimeout(r, Math.max(0, next - Date.now())));
+    }
+  };
+  log(`warm-up ${WARMUP} s`);
+  await runFor(WARMUP);
+  const measureFrom = Date.now();
+  clients.stdin!.write('measure\n');
+  log(`measuring ${SECONDS} s at 1 Hz`);
+  await runFor(SECONDS);
+  await new Promise((r) => setTimeout(r, 1500)); // let the last tick arrive
+  const serverReport = nextReport(server, 'server');
+  server.stdin!.write(`measure ${measureFrom}\n`);
+  const serverStats = await serverReport;
+  const clientReport = nextReport(clients, 'clients');
+  clients.stdin!.write('stop\n');
+  const clientStats = await clientReport;
+  server.stdin!.end();
+  await producer.disconnect();
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.deleteTopics({ topics: [topic, internalTopic('alerts', prefix)] }).catch(() => {});
+  await admin.disconnect();
+
+  const latency = clientStats['latencyMs'] as { p50: number; p95: number; p99: number; max: number };
+  const result = {
+    benchmark: 'fanout',
+    command: 'npm run bench:fanout',
+    date: new Date().toISOString(),
+    machine: {
+      cpus: cpus().length,
+      model: cpus()[0]?.model,
+      memoryGiB: Math.round(totalmem() / 2 ** 30),
+      node: process.version,
+      loadavg: loadavg(),
+    },
+    setup: {
+      clients: CLIENTS,
+      subscription: `layers districts + cells (H3 res ${RESOLUTION}) of one district per client, round robin over 8`,
+      engineRate: '1 tick per second: 24 district windows, 6 watermarks, 10 000 H3 cells, 2 000 vehicles',
+      cells: CELLS,
+      vehicles: VEHICLES,
+      tickMs: 250,
+      measuredSeconds: SECONDS,
+      warmupSeconds: WARMUP,
+      latency:
+        'client receive time minus the Kafka timestamp of the oldest aggregate in the delta (engine emit)',
+    },
+    connect: connected,
+    latencyMs: latency,
+    engineToServerEmitMs: clientStats['emitLatencyMs'],
+    throughput: {
+      deltasPerSecond: clientStats['deltasPerSecond'],
+      mbytesPerSecond: clientStats['mbytesPerSecond'],
+      deltasReceived: clientStats['deltasReceived'],
+    },
+    server: serverStats,
+    clients: clientStats,
+    engineStandIn: { ticks, publishMsMean: publishMs / Math.max(1, ticks) },
+    goal: { p99BelowMs: 250, met: latency.p99 < 250 },
+  };
+  const out = join(PROJECT_ROOT, 'bench', 'results', 'fanout.json');
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
+  process.stdout.write(
+    `fanout: ${CLIENTS} clients, deltas ${Math.round(Number(clientStats['deltasPerSecond']))}/s, ` +
+      `latency p50 ${latency.p50} ms p95 ${latency.p95} ms p99 ${latency.p99} ms max ${latency.max} ms ` +
+      `(of which engine -> server emit p50 ${(clientStats['emitLatencyMs'] as { p50: number }).p50} ms); ` +
+      `server CPU ${Number(serverStats['cpuCoresMean']).toFixed(2)} cores, RSS max ${Number(serverStats['rssMiBMax']).toFixed(0)} MiB ` +
+      `(goal p99 < 250 ms: ${result.goal.met ? 'met' : 'NOT met'}) -> ${out}\n`,
+  );
+}
+
+const [role, arg] = process.argv.slice(2);
+if (role === 'server') await runServer(arg!);
+else if (role === 'clients') await runClients(Number(arg));
+else await orchestrate();
