@@ -185,18 +185,18 @@ export class Finalizer {
       await this.#admin.connect();
       this.#adminConnected = true;
     }
-    const rows = await this.#select<{ stream: string; source_partition: number; wm: string }>(
-      `SELECT stream, source_partition, max(watermark_ms) AS wm FROM ${this.#city}.engine_progress GROUP BY stream, source_partition`,
+    // Progress rows are keyed by topic: deployments with other topic prefixes may share the database.
+    const topics = STREAM_NAMES.map((stream) => streamTopic(stream, this.#env.CITY_OPS_TOPIC_PREFIX));
+    const rows = await this.#select<{ topic: string; source_partition: number; wm: string }>(
+      `SELECT topic, source_partition, max(watermark_ms) AS wm FROM ${this.#city}.engine_progress
+       WHERE topic IN ${sqlStringList(topics)} GROUP BY topic, source_partition`,
     );
-    const progress = new Map(rows.map((r) => [`${r.stream}:${r.source_partition}`, Number(r.wm)]));
+    const progress = new Map(rows.map((r) => [`${r.topic}:${r.source_partition}`, Number(r.wm)]));
     let min = Number.POSITIVE_INFINITY;
-    for (const stream of STREAM_NAMES) {
-      const offsets = await this.#admin.fetchTopicOffsets(
-        streamTopic(stream, this.#env.CITY_OPS_TOPIC_PREFIX),
-      );
-      for (const p of offsets) {
+    for (const topic of topics) {
+      for (const p of await this.#admin.fetchTopicOffsets(topic)) {
         if (Number(p.high) === 0) continue; // nothing was ever written there
-        const wm = progress.get(`${stream}:${p.partition}`);
+        const wm = progress.get(`${topic}:${p.partition}`);
         if (wm === undefined || wm === 0) return undefined;
         min = Math.min(min, wm);
       }
@@ -212,17 +212,22 @@ export class Finalizer {
     return (await this.#client.query({ query, format: 'JSONEachRow' })).json<T>();
   }
 
-  async #progress(what: string): Promise<number | undefined> {
+  /** Finalizer progress is kept per topic prefix, like `engine_progress`. */
+  #what(what: 'pulse' | 'impact'): string {
+    return `${what}:${this.#env.CITY_OPS_TOPIC_PREFIX}`;
+  }
+
+  async #progress(what: 'pulse' | 'impact'): Promise<number | undefined> {
     const rows = await this.#select<{ through: string }>(
-      `SELECT max(finalized_through_ms) AS through FROM ${this.#city}.finalizer_progress WHERE what = ${sqlString(what)}`,
+      `SELECT max(finalized_through_ms) AS through FROM ${this.#city}.finalizer_progress WHERE what = ${sqlString(this.#what(what))}`,
     );
     const through = Number(rows[0]?.through ?? 0);
     return through > 0 ? through : undefined;
   }
 
-  async #setProgress(what: string, through: number): Promise<void> {
+  async #setProgress(what: 'pulse' | 'impact', through: number): Promise<void> {
     await this.#client.command({
-      query: `INSERT INTO ${this.#city}.finalizer_progress VALUES (${sqlString(what)}, ${sqlNumber(through)}, now())`,
+      query: `INSERT INTO ${this.#city}.finalizer_progress VALUES (${sqlString(this.#what(what))}, ${sqlNumber(through)}, now())`,
     });
   }
 

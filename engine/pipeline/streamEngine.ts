@@ -151,7 +151,15 @@ export const TSV_COLUMNS = {
     'outflow',
     'emitted_at',
   ],
-  progress: ['stream', 'source_partition', 'committed_offset', 'watermark_ms', 'instance', 'updated_at'],
+  progress: [
+    'topic',
+    'stream',
+    'source_partition',
+    'committed_offset',
+    'watermark_ms',
+    'instance',
+    'updated_at',
+  ],
 } as const;
 
 /** Counters since the engine started. */
@@ -589,7 +597,7 @@ export class StreamEngine {
         metadata: JSON.stringify(d.commit!.metadata),
       });
       const wm = Number.isFinite(d.watermark) ? Math.max(0, d.watermark) : 0;
-      progress += `${d.stream}\t${d.partition}\t${d.commit!.offset}\t${wm}\t${tsvField(this.#options.instanceId)}\t${now}\n`;
+      progress += `${tsvField(topic)}\t${d.stream}\t${d.partition}\t${d.commit!.offset}\t${wm}\t${tsvField(this.#options.instanceId)}\t${now}\n`;
       this.metrics.watermark.set({ topic, partition: String(d.partition) }, wm / 1000);
       const high = this.#source!.highWatermark(topic, d.partition);
       if (high >= 0 && d.commit)

@@ -7,7 +7,7 @@ import { type Environment, loadEnvironment, PROJECT_ROOT } from '../../engine/co
 import { type ClickHouseClient, createClickHouse } from '../../engine/connectors/clickhouse/client.ts';
 import { migrate } from '../../engine/connectors/clickhouse/migrate.ts';
 import { createKafka, ensureTopics } from '../../engine/connectors/kafka/client.ts';
-import { allTopics } from '../../engine/contract/topics.ts';
+import { allTopics, STREAM_NAMES, streamTopic } from '../../engine/contract/topics.ts';
 import {
   computeIncidentImpact,
   type IncidentOpening,
@@ -190,11 +190,12 @@ export async function waitForCompletion(
       run.clickhouse,
       `SELECT count() AS n FROM ${run.db}.dead_letters FINAL`,
     );
-    const progress = await query<{ what: string; through: string }>(
+    const progress = await query<{ kind: string; through: string }>(
       run.clickhouse,
-      `SELECT what, max(finalized_through_ms) AS through FROM ${run.db}.finalizer_progress GROUP BY what`,
+      `SELECT splitByChar(':', what)[1] AS kind, max(finalized_through_ms) AS through FROM ${run.db}.finalizer_progress
+       WHERE what IN ('pulse:${run.env.CITY_OPS_TOPIC_PREFIX}', 'impact:${run.env.CITY_OPS_TOPIC_PREFIX}') GROUP BY kind`,
     );
-    const through = Object.fromEntries(progress.map((p) => [p.what, Number(p.through)]));
+    const through = Object.fromEntries(progress.map((p) => [p.kind, Number(p.through)]));
     return { events: Number(minute?.n ?? 0), dead: Number(dead?.n ?? 0), through };
   };
   await waitUntil(
@@ -214,6 +215,38 @@ export async function waitForCompletion(
         actual: await state(),
       }),
   );
+}
+
+/**
+ * Waits until the run's consumer group has committed every partition of the input topics up to its end:
+ * since the engine commits only what it has written, everything is in ClickHouse then. For runs that share
+ * a database with other data, where totals cannot tell.
+ */
+export async function waitForDrained(run: EngineRun, timeoutMs = 180_000): Promise<void> {
+  const admin = createKafka(run.env, 'test-drained').admin();
+  await admin.connect();
+  const lag = async () => {
+    let behind = 0;
+    for (const stream of STREAM_NAMES) {
+      const topic = streamTopic(stream, run.env.CITY_OPS_TOPIC_PREFIX);
+      const ends = await admin.fetchTopicOffsets(topic);
+      const [committed] = await admin.fetchOffsets({ groupId: run.groupId, topics: [topic] });
+      for (const end of ends) {
+        const at = Number(committed?.partitions.find((p) => p.partition === end.partition)?.offset ?? -1);
+        behind += Math.max(0, Number(end.high) - Math.max(0, at));
+      }
+    }
+    return behind;
+  };
+  try {
+    await waitUntil(
+      async () => (await lag()) === 0,
+      timeoutMs,
+      async () => `${await lag()} messages not committed`,
+    );
+  } finally {
+    await admin.disconnect();
+  }
 }
 
 interface ParsedRecord {
@@ -410,7 +443,7 @@ export async function pulseRange(run: EngineRun): Promise<{ from: number; to: nu
   const [row] = await query<{ first: string; through: string }>(
     run.clickhouse,
     `SELECT (SELECT toUInt64(min(window_start)) * 1000 FROM ${run.db}.window_partials) AS first,
-            (SELECT max(finalized_through_ms) FROM ${run.db}.finalizer_progress WHERE what = 'pulse') AS through`,
+            (SELECT max(finalized_through_ms) FROM ${run.db}.finalizer_progress WHERE what = 'pulse:${run.env.CITY_OPS_TOPIC_PREFIX}') AS through`,
   );
   return { from: Number(row?.first ?? 0), to: Number(row?.through ?? 0) };
 }

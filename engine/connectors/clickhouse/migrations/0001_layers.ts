@@ -64,9 +64,9 @@ export const statements = (db: { city: string; restricted: string }): string[] =
     ) ENGINE = ReplacingMergeTree PARTITION BY toYYYYMMDD(ts) ORDER BY (stream, source_partition, source_offset)`,
 
     `CREATE TABLE IF NOT EXISTS ${city}.engine_progress (
-      stream String, source_partition UInt16, committed_offset UInt64, watermark_ms UInt64,
+      topic String, stream String, source_partition UInt16, committed_offset UInt64, watermark_ms UInt64,
       instance String, updated_at DateTime
-    ) ENGINE = ReplacingMergeTree(watermark_ms) ORDER BY (stream, source_partition)`,
+    ) ENGINE = ReplacingMergeTree(watermark_ms) ORDER BY (topic, source_partition)`,
 
     `CREATE VIEW IF NOT EXISTS ${city}.transport AS SELECT * FROM ${city}.transport_atomic FINAL`,
     `CREATE VIEW IF NOT EXISTS ${city}.events AS SELECT * FROM ${city}.events_atomic FINAL`,
