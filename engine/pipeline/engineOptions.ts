@@ -19,7 +19,7 @@ export const EngineOptionsSchema = z.object({
   /** Largest batch handed to a worker, messages. */
   batchSize: z.number().int().min(1).max(100_000).default(2_000),
   /** Messages fetched per poll. */
-  maxPollRecords: z.number().int().min(1).max(1_000_000).default(10_000),
+  maxPollRecords: z.number().int().min(1).max(1_000_000).default(50_000),
   /** Batches in the workers at once, at most (backpressure). */
   maxInflightBatches: z.number().int().min(1).max(1_000).default(8),
   /** Rows waiting to be written, in bytes of insert text, at most (backpressure during a ClickHouse outage). */
@@ -38,6 +38,16 @@ export const EngineOptionsSchema = z.object({
   outOfOrdernessMs: z.number().int().min(0).default(5_000),
   /** A caught-up partition silent this long (wall clock, ms) has its watermark advanced (see docs). */
   idleTimeoutMs: z.number().int().min(100).default(10_000),
+  /**
+   * Live updates for the map (window revisions, vehicle positions, people counts) are published only for
+   * event times within this much of the wall clock, ms: a replay of yesterday floods no one. Final windows,
+   * incidents and the joined rows are always published.
+   */
+  liveHorizonMs: z
+    .number()
+    .int()
+    .min(0)
+    .default(15 * 60_000),
   /** Port of /metrics and /health on 127.0.0.1 (0: any free port; -1: none). */
   metricsPort: z.number().int().min(-1).max(65_535).default(9464),
   /** Run the finalizer (joined tables: district_pulse, incident_impact) in this instance. */

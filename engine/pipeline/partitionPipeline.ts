@@ -21,6 +21,11 @@ export interface WindowTiming {
   readonly graceMs: number;
   /** Bounded out-of-orderness: the watermark is the largest event time seen minus this, ms. */
   readonly outOfOrdernessMs: number;
+  /**
+   * Live outputs (non-final window revisions, vehicle positions, people counts) only for event times within
+   * this much of the wall clock, ms (default: all). Never affects what is written to ClickHouse.
+   */
+  readonly liveHorizonMs?: number;
 }
 
 /**
@@ -221,8 +226,9 @@ export class PartitionPipeline {
         },
       };
     }
-    this.#handle(this.#processor.addBatch(records));
-    this.#collectLive(result);
+    const liveFrom = Date.now() - (this.#timing.liveHorizonMs ?? Number.POSITIVE_INFINITY);
+    this.#handle(this.#processor.addBatch(records), liveFrom);
+    this.#collectLive(result, liveFrom);
     if (result.atomicTsv) this.#atomic.push(result.atomicTsv);
     if (result.restrictedTsv) this.#restricted.push(result.restrictedTsv);
     for (const letter of result.deadLetters) this.#deadLetters.push(letter);
@@ -238,7 +244,10 @@ export class PartitionPipeline {
    * windows that end by `timestamp - grace`.
    */
   advanceWatermark(timestamp: number): void {
-    this.#handle(this.#processor.advanceWatermark(timestamp));
+    this.#handle(
+      this.#processor.advanceWatermark(timestamp),
+      Date.now() - (this.#timing.liveHorizonMs ?? Number.POSITIVE_INFINITY),
+    );
   }
 
   /** Event time of the newest record of any open window, or undefined when no window is open. */
@@ -310,6 +319,7 @@ export class PartitionPipeline {
 
   #handle(
     outputs: ReturnType<WindowProcessor<DistrictWindowInput, string, DistrictWindowValues>['addBatch']>,
+    liveFrom: number,
   ): void {
     const grace = this.#timing.graceMs;
     for (const output of outputs) {
@@ -324,6 +334,7 @@ export class PartitionPipeline {
       // A window closed before this run's restore point was written then; replaying its tail would write
       // an incomplete copy over it.
       if (output.end + grace <= this.#closedBefore) continue;
+      if (!output.final && output.end < liveFrom) continue; // a replay of the past: no live revisions
       const message: DistrictWindowMessage = {
         kind: 'district_window',
         stream: this.stream,
@@ -350,11 +361,13 @@ export class PartitionPipeline {
     }
   }
 
-  #collectLive(result: BatchResult): void {
+  #collectLive(result: BatchResult, liveFrom: number): void {
     const a = result.accepted;
+    if (a.count === 0 || a.ts[a.count - 1]! < liveFrom) return;
     if (this.stream === 'transport') {
       for (let i = 0; i < a.count; i++) {
         const vehicle = a.entities[i]!;
+        if (a.ts[i]! < liveFrom) continue;
         const previous = this.#vehicles.get(vehicle);
         if (previous && previous.ts > a.ts[i]!) continue;
         const speed = a.measure[i]!;
@@ -371,6 +384,7 @@ export class PartitionPipeline {
     } else if (this.stream === 'population') {
       for (let i = 0; i < a.count; i++) {
         const cell = a.cells[i]!;
+        if (a.ts[i]! < liveFrom) continue;
         const previous = this.#cells.get(cell);
         if (previous && previous.ts > a.ts[i]!) continue;
         this.#cells.set(cell, {

@@ -135,26 +135,21 @@ export class KafkaSource {
     return this.#ready.splice(0, max);
   }
 
-  /** Commits offsets (the next offset to read) with metadata, synchronously with the broker. */
+  /** Commits offsets (the next offset to read) with metadata; resolves once the broker has them. */
   async commit(offsets: readonly OffsetToCommit[]): Promise<void> {
     if (offsets.length === 0) return;
     const assigned = new Set(this.assignment().map(keyOf));
     const mine = offsets.filter((o) => assigned.has(keyOf(o)));
     if (mine.length === 0) return;
+    // Asynchronous with a callback: a synchronous commit would block the event loop for a broker round trip.
+    const consumer = this.#consumer as unknown as {
+      commitCb(offsets: OffsetToCommit[], cb: (error: unknown) => void): void;
+    };
     await new Promise<void>((resolve, reject) => {
-      try {
-        this.#consumer.commitSync(
-          mine.map((o) => ({
-            topic: o.topic,
-            partition: o.partition,
-            offset: o.offset,
-            metadata: o.metadata,
-          })),
-        );
-        resolve();
-      } catch (error) {
-        reject(error);
-      }
+      consumer.commitCb(
+        mine.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset, metadata: o.metadata })),
+        (error) => (error ? reject(error) : resolve()),
+      );
     });
   }
 

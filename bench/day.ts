@@ -1,0 +1,331 @@
+/**
+ * bench:day: replays the simulated city's whole day (20 million events with the daily curve) through the
+ * real path, Kafka -> engine -> ClickHouse, as fast as it goes on this machine, then measures the
+ * event-to-ClickHouse latency at a live rate of 10x the day's average.
+ *
+ *   npm run bench:day                          # the full day: 20 000 000 events
+ *   npm run bench:day -- --events 1000000      # a short run
+ *
+ * Writes bench/results/day.json (the command, the machine, every figure). Needs the local stack
+ * (`city-ops stack up`). The engine runs as its own process (`city-ops run`, as in production) so its CPU
+ * and memory are measured apart from the publisher, the broker and ClickHouse.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import { loadEnvironment, PROJECT_ROOT } from '../engine/config/environment.ts';
+import { createClickHouse } from '../engine/connectors/clickhouse/client.ts';
+import { migrate } from '../engine/connectors/clickhouse/migrate.ts';
+import { createKafka, ensureTopics } from '../engine/connectors/kafka/client.ts';
+import { allTopics, streamTopic } from '../engine/contract/topics.ts';
+import { publishSimulation } from '../engine/simulator/publishSimulation.ts';
+import { DAILY_EVENTS } from '../engine/simulator/simulationOptions.ts';
+import { LocalStack } from '../engine/stack/localStack.ts';
+
+const { values } = parseArgs({
+  options: {
+    events: { type: 'string', default: String(DAILY_EVENTS) },
+    seed: { type: 'string', default: '1' },
+    partitions: { type: 'string', default: '6' },
+    workers: { type: 'string', default: '2' },
+    'latency-seconds': { type: 'string', default: '60' },
+    'keep-data': { type: 'boolean', default: false },
+  },
+});
+const events = Number(values.events);
+const seed = Number(values.seed);
+const partitions = Number(values.partitions);
+const latencySeconds = Number(values['latency-seconds']);
+const liveRate = (10 * DAILY_EVENTS) / 86_400;
+const command = `npm run bench:day${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
+const say = (line: string) =>
+  process.stderr.write(`[bench:day ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+
+/** CPU seconds (user + system) and peak resident memory of a process, from /proc. */
+function processUsage(pid: number): { cpuSeconds: number; peakRssMb: number; rssMb: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+  return { cpuSeconds: ticks / 100, peakRssMb: kb('VmHWM') / 1024, rssMb: kb('VmRSS') / 1024 };
+}
+
+function pidOf(file: string): number {
+  return Number(readFileSync(file, 'utf8').trim());
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+async function main(): Promise<void> {
+  const stackEnv = loadEnvironment();
+  const stack = new LocalStack(stackEnv);
+  await stack.up(say);
+  const id = Date.now().toString(36);
+  const env = loadEnvironment({
+    ...process.env,
+    CITY_OPS_TOPIC_PREFIX: `bench-day-${id}.`,
+    CLICKHOUSE_DATABASE: `bench_day_${id}`,
+    CLICKHOUSE_RESTRICTED_DATABASE: `bench_day_${id}_restricted`,
+  });
+  await ensureTopics(env, allTopics(env.CITY_OPS_TOPIC_PREFIX), partitions);
+  const clickhouse = createClickHouse(env);
+  await migrate(clickhouse, env);
+  const db = env.CLICKHOUSE_DATABASE;
+  const count = async (sql: string) =>
+    Number(
+      (await (await clickhouse.query({ query: sql, format: 'JSONEachRow' })).json<{ n: string }>())[0]?.n ??
+        0,
+    );
+
+  const kafkaPid = pidOf(join(stackEnv.CITY_OPS_STACK_DIR, 'kafka', 'kafka.pid'));
+  const clickhousePid = pidOf(join(stackEnv.CITY_OPS_STACK_DIR, 'clickhouse', 'clickhouse.pid'));
+  const kafkaBefore = processUsage(kafkaPid);
+  const clickhouseBefore = processUsage(clickhousePid);
+  const publisherBefore = process.cpuUsage();
+
+  // The engine, as its own process.
+  mkdirSync(join(PROJECT_ROOT, 'bench', 'results'), { recursive: true });
+  const engine: ChildProcess = spawn(
+    process.execPath,
+    [
+      join(PROJECT_ROOT, 'bin', 'city-ops.mjs'),
+      'run',
+      '--group-id',
+      `bench-day-${id}`,
+      '--instance-id',
+      `bench-day-${id}`,
+      '--workers',
+      values.workers!,
+      '--metrics-port',
+      '0',
+      '--idle-timeout-ms',
+      '3000',
+    ],
+    {
+      env: {
+        ...process.env,
+        CITY_OPS_TOPIC_PREFIX: env.CITY_OPS_TOPIC_PREFIX,
+        CLICKHOUSE_DATABASE: db,
+        CLICKHOUSE_RESTRICTED_DATABASE: env.CLICKHOUSE_RESTRICTED_DATABASE,
+        LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
+  await sleep(3_000);
+
+  say(
+    `replaying ${events.toLocaleString('en')} events of seed ${seed}'s day into ${partitions} partitions per topic`,
+  );
+  const started = performance.now();
+  let publishedAt = 0;
+  const report = await publishSimulation(
+    { seed, events, start: '2026-11-26T00:00:00+08:00', duration: '24h', rate: 'max' },
+    {
+      env,
+      truth: true,
+      onProgress: (p) =>
+        say(`published ${p.sent.toLocaleString('en')} (${Math.round(p.rate).toLocaleString('en')}/s)`),
+    },
+  );
+  publishedAt = performance.now();
+  const truth = report.truth;
+  if (!truth) throw new Error('the publisher returned no truth');
+  say(
+    `published ${report.sent.toLocaleString('en')} messages in ${report.seconds.toFixed(1)} s (${Math.round(report.rate).toLocaleString('en')}/s); waiting for ClickHouse`,
+  );
+  const expected = truth.totals.accepted;
+  let landed = 0;
+  let lastSay = 0;
+  for (;;) {
+    landed = await count(`SELECT sum(events) AS n FROM ${db}.district_minute`);
+    const now = performance.now();
+    if (landed >= expected) break;
+    if (now - lastSay > 5_000) {
+      say(
+        `${landed.toLocaleString('en')} of ${expected.toLocaleString('en')} events in city.district_minute`,
+      );
+      lastSay = now;
+    }
+    await sleep(500);
+  }
+  const finishedAt = performance.now();
+  const engineUsage = processUsage(engine.pid!);
+  const kafkaUsage = processUsage(kafkaPid);
+  const clickhouseUsage = processUsage(clickhousePid);
+  const publisherCpu = process.cpuUsage(publisherBefore);
+  const seconds = (finishedAt - started) / 1000;
+
+  // Exactness: every window equals the truth.
+  const rows = await (
+    await clickhouse.query({
+      query: `SELECT stream, district, toUInt64(window_start) * 1000 AS ws, events FROM ${db}.district_minute`,
+      format: 'JSONEachRow',
+    })
+  ).json<{ stream: string; district: string; ws: string; events: string }>();
+  const actual = new Map(rows.map((r) => [`${r.stream}|${r.district}|${r.ws}`, Number(r.events)]));
+  let mismatches = 0;
+  for (const w of truth.windows)
+    if (actual.get(`${w.stream}|${w.district}|${w.window_start}`) !== w.events) mismatches++;
+  mismatches += Math.max(0, actual.size - truth.windows.length);
+  const dead = await count(`SELECT count() AS n FROM ${db}.dead_letters FINAL`);
+  say(
+    `end to end: ${seconds.toFixed(1)} s, ${Math.round(expected / seconds).toLocaleString('en')} events/s; exact: ${mismatches === 0}`,
+  );
+
+  // Latency at 10x the day's average: probe records timestamped at send, polled in ClickHouse.
+  say(
+    `latency: live simulator at ${Math.round(liveRate)} events/s for ${latencySeconds} s, with timed probes`,
+  );
+  const live = new AbortController();
+  const livePublishing = publishSimulation(
+    { seed: seed + 1, live: true, rate: liveRate },
+    { env, signal: live.signal },
+  );
+  const producer = createKafka(env, 'bench-probe').producer({ 'linger.ms': 0 });
+  await producer.connect();
+  const sentAt = new Map<string, number>();
+  const latencies: number[] = [];
+  const probeEnd = Date.now() + latencySeconds * 1000;
+  let n = 0;
+  const poller = (async () => {
+    while (Date.now() < probeEnd + 15_000 && latencies.length < sentAt.size + 1) {
+      const seen = await (
+        await clickhouse.query({
+          query: `SELECT id FROM ${db}.transport_atomic WHERE vehicle = 'bench-probe'`,
+          format: 'JSONEachRow',
+        })
+      ).json<{ id: string }>();
+      const now = Date.now();
+      for (const { id: probe } of seen) {
+        const at = sentAt.get(probe);
+        if (at !== undefined) {
+          latencies.push(now - at);
+          sentAt.delete(probe);
+        }
+      }
+      if (Date.now() > probeEnd && sentAt.size === 0) break;
+      await sleep(50);
+    }
+  })();
+  while (Date.now() < probeEnd) {
+    const probe = `probe-${id}-${n++}`;
+    const ts = Date.now();
+    sentAt.set(probe, ts);
+    await producer.send({
+      topic: streamTopic('transport', env.CITY_OPS_TOPIC_PREFIX),
+      messages: [
+        {
+          key: 'bench-probe',
+          value: JSON.stringify({
+            id: probe,
+            ts,
+            vehicle: 'bench-probe',
+            mode: 'other',
+            lat: 22.54,
+            lon: 114.05,
+          }),
+        },
+      ],
+    });
+    await sleep(100);
+  }
+  await poller;
+  live.abort();
+  await livePublishing.catch(() => {});
+  await producer.disconnect();
+  latencies.sort((a, b) => a - b);
+  say(
+    `latency over ${latencies.length} probes: p50 ${percentile(latencies, 50)} ms, p99 ${percentile(latencies, 99)} ms`,
+  );
+
+  engine.kill('SIGTERM');
+  await new Promise((r) => engine.once('exit', r));
+  const result = {
+    command,
+    date: new Date().toISOString(),
+    machine: {
+      cpu: cpus()[0]?.model,
+      logicalCpus: cpus().length,
+      memoryGiB: Math.round(totalmem() / 2 ** 30),
+    },
+    options: {
+      events,
+      seed,
+      partitions,
+      workers: Number(values.workers),
+      day: '2026-11-26 (Asia/Shanghai), daily curve',
+    },
+    goal: { endToEndSeconds: 100, eventsPerSecond: 200_000 },
+    replay: {
+      messagesPublished: report.sent,
+      acceptedEvents: expected,
+      deadLetters: { expected: truth.totals.invalid, found: dead },
+      publishSeconds: Number(report.seconds.toFixed(1)),
+      publishRate: Math.round(report.rate),
+      engineCatchUpAfterPublishSeconds: Number(((finishedAt - publishedAt) / 1000).toFixed(1)),
+      endToEndSeconds: Number(seconds.toFixed(1)),
+      endToEndEventsPerSecond: Math.round(expected / seconds),
+      exact: mismatches === 0 && dead === truth.totals.invalid,
+      windowMismatches: mismatches,
+      windows: truth.windows.length,
+    },
+    processes: {
+      engine: {
+        cpuSeconds: engineUsage.cpuSeconds,
+        cpuPercentOfOneCore: Math.round((100 * engineUsage.cpuSeconds) / seconds),
+        peakRssMb: Math.round(engineUsage.peakRssMb),
+      },
+      publisher: {
+        cpuSeconds: Number(((publisherCpu.user + publisherCpu.system) / 1e6).toFixed(1)),
+        peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+      },
+      kafka: {
+        cpuSeconds: Number((kafkaUsage.cpuSeconds - kafkaBefore.cpuSeconds).toFixed(1)),
+        rssMb: Math.round(kafkaUsage.rssMb),
+      },
+      clickhouse: {
+        cpuSeconds: Number((clickhouseUsage.cpuSeconds - clickhouseBefore.cpuSeconds).toFixed(1)),
+        rssMb: Math.round(clickhouseUsage.rssMb),
+      },
+    },
+    latency: {
+      what: 'a probe record timestamped when sent, until it is readable in city.transport_atomic (polled every 50 ms)',
+      liveRateEventsPerSecond: Math.round(liveRate),
+      probes: latencies.length,
+      p50Ms: percentile(latencies, 50),
+      p95Ms: percentile(latencies, 95),
+      p99Ms: percentile(latencies, 99),
+      maxMs: latencies[latencies.length - 1] ?? null,
+    },
+  };
+  const file = join(PROJECT_ROOT, 'bench', 'results', 'day.json');
+  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+  say(`wrote ${file}`);
+  process.stdout.write(`${JSON.stringify(result.replay)}\n${JSON.stringify(result.latency)}\n`);
+
+  if (!values['keep-data']) {
+    await clickhouse.command({ query: `DROP DATABASE IF EXISTS ${db}` });
+    await clickhouse.command({ query: `DROP DATABASE IF EXISTS ${env.CLICKHOUSE_RESTRICTED_DATABASE}` });
+    const admin = createKafka(env, 'bench-cleanup').admin();
+    await admin.connect();
+    await admin.deleteTopics({ topics: allTopics(env.CITY_OPS_TOPIC_PREFIX) });
+    await admin.disconnect();
+  }
+  await clickhouse.close();
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    say(`failed: ${(error as Error).stack ?? error}`);
+    process.exit(1);
+  },
+);
