@@ -191,7 +191,7 @@ describe('the live map page in headless Chromium', () => {
   it('shows what a clicked incident touches, a clicked district its pulse, and switches to English', async () => {
     const target = await page.evaluate(() => {
       const o = (window as unknown as { __cityOps: CityOpsPage }).__cityOps;
-      const incidents = [...o.store.incidents.values()].filter((i: any) => i.impact && i.status === 'open');
+      const incidents = [...o.store.incidents.values()].filter((i) => i.impact && i.status === 'open');
       const incident = incidents[incidents.length - 1];
       if (!incident) return undefined;
       o.map.jumpTo({ center: [incident.lon, incident.lat], zoom: 12 });
