@@ -5,7 +5,12 @@ import { STREAM_NAMES, type StreamName, streamTopic } from '../contract/topics.t
 import type { Logger } from '../observability/logger.ts';
 import type { BatchResult } from './batchWorker.ts';
 import type { EngineOptions } from './engineOptions.ts';
-import { PartitionPipeline, type PipelineDrain, type WindowPartialRow } from './partitionPipeline.ts';
+import {
+  liveMessages,
+  PartitionPipeline,
+  type PipelineDrain,
+  type WindowPartialRow,
+} from './partitionPipeline.ts';
 import { packTask } from './streamEngine.ts';
 
 /** Partitions per stream of the in-process exchange. */
@@ -149,33 +154,7 @@ export class EmbeddedEngine {
     for (const row of drain.windowRows) this.#windows.push(row);
     if (this.#windows.length > MAX_WINDOW_ROWS)
       this.#windows.splice(0, this.#windows.length - MAX_WINDOW_ROWS);
-    const now = Date.now();
-    const messages: AggregateMessage[] = [...drain.liveWindows, ...drain.incidents];
-    if (drain.vehicles.length > 0) {
-      messages.push({
-        kind: 'vehicle_positions',
-        partition: drain.partition,
-        ts: Math.max(...drain.vehicles.map((v) => v.ts)),
-        vehicles: drain.vehicles,
-      });
-    }
-    if (drain.cells.length > 0) {
-      messages.push({
-        kind: 'population_cells',
-        partition: drain.partition,
-        ts: Math.max(...drain.cells.map((c) => c.ts)),
-        cells: drain.cells,
-      });
-    }
-    if (Number.isFinite(drain.watermark)) {
-      messages.push({
-        kind: 'watermark',
-        stream: drain.stream,
-        partition: drain.partition,
-        watermark: drain.watermark,
-        at: now,
-      });
-    }
+    const messages = liveMessages(drain, Date.now());
     for (const message of messages) this.#onAggregate(message);
   }
 }

@@ -3,7 +3,7 @@ import { createWindowProcessor } from '../../operators/windows/createWindowProce
 import { TumblingWindows } from '../../operators/windows/TumblingWindows.ts';
 import type { WindowProcessor } from '../../operators/windows/WindowProcessor.ts';
 import { tsvField } from '../connectors/clickhouse/sqlLiteral.ts';
-import type { DistrictWindowMessage, IncidentMessage } from '../contract/aggregates.ts';
+import type { AggregateMessage, DistrictWindowMessage, IncidentMessage } from '../contract/aggregates.ts';
 import type { StreamName } from '../contract/topics.ts';
 import { CityOpsError } from '../errors.ts';
 import type { BatchResult, DeadLetter } from './batchWorker.ts';
@@ -420,4 +420,43 @@ export function parseCommitMetadata(text: string | null | undefined): CommitMeta
   } catch {
     return undefined;
   }
+}
+
+/** Vehicles or cells per `vehicle_positions` / `population_cells` message, at most. */
+const LIVE_CHUNK = 2_000;
+
+/**
+ * The live messages of one drain for the `city.aggregates` topic (or the embedded map): window revisions,
+ * incidents, vehicle positions and people counts in chunks, and the partition's watermark.
+ */
+export function liveMessages(drain: PipelineDrain, now: number): AggregateMessage[] {
+  const messages: AggregateMessage[] = [...drain.liveWindows, ...drain.incidents];
+  for (let i = 0; i < drain.vehicles.length; i += LIVE_CHUNK) {
+    const vehicles = drain.vehicles.slice(i, i + LIVE_CHUNK);
+    messages.push({
+      kind: 'vehicle_positions',
+      partition: drain.partition,
+      ts: Math.max(...vehicles.map((v) => v.ts)),
+      vehicles,
+    });
+  }
+  for (let i = 0; i < drain.cells.length; i += LIVE_CHUNK) {
+    const cells = drain.cells.slice(i, i + LIVE_CHUNK);
+    messages.push({
+      kind: 'population_cells',
+      partition: drain.partition,
+      ts: Math.max(...cells.map((c) => c.ts)),
+      cells,
+    });
+  }
+  if (Number.isFinite(drain.watermark)) {
+    messages.push({
+      kind: 'watermark',
+      stream: drain.stream,
+      partition: drain.partition,
+      watermark: drain.watermark,
+      at: now,
+    });
+  }
+  return messages;
 }

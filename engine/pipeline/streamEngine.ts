@@ -13,7 +13,7 @@ import {
   type SourceMessage,
   type TopicPartition,
 } from '../connectors/kafka/source.ts';
-import { type AggregateMessage, aggregateKey } from '../contract/aggregates.ts';
+import { aggregateKey } from '../contract/aggregates.ts';
 import {
   internalTopic,
   STREAM_NAMES,
@@ -27,7 +27,12 @@ import { createEngineMetrics, type EngineMetrics, serveMetrics } from '../observ
 import type { BatchResult, BatchTask } from './batchWorker.ts';
 import type { EngineOptions } from './engineOptions.ts';
 import { Finalizer } from './finalizer.ts';
-import { PartitionPipeline, type PipelineDrain, parseCommitMetadata } from './partitionPipeline.ts';
+import {
+  liveMessages,
+  PartitionPipeline,
+  type PipelineDrain,
+  parseCommitMetadata,
+} from './partitionPipeline.ts';
 
 /** Column order of the TabSeparated bodies the workers and pipelines build. */
 export const TSV_COLUMNS = {
@@ -613,38 +618,8 @@ export class StreamEngine {
 
   /** Live updates for the map and the alert rules: best effort, never holds back a commit. */
   #publishLive(drains: readonly PipelineDrain[]): void {
-    const messages: AggregateMessage[] = [];
     const now = Date.now();
-    for (const d of drains) {
-      messages.push(...d.liveWindows, ...d.incidents);
-      for (let i = 0; i < d.vehicles.length; i += 2_000) {
-        const vehicles = d.vehicles.slice(i, i + 2_000);
-        messages.push({
-          kind: 'vehicle_positions',
-          partition: d.partition,
-          ts: Math.max(...vehicles.map((v) => v.ts)),
-          vehicles,
-        });
-      }
-      for (let i = 0; i < d.cells.length; i += 2_000) {
-        const cells = d.cells.slice(i, i + 2_000);
-        messages.push({
-          kind: 'population_cells',
-          partition: d.partition,
-          ts: Math.max(...cells.map((c) => c.ts)),
-          cells,
-        });
-      }
-      if (Number.isFinite(d.watermark)) {
-        messages.push({
-          kind: 'watermark',
-          stream: d.stream,
-          partition: d.partition,
-          watermark: d.watermark,
-          at: now,
-        });
-      }
-    }
+    const messages = drains.flatMap((d) => liveMessages(d, now));
     if (messages.length === 0) return;
     const topic = internalTopic('aggregates', this.#env.CITY_OPS_TOPIC_PREFIX);
     this.#sink!.send(
