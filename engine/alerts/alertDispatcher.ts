@@ -14,6 +14,7 @@ import {
 } from './endpointWorker.ts';
 import type { LoadedAlertConfig, ResolvedEndpoint } from './loadAlertConfig.ts';
 import { OutboxOffsets } from './outboxOffsets.ts';
+import type { postWebhook } from './postWebhook.ts';
 import { routeAlert } from './routeAlert.ts';
 
 /** Options of an `AlertDispatcher`. */
@@ -32,7 +33,8 @@ export interface AlertDispatcherOptions {
   readonly maxUnsettled?: number;
   /** How often committable offsets are committed, ms; default 200. */
   readonly commitIntervalMs?: number;
-  readonly fetchImpl?: typeof fetch;
+  /** How requests are sent (default `postWebhook`). */
+  readonly post?: typeof postWebhook;
 }
 
 /** A recent delivery as `/deliveries` shows it. */
@@ -222,7 +224,7 @@ export class AlertDispatcher {
           settle: (job, endpoint, outcome) => this.settle(job, endpointId, endpoint, outcome),
         },
         this.options.logger.child({ endpoint: endpointId }),
-        this.options.fetchImpl,
+        this.options.post,
       );
       this.workers.set(endpointId, worker);
     }

@@ -22,6 +22,9 @@ export interface EvaluatorSnapshot {
   readonly version: 1;
   readonly now: number;
   readonly windows: DistrictWindowCompletionState;
+  /** Windows complete but held back until every input partition has passed them (event-time order). */
+  readonly held?: HeldWindow[];
+  readonly inputProgress?: Array<[number, number]>;
   /** Per rule: its fingerprint and its per-key states, or its incident state. */
   readonly rules: Array<{
     id: string;
@@ -48,6 +51,26 @@ interface RuleRuntime {
 }
 
 const MINUTE = 60_000;
+/** Complete windows held back for event-time order, at most (about 1 hour of 40 districts x 3 streams). */
+const MAX_HELD = 100_000;
+
+/** A complete district window or pulse waiting to be evaluated in event-time order. */
+type HeldWindow =
+  | { readonly kind: 'window'; readonly end: number; readonly totals: DistrictWindowTotals }
+  | { readonly kind: 'pulse'; readonly end: number; readonly pulse: DistrictPulseMessage };
+
+/** Options of an `AlertEvaluator`. */
+export interface AlertEvaluatorOptions {
+  /** Event time after which an incomplete window is evaluated anyway, and a held one released (ms); 5 min. */
+  readonly stallMs?: number;
+  /**
+   * Partitions of the aggregates topic the messages come from (`process(message, partition)`); default 1.
+   * Messages of one district at successive minutes have different Kafka keys, so they can arrive out of
+   * order from different partitions: a complete window is evaluated only once every partition has brought
+   * windows up to its end, so each key's windows reach the rules in event-time order.
+   */
+  readonly inputPartitions?: number;
+}
 
 /**
  * The alert rules engine: fed the messages of the aggregates topic in order, returns the alert lifecycle
@@ -69,6 +92,12 @@ const MINUTE = 60_000;
 export class AlertEvaluator {
   private rules: RuleRuntime[] = [];
   private windows: DistrictWindowCompletion;
+  private held: HeldWindow[] = [];
+  /** Per input partition, the greatest window end seen on it. */
+  private inputProgress = new Map<number, number>();
+  private oldestHeld = Number.MAX_SAFE_INTEGER;
+  private readonly inputPartitions: number;
+  private readonly stallMs: number;
   /** Greatest event time seen, epoch ms. */
   private now = Number.MIN_SAFE_INTEGER;
   readonly stats: EvaluatorStats = {
@@ -79,8 +108,10 @@ export class AlertEvaluator {
     resolved: 0,
   };
 
-  constructor(config: AlertConfig, options: { stallMs?: number } = {}) {
-    this.windows = new DistrictWindowCompletion(options.stallMs);
+  constructor(config: AlertConfig, options: AlertEvaluatorOptions = {}) {
+    this.stallMs = options.stallMs ?? 300_000;
+    this.inputPartitions = options.inputPartitions ?? 1;
+    this.windows = new DistrictWindowCompletion(this.stallMs);
     this.setConfig(config);
   }
 
@@ -112,8 +143,11 @@ export class AlertEvaluator {
     return resolved;
   }
 
-  /** Feeds one aggregate message; returns the transitions it caused, in a deterministic order. */
-  process(message: AggregateMessage): AlertTransition[] {
+  /**
+   * Feeds one aggregate message, read from `partition` of the aggregates topic (default 0); returns the
+   * transitions it caused, in a deterministic order.
+   */
+  process(message: AggregateMessage, partition = 0): AlertTransition[] {
     this.stats.messages += 1;
     const out: AlertTransition[] = [];
     switch (message.kind) {
@@ -121,12 +155,14 @@ export class AlertEvaluator {
         this.advance(message.window_end, out);
         for (const totals of this.windows.apply(message)) {
           this.stats.windowsCompleted += 1;
-          this.onWindow(totals, out);
+          this.hold({ kind: 'window', end: totals.window_end, totals });
         }
+        this.release(partition, message.window_end, out);
         break;
       case 'district_pulse':
         this.advance(message.window_start + MINUTE, out);
-        this.onPulse(message, out);
+        this.hold({ kind: 'pulse', end: message.window_start + MINUTE, pulse: message });
+        this.release(partition, message.window_start + MINUTE, out);
         break;
       case 'population_cells':
         this.advance(message.ts, out);
@@ -153,6 +189,79 @@ export class AlertEvaluator {
     }
     this.count(out);
     return out;
+  }
+
+  /**
+   * Input `partition` has nothing more to read for now (its consumer reached the end): it cannot bring an
+   * older window any more, so it stops holding the others back (its progress moves up to the most advanced
+   * partition's). Returns the transitions of the windows this releases.
+   */
+  markIdle(partition: number): AlertTransition[] {
+    let furthest = Number.MIN_SAFE_INTEGER;
+    for (const progress of this.inputProgress.values()) furthest = Math.max(furthest, progress);
+    if (
+      furthest === Number.MIN_SAFE_INTEGER ||
+      (this.inputProgress.get(partition) ?? Number.MIN_SAFE_INTEGER) >= furthest
+    ) {
+      return [];
+    }
+    const out: AlertTransition[] = [];
+    this.release(partition, furthest, out);
+    this.count(out);
+    return out;
+  }
+
+  /** Complete windows waiting for other input partitions. */
+  get heldCount(): number {
+    return this.held.length;
+  }
+
+  private hold(item: HeldWindow): void {
+    this.held.push(item);
+    this.oldestHeld = Math.min(this.oldestHeld, item.end);
+  }
+
+  /** Evaluates the held windows that every input partition has passed, oldest first. */
+  private release(partition: number, end: number, out: AlertTransition[]): void {
+    this.inputProgress.set(
+      partition,
+      Math.max(this.inputProgress.get(partition) ?? Number.MIN_SAFE_INTEGER, end),
+    );
+    if (this.held.length === 0) return;
+    let furthest = Number.MIN_SAFE_INTEGER;
+    for (const progress of this.inputProgress.values()) furthest = Math.max(furthest, progress);
+    let frontier = Number.MAX_SAFE_INTEGER;
+    for (let p = 0; p < this.inputPartitions; p += 1) {
+      const progress = this.inputProgress.get(p);
+      // A partition that has never carried a window (fewer keys than partitions) is waited for only until
+      // the others are stallMs ahead; one that has carried windows is always waited for, however far the
+      // others run ahead (a consumer catching up reads partitions hours apart).
+      if (progress === undefined) {
+        let oldest = Number.MAX_SAFE_INTEGER;
+        for (const h of this.held) oldest = Math.min(oldest, h.end);
+        if (furthest - this.stallMs >= oldest) continue;
+        frontier = Number.MIN_SAFE_INTEGER;
+        break;
+      }
+      frontier = Math.min(frontier, progress);
+    }
+    // Memory guard: a partition that went silent for good would hold windows forever.
+    if (this.held.length > MAX_HELD) {
+      const ends = this.held.map((h) => h.end).sort((a, b) => a - b);
+      frontier = Math.max(frontier, ends[this.held.length - MAX_HELD]!);
+    }
+    const limit = frontier;
+    // Nothing to release unless the oldest held window is within the frontier (O(partitions) per message).
+    if (this.oldestHeld > limit) return;
+    const ready = this.held.filter((h) => h.end <= limit);
+    this.held = this.held.filter((h) => h.end > limit);
+    this.oldestHeld = Number.MAX_SAFE_INTEGER;
+    for (const h of this.held) this.oldestHeld = Math.min(this.oldestHeld, h.end);
+    ready.sort((a, b) => a.end - b.end || order(a).localeCompare(order(b)));
+    for (const item of ready) {
+      if (item.kind === 'window') this.onWindow(item.totals, out);
+      else this.onPulse(item.pulse, out);
+    }
   }
 
   private count(transitions: AlertTransition[]): void {
@@ -280,6 +389,8 @@ export class AlertEvaluator {
       version: 1 as const,
       now: this.now,
       windows: this.windows.snapshot(),
+      held: this.held,
+      inputProgress: [...this.inputProgress],
       rules: this.rules.map((r) => ({
         id: r.rule.id,
         fingerprint: r.fingerprint,
@@ -311,6 +422,12 @@ export class AlertEvaluator {
     }
     return evaluator;
   }
+}
+
+function order(item: HeldWindow): string {
+  return item.kind === 'window'
+    ? `${item.totals.window_start}|w|${item.totals.stream}|${item.totals.district}`
+    : `${item.pulse.window_start}|p|${item.pulse.district}`;
 }
 
 function fingerprintOf(rule: RuleConfig): string {

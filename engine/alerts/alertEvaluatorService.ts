@@ -25,6 +25,8 @@ export interface AlertEvaluatorServiceOptions {
   readonly snapshotIntervalMs?: number;
   /** Window completion fallback (see DistrictWindowCompletion), ms of event time. */
   readonly stallMs?: number;
+  /** How often partitions that reached the end of the topic are checked (ms); default 1000. */
+  readonly idleCheckMs?: number;
 }
 
 interface StoredSnapshot {
@@ -51,6 +53,8 @@ export class AlertEvaluatorService {
   private lastSnapshotAt = Date.now();
   private chain: Promise<void> = Promise.resolve();
   private published = 0;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private admin: KafkaJS.Admin | undefined;
   private restoredFrom: string | null = null;
 
   constructor(private readonly options: AlertEvaluatorServiceOptions) {}
@@ -63,7 +67,16 @@ export class AlertEvaluatorService {
       stored = record.value === null ? undefined : (JSON.parse(record.value.toString()) as StoredSnapshot);
     });
     const config = this.options.config.config;
-    const stall = this.options.stallMs === undefined ? {} : { stallMs: this.options.stallMs };
+    const admin = kafka.admin();
+    await admin.connect();
+    const [metadata] = await admin
+      .fetchTopicMetadata({ topics: [this.options.aggregatesTopic] })
+      .finally(() => admin.disconnect().catch(() => {}));
+    const inputPartitions = Math.max(1, metadata?.partitions.length ?? 1);
+    const stall = {
+      inputPartitions,
+      ...(this.options.stallMs === undefined ? {} : { stallMs: this.options.stallMs }),
+    };
     if (stored) {
       this.evaluator = AlertEvaluator.restore(config, stored.state, stall);
       this.restoredFrom = new Date(stored.at).toISOString();
@@ -89,6 +102,12 @@ export class AlertEvaluatorService {
         await this.serial(() => this.onBatch(batch));
       },
     });
+    this.admin = kafka.admin();
+    await this.admin.connect();
+    this.idleTimer = setInterval(
+      () => void this.serial(() => this.releaseIdle()),
+      this.options.idleCheckMs ?? 1_000,
+    );
     logger.info(
       { topic: this.options.aggregatesTopic, group: groupId },
       'alert evaluator consuming aggregates',
@@ -121,13 +140,49 @@ export class AlertEvaluatorService {
         continue;
       }
       metrics.aggregatesConsumed.inc({ kind: parsed.data.kind });
-      transitions.push(...evaluator.process(parsed.data));
+      transitions.push(...evaluator.process(parsed.data, batch.partition));
     }
     await this.publish(transitions);
     const last = batch.messages.at(-1);
     if (last) this.nextOffsets.set(batch.partition, String(BigInt(last.offset) + 1n));
     if (Date.now() - this.lastSnapshotAt >= (this.options.snapshotIntervalMs ?? 5_000))
       await this.checkpoint();
+  }
+
+  /**
+   * Input partitions whose consumer has reached the end of the topic cannot bring older windows: they stop
+   * holding complete windows back (see `AlertEvaluator.markIdle`). Wall-clock driven, so it lives here and
+   * not in the pure evaluator.
+   */
+  private async releaseIdle(): Promise<void> {
+    const evaluator = this.evaluator;
+    if (!evaluator || !this.admin || evaluator.heldCount === 0) return;
+    try {
+      const ends = await this.admin.fetchTopicOffsets(this.options.aggregatesTopic);
+      const committed = new Map<number, bigint>();
+      if (ends.some((e) => !this.nextOffsets.has(e.partition))) {
+        const [group] = await this.admin.fetchOffsets({
+          groupId: this.options.groupId,
+          topics: [this.options.aggregatesTopic],
+        });
+        for (const p of group?.partitions ?? [])
+          if (BigInt(p.offset) >= 0n) committed.set(p.partition, BigInt(p.offset));
+      }
+      const transitions: AlertTransition[] = [];
+      for (const end of ends) {
+        const position = this.nextOffsets.has(end.partition)
+          ? BigInt(this.nextOffsets.get(end.partition)!)
+          : (committed.get(end.partition) ?? BigInt(end.low));
+        this.options.logger.debug(
+          { partition: end.partition, position: String(position), high: end.high, held: evaluator.heldCount },
+          'idle check',
+        );
+        if (position >= BigInt(end.high)) transitions.push(...evaluator.markIdle(end.partition));
+      }
+      await this.publish(transitions);
+    } catch (error) {
+      this.options.logger.warn({ error: String(error) }, 'checking idle aggregates partitions failed');
+    }
   }
 
   private async publish(transitions: AlertTransition[]): Promise<void> {
@@ -186,6 +241,7 @@ export class AlertEvaluatorService {
   }
 
   async stop(): Promise<void> {
+    if (this.idleTimer) clearInterval(this.idleTimer);
     await this.serial(async () => {
       await this.checkpoint().catch((error) =>
         this.options.logger.warn(
@@ -196,5 +252,6 @@ export class AlertEvaluatorService {
     });
     await this.consumer?.disconnect().catch(() => {});
     await this.producer?.disconnect().catch(() => {});
+    await this.admin?.disconnect().catch(() => {});
   }
 }

@@ -85,12 +85,46 @@ export class DeliveryAcks {
     return this.settled.size;
   }
 
-  /** Persists a settlement; resolves when the broker acknowledged it. */
-  async record(eventId: string, endpointId: string, ack: DeliveryAck): Promise<void> {
-    if (!this.producer) throw new CityOpsError('INVARIANT_BROKEN', 'DeliveryAcks.record before load()');
+  /**
+   * Persists a settlement; resolves when the broker acknowledged it. Settlements made within the same few
+   * milliseconds go to the broker in one request.
+   */
+  record(eventId: string, endpointId: string, ack: DeliveryAck): Promise<void> {
+    if (!this.producer)
+      return Promise.reject(new CityOpsError('INVARIANT_BROKEN', 'DeliveryAcks.record before load()'));
     const key = DeliveryAcks.key(eventId, endpointId);
-    await this.producer.send({ topic: this.topic, messages: [{ key, value: JSON.stringify(ack) }] });
-    this.settled.set(key, ack);
+    return new Promise<void>((resolve, reject) => {
+      this.batch.push({ key, ack, resolve, reject });
+      this.flushTimer ??= setTimeout(() => void this.flush(), 2);
+    });
+  }
+
+  private batch: Array<{
+    key: string;
+    ack: DeliveryAck;
+    resolve: () => void;
+    reject: (error: unknown) => void;
+  }> = [];
+  private flushTimer: NodeJS.Timeout | undefined;
+
+  private async flush(): Promise<void> {
+    this.flushTimer = undefined;
+    const batch = this.batch;
+    this.batch = [];
+    if (batch.length === 0) return;
+    try {
+      await this.producer!.send({
+        topic: this.topic,
+        messages: batch.map(({ key, ack }) => ({ key, value: JSON.stringify(ack) })),
+      });
+    } catch (error) {
+      for (const item of batch) item.reject(error);
+      return;
+    }
+    for (const { key, ack, resolve } of batch) {
+      this.settled.set(key, ack);
+      resolve();
+    }
     if (this.settled.size > 500_000) this.prune();
   }
 

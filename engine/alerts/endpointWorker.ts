@@ -1,5 +1,6 @@
 import type { Logger } from '../observability/logger.ts';
 import type { ResolvedEndpoint } from './loadAlertConfig.ts';
+import { postWebhook } from './postWebhook.ts';
 import { parseRetryAfter, retryDelay } from './retryDelay.ts';
 import { signWebhook } from './signWebhook.ts';
 
@@ -61,7 +62,7 @@ const RETRYABLE_4XX = new Set([408, 409, 425, 429]);
 
 /**
  * The delivery queue of one webhook endpoint: at most `concurrency` requests in flight, each with its
- * timeout (AbortSignal.timeout); failures are retried with exponential backoff and full jitter, honouring
+ * timeout (AbortSignal.timeout, node:http keep-alive connections); failures are retried with exponential backoff and full jitter, honouring
  * `Retry-After` (on 429 and 503 and any other retried answer), until `max_attempts` or `max_age`, then the
  * delivery fails (dead letter). Events of one alert reach the endpoint in order (a `resolved` waits until the
  * `firing` is settled). Every endpoint has its own worker, so a slow or dead endpoint only delays itself.
@@ -89,7 +90,7 @@ export class EndpointWorker {
     private readonly lookup: () => ResolvedEndpoint | undefined,
     private readonly hooks: EndpointWorkerHooks,
     private readonly logger: Logger,
-    private readonly fetchImpl: typeof fetch = fetch,
+    private readonly post: typeof postWebhook = postWebhook,
   ) {}
 
   /** Queues a delivery; it starts as soon as a slot is free and earlier events of its alert are settled. */
@@ -145,7 +146,7 @@ export class EndpointWorker {
       const endpoint = this.lookup();
       if (endpoint && this.inFlight >= endpoint.concurrency) return;
       const job = this.ready.shift()!;
-      if (!endpoint || !endpoint.enabled) {
+      if (!endpoint?.enabled) {
         void this.finish(job, undefined, {
           status: 'failed',
           httpStatus: 0,
@@ -182,24 +183,24 @@ export class EndpointWorker {
     let retryAfter: number | undefined;
     try {
       const headers = signWebhook(endpoint.secrets, job.eventId, new Date(startedAt), job.body);
-      const response = await this.fetchImpl(endpoint.url, {
-        method: 'POST',
-        headers: {
+      const answer = await this.post(
+        endpoint.url,
+        {
           'content-type': 'application/cloudevents+json; charset=utf-8',
           'user-agent': 'city-ops-alerts/1',
           'idempotency-key': job.eventId,
           ...headers,
         },
-        body: job.body,
-        signal: AbortSignal.timeout(endpoint.timeout),
-        redirect: 'manual',
-      });
-      httpStatus = response.status;
-      retryAfter = parseRetryAfter(response.headers.get('retry-after'));
-      await response.body?.cancel().catch(() => {});
+        job.body,
+        endpoint.timeout,
+      );
+      httpStatus = answer.status;
+      retryAfter = parseRetryAfter(answer.retryAfter);
       if (httpStatus >= 200 && httpStatus < 300) {
         this.lastSuccessAt = Date.now();
-        await this.finish(job, endpoint, { status: 'acknowledged', httpStatus });
+        // The request slot is free now; making the outcome durable (an acknowledgement written to Kafka)
+        // goes on beside the next requests, and only holds back later events of the same alert.
+        void this.finish(job, endpoint, { status: 'acknowledged', httpStatus });
         return;
       }
       outcome = `${Math.floor(httpStatus / 100)}xx`;
@@ -230,7 +231,7 @@ export class EndpointWorker {
       const why = permanent
         ? `the endpoint refused it (HTTP ${httpStatus}, not retried)`
         : `retry budget exhausted after ${job.attempts} attempts`;
-      await this.finish(job, endpoint, {
+      void this.finish(job, endpoint, {
         status: 'failed',
         httpStatus,
         error: `${why}; last error: ${error}`,

@@ -181,6 +181,33 @@ describe('AlertEvaluator: windows from several partitions', () => {
   });
 });
 
+describe('AlertEvaluator: windows arriving out of order from several aggregates partitions', () => {
+  it('evaluates each district in event-time order once every input partition has passed the window', () => {
+    const config = configOf(`  - id: busy
+    severity: info
+    title_en: busy
+    title_zh: 繁忙
+    source: { kind: district_window, stream: transport, indicator: events }
+    condition: { type: threshold, direction: above, fire: 100, clear: 50 }
+    cooldown: 0s
+`);
+    const evaluator = new AlertEvaluator(config, { inputPartitions: 2 });
+    const busy = windowPartial({ district: '440304', start: T0, partition: 0, events: 150 });
+    const quiet = windowPartial({ district: '440304', start: T0 + MINUTE, partition: 0, events: 20 });
+    const other = windowPartial({ district: '440305', start: T0 + MINUTE, partition: 0, events: 20 });
+    // The quiet minute comes first (aggregates partition 1), the busy one after (partition 0).
+    expect(evaluator.process(quiet, 1)).toEqual([]);
+    const out = [...evaluator.process(busy, 0), ...evaluator.process(other, 0)];
+    expect(out.map((t) => [t.type, t.window_start])).toEqual([
+      ['firing', T0],
+      ['resolved', T0 + MINUTE],
+    ]);
+    // Without the hold, the late busy minute would have been dropped as stale.
+    const naive = new AlertEvaluator(config);
+    expect([...naive.process(quiet), ...naive.process(busy), ...naive.process(other)]).toEqual([]);
+  });
+});
+
 describe('AlertEvaluator: anomaly against the same time of day', () => {
   const rule = `  - id: surge
     severity: warning
