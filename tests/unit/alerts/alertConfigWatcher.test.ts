@@ -50,7 +50,9 @@ describe('AlertConfigWatcher (reload without restart)', () => {
       const deadline = Date.now() + 5_000;
       while (applied.length < 2 && Date.now() < deadline)
         await new Promise((resolve) => setTimeout(resolve, 20));
-      expect(applied.map((a) => (a.config.rules[0]?.condition as { fire: number }).fire)).toEqual([10, 8]);
+      expect(
+        applied.map((a) => a.config.rules.map((r) => (r.condition as { fire: number }).fire)[0]),
+      ).toEqual([10, 8]);
     } finally {
       watcher.stop();
     }
