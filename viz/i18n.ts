@@ -53,12 +53,17 @@ const LABELS = {
   ride_hailing: ['网约车', 'ride hailing'],
   other: ['其他', 'other'],
   noImpact: ['影响分析尚未完成', 'impact not computed yet'],
-  traffic_accident: ['交通事故', 'traffic accident'],
-  road_works: ['道路施工', 'road works'],
-  flooding: ['内涝', 'flooding'],
-  fire: ['火情', 'fire'],
-  crowd: ['人群聚集', 'crowd'],
-  noise: ['噪音', 'noise'],
+  cat_traffic_accident: ['交通事故', 'traffic accident'],
+  cat_congestion: ['拥堵', 'congestion'],
+  cat_road_damage: ['道路损坏', 'road damage'],
+  cat_fire: ['火情', 'fire'],
+  cat_flooding: ['内涝', 'flooding'],
+  cat_public_order: ['治安', 'public order'],
+  cat_medical: ['医疗急救', 'medical'],
+  cat_environment: ['环境', 'environment'],
+  cat_illegal_parking: ['违章停车', 'illegal parking'],
+  cat_facility_failure: ['设施故障', 'facility failure'],
+  cat_other: ['其他', 'other'],
 } as const;
 
 export type LabelKey = keyof typeof LABELS;
@@ -70,7 +75,7 @@ const listeners: Array<() => void> = [];
 /** The label of `key` in the current language (the key itself for an unknown one). */
 export function t(key: string): string {
   const pair = (LABELS as Record<string, readonly [string, string]>)[key];
-  if (!pair) return key;
+  if (!pair) return key.startsWith('cat_') ? key.slice(4).replaceAll('_', ' ') : key;
   return language === 'zh' ? pair[0] : pair[1];
 }
 

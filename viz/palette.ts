@@ -10,13 +10,19 @@ export const MODE_COLORS: Record<string, Rgba> = {
 };
 export const OTHER_MODE: Rgba = [200, 200, 200, 220];
 
+/** One colour per incident category of the exchange contract (engine/contract/exchangeRecords.ts). */
 export const CATEGORY_COLORS: Record<string, Rgba> = {
   traffic_accident: [255, 60, 60, 255],
-  road_works: [255, 170, 0, 255],
+  congestion: [255, 140, 40, 255],
+  road_damage: [190, 120, 60, 255],
+  fire: [255, 210, 0, 255],
   flooding: [40, 120, 255, 255],
-  fire: [255, 90, 0, 255],
-  crowd: [220, 0, 220, 255],
-  noise: [150, 150, 150, 255],
+  public_order: [220, 0, 220, 255],
+  medical: [0, 200, 160, 255],
+  environment: [120, 200, 40, 255],
+  illegal_parking: [150, 150, 255, 255],
+  facility_failure: [160, 160, 160, 255],
+  other: [240, 240, 240, 255],
 };
 export const OTHER_CATEGORY: Rgba = [255, 255, 255, 255];
 export const CLOSED_INCIDENT: Rgba = [120, 120, 120, 140];

@@ -32,7 +32,16 @@ const DEFAULTS: SyntheticCityOptions = {
 };
 
 const MODES = ['bus', 'taxi', 'metro', 'freight', 'ride_hailing'];
-const CATEGORIES = ['traffic_accident', 'road_works', 'flooding', 'fire', 'crowd', 'noise'];
+/** Categories of the exchange contract (engine/contract/exchangeRecords.ts EVENT_CATEGORIES). */
+const CATEGORIES = [
+  'traffic_accident',
+  'congestion',
+  'road_damage',
+  'fire',
+  'flooding',
+  'public_order',
+  'medical',
+];
 const STREAMS: Array<DistrictWindowMessage['stream']> = ['transport', 'events', 'population'];
 
 interface Vehicle {

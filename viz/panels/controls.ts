@@ -47,7 +47,7 @@ export function renderControls(
       .map(([mode, color]) => legendDot(rgbaCss(color), t(mode)))
       .join('')}</ul>
     <ul class="legend">${Object.entries(CATEGORY_COLORS)
-      .map(([category, color]) => legendDot(rgbaCss(color), t(category)))
+      .map(([category, color]) => legendDot(rgbaCss(color), t(`cat_${category}`)))
       .join('')}${legendDot('rgba(120,120,120,0.6)', t('closedIncident'))}</ul>
     <div class="ramp"><span>0</span><span class="bar" style="background:linear-gradient(90deg,${[
       0, 0.25, 0.5, 0.75, 1,

@@ -19,7 +19,7 @@ export function renderIncidentDetail(
   setHtml(
     element,
     `<button class="close" title="${t('close')}">×</button>
-    <h2>${escapeHtml(t(incident.category))} <small>${escapeHtml(incident.id)}</small></h2>
+    <h2>${escapeHtml(t(`cat_${incident.category}`))} <small>${escapeHtml(incident.id)}</small></h2>
     <p>${t('severity')}: <b>${incident.severity}</b> · ${t(incident.status === 'open' ? 'open' : 'closedIncident')} · ${escapeHtml(districtName(incident.district))}
     · ${new Date(incident.ts).toLocaleTimeString('zh-CN', { hour12: false })}</p>
     ${incident.description ? `<p class="desc">${escapeHtml(incident.description)}</p>` : ''}
