@@ -164,11 +164,13 @@ export type IncidentImpactMessage = z.infer<typeof IncidentImpactMessage>;
 export type DistrictPulseMessage = z.infer<typeof DistrictPulseMessage>;
 export type WatermarkMessage = z.infer<typeof WatermarkMessage>;
 
-/** The Kafka key of an aggregate message: what it is about, so compaction keeps the latest per entity. */
+/** The Kafka key of an aggregate message: the entity it is about, so that one entity's messages stay in order. */
 export function aggregateKey(message: AggregateMessage): string {
   switch (message.kind) {
     case 'district_window':
-      return `district_window:${message.stream}:${message.district}:${message.window_start}:${message.partition}`;
+      // Not the window: one district's successive windows from one source partition share a key, so they
+      // land on one partition of the aggregates topic and arrive in order.
+      return `district_window:${message.stream}:${message.district}:${message.partition}`;
     case 'vehicle_positions':
     case 'population_cells':
       return `${message.kind}:${message.partition}`;
