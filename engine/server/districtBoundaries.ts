@@ -1,7 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
-import * as gcoordModule from 'gcoord';
-import { PROJECT_ROOT } from '../config/environment.ts';
+import { shenzhenDistricts } from '../geo/shenzhenDistricts.ts';
 
 /** One district as the map shows it. */
 export interface DistrictInfo {
@@ -29,32 +26,11 @@ interface GeoJsonFeature {
   geometry: { type: 'Polygon' | 'MultiPolygon'; coordinates: unknown };
 }
 
-/** English names of Shenzhen's districts (the vendored data names them in Chinese only). */
-const ENGLISH_NAMES: Record<string, string> = {
-  '440303': 'Luohu',
-  '440304': 'Futian',
-  '440305': 'Nanshan',
-  '440306': "Bao'an",
-  '440307': 'Longgang',
-  '440308': 'Yantian',
-  '440309': 'Longhua',
-  '440310': 'Pingshan',
-};
-
-// gcoord is CommonJS whose types declare an ES default export: accept either shape at run time.
-type Loaded = typeof gcoordModule.default;
-type Gcoord = Loaded extends { default: infer D } ? D : Loaded;
-const loadedGcoord = gcoordModule.default as unknown as Gcoord & { default?: Gcoord };
-const gcoord: Gcoord = loadedGcoord.default ?? loadedGcoord;
-
 let cached: DistrictBoundaries | undefined;
 
 /**
- * The real Shenzhen district boundaries (data/shenzhen-districts.gcj02.geojson, GCJ-02) converted to
- * WGS84, with English names and bounding boxes. Loaded once per process.
- *
- * The conversion is done here with gcoord until `engine/geo/shenzhenDistricts.ts` (issue 3) lands;
- * then this delegates to it.
+ * The real Shenzhen district boundaries in WGS84 (from `engine/geo/shenzhenDistricts.ts`, which converts the
+ * vendored GCJ-02 data), shaped for the map: English names, label points and bounding boxes. Loaded once.
  *
  * @example
  * const { districts } = loadDistrictBoundaries();
@@ -62,26 +38,19 @@ let cached: DistrictBoundaries | undefined;
  */
 export function loadDistrictBoundaries(): DistrictBoundaries {
   if (cached) return cached;
-  const raw = JSON.parse(
-    readFileSync(resolve(PROJECT_ROOT, 'data', 'shenzhen-districts.gcj02.geojson'), 'utf8'),
-  ) as {
-    features: Array<{ id: string; properties: { name: string; cp: [number, number] }; geometry: never }>;
-  };
+  const { featureCollection, byCode } = shenzhenDistricts();
   const features: GeoJsonFeature[] = [];
   const districts: DistrictInfo[] = [];
-  for (const feature of raw.features) {
-    const geometry = gcoord.transform(
-      feature.geometry,
-      gcoord.GCJ02,
-      gcoord.WGS84,
-    ) as unknown as GeoJsonFeature['geometry'];
-    const label = gcoord.transform(feature.properties.cp, gcoord.GCJ02, gcoord.WGS84) as [number, number];
+  for (const feature of featureCollection.features) {
     const code = String(feature.id);
+    const district = byCode.get(code);
+    if (!district) continue;
+    const geometry = feature.geometry as unknown as GeoJsonFeature['geometry'];
     const info: DistrictInfo = {
       code,
-      nameZh: feature.properties.name,
-      nameEn: ENGLISH_NAMES[code] ?? code,
-      label: [round6(label[0]), round6(label[1])],
+      nameZh: district.nameZh,
+      nameEn: district.nameEn,
+      label: [round6(district.labelPoint[0]), round6(district.labelPoint[1])],
       bbox: boundingBox(geometry),
     };
     districts.push(info);
