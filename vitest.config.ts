@@ -6,7 +6,7 @@ import { defineConfig } from 'vitest/config';
  * - `integration`: talks to the real Kafka broker and ClickHouse server that `city-ops stack up` starts.
  * - `browser`: the live map page in Debian's headless Chromium (WebGL through SwiftShader), against the
  *   real map server and Kafka.
- * `npm test` runs all three; `npm run test:unit` runs only the first.
+ * `npm test` runs all three, one project after the other; `npm run test:unit` runs only the first.
  */
 export default defineConfig({
   test: {
@@ -16,6 +16,7 @@ export default defineConfig({
           name: 'unit',
           include: ['tests/unit/**/*.test.ts'],
           testTimeout: 60_000,
+          sequence: { groupOrder: 0 },
         },
       },
       {
@@ -27,6 +28,9 @@ export default defineConfig({
           // Integration tests share one broker and one ClickHouse server: run files one at a time so a
           // test's throughput and timing do not depend on what another file does in parallel.
           fileParallelism: false,
+          // After the unit tests, before the browser tests: some integration tests stop and restart the
+          // stack's ClickHouse and Kafka (tests/integration/engine/outages.test.ts); nothing else may run then.
+          sequence: { groupOrder: 1 },
         },
       },
       {
@@ -37,6 +41,7 @@ export default defineConfig({
           hookTimeout: 300_000,
           // Headless Chromium with software WebGL (SwiftShader) uses both cores: one file at a time.
           fileParallelism: false,
+          sequence: { groupOrder: 2 },
         },
       },
     ],
