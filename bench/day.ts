@@ -154,7 +154,7 @@ async function main(): Promise<void> {
       );
       lastSay = now;
     }
-    await sleep(500);
+    await sleep(1_000);
   }
   const finishedAt = performance.now();
   const engineUsage = processUsage(engine.pid!);
@@ -196,7 +196,8 @@ async function main(): Promise<void> {
   const probeEnd = Date.now() + latencySeconds * 1000;
   let n = 0;
   const poller = (async () => {
-    while (Date.now() < probeEnd + 15_000 && latencies.length < sentAt.size + 1) {
+    // Until every probe is seen, or 15 s after the last one was sent.
+    while (Date.now() < probeEnd + 15_000) {
       const seen = await (
         await clickhouse.query({
           query: `SELECT id FROM ${db}.transport_atomic WHERE vehicle = 'bench-probe'`,

@@ -20,8 +20,10 @@ export const EngineOptionsSchema = z.object({
   batchSize: z.number().int().min(1).max(100_000).default(2_000),
   /** Messages fetched per poll. */
   maxPollRecords: z.number().int().min(1).max(1_000_000).default(50_000),
-  /** Batches in the workers at once, at most (backpressure). */
-  maxInflightBatches: z.number().int().min(1).max(1_000).default(8),
+  /** When a poll brings fewer than `batchSize` messages, keep polling this long for more, ms. */
+  pollLingerMs: z.number().int().min(0).max(1_000).default(25),
+  /** Messages handed to the workers and not yet applied, at most (backpressure). */
+  maxInflightMessages: z.number().int().min(1).max(10_000_000).default(100_000),
   /** Rows waiting to be written, in bytes of insert text, at most (backpressure during a ClickHouse outage). */
   maxBufferedBytes: z
     .number()

@@ -19,6 +19,8 @@ const PULSE_CHUNK_MINUTES = 120;
 /** At most this many incidents are joined per round trip. */
 const IMPACT_CHUNK = 200;
 const NEAREST_LIMIT = 50;
+/** Statements of each kind per tick, at most (catching up on a long replay takes several ticks). */
+const MAX_CHUNKS_PER_TICK = 5;
 
 /** One incident's first "open" report, the row incident_impact is computed for. */
 export interface IncidentOpening {
@@ -133,6 +135,7 @@ export class Finalizer {
   readonly #proximity: H3Proximity;
   #adminConnected = false;
   #running = false;
+  #closing = false;
 
   constructor(
     env: Environment,
@@ -172,7 +175,13 @@ export class Finalizer {
     }
   }
 
+  /** Makes the tick under way stop after its current statement; `close()` afterwards. */
+  requestStop(): void {
+    this.#closing = true;
+  }
+
   async close(): Promise<void> {
+    this.#closing = true;
     if (this.#adminConnected) await this.#admin.disconnect().catch(() => {});
   }
 
@@ -243,7 +252,8 @@ export class Finalizer {
       if (Number(first[0]?.n ?? 0) === 0) return 0;
       from = Number(first[0]!.first);
     }
-    while (from < to) {
+    // A bounded amount of work per tick, so a stop never waits for a whole day of catch-up.
+    for (let chunk = 0; from < to && chunk < MAX_CHUNKS_PER_TICK && !this.#closing; chunk++) {
       const end = Math.min(to, from + PULSE_CHUNK_MINUTES * size);
       await this.#client.command({ query: pulseInsert(this.#city, from, end) });
       const pulses = await this.#select<Record<string, string | number | null>>(
@@ -285,11 +295,17 @@ export class Finalizer {
     const from = (await this.#progress('impact')) ?? 0;
     if (to <= from) return from;
     const openings = await this.#openings(from, to);
-    for (let i = 0; i < openings.length; i += IMPACT_CHUNK) {
+    let through = to;
+    for (let i = 0, chunk = 0; i < openings.length; i += IMPACT_CHUNK, chunk++) {
+      if (chunk === MAX_CHUNKS_PER_TICK || this.#closing) {
+        // Resume at the first incident not joined yet (those at the same instant are joined again: idempotent).
+        through = openings[i]!.ts_ms;
+        break;
+      }
       await this.#joinChunk(openings.slice(i, i + IMPACT_CHUNK));
     }
-    await this.#setProgress('impact', to);
-    return to;
+    if (through > from) await this.#setProgress('impact', through);
+    return through;
   }
 
   /** First open report of each incident whose first open report lies in [from, to). */

@@ -334,7 +334,7 @@ export class PartitionPipeline {
       // A window closed before this run's restore point was written then; replaying its tail would write
       // an incomplete copy over it.
       if (output.end + grace <= this.#closedBefore) continue;
-      if (!output.final && output.end < liveFrom) continue; // a replay of the past: no live revisions
+      const live = output.end >= liveFrom; // a replay of the past publishes nothing live
       const message: DistrictWindowMessage = {
         kind: 'district_window',
         stream: this.stream,
@@ -346,7 +346,7 @@ export class PartitionPipeline {
         final: output.final,
         ...output.value,
       };
-      this.#liveWindows.set(`${output.key}|${output.start}`, message);
+      if (live) this.#liveWindows.set(`${output.key}|${output.start}`, message);
       if (output.final) {
         this.#windowRows.push({
           stream: this.stream,

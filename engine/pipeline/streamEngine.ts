@@ -34,6 +34,9 @@ import {
   parseCommitMetadata,
 } from './partitionPipeline.ts';
 
+/** librdkafka's "fatal error" code: the client instance cannot continue. */
+const ERR_FATAL = -150;
+
 /** Column order of the TabSeparated bodies the workers and pipelines build. */
 export const TSV_COLUMNS = {
   transport: [
@@ -256,14 +259,7 @@ export class StreamEngine {
       idleTimeout: 60_000,
     });
     const prefix = this.#env.CITY_OPS_TOPIC_PREFIX;
-    this.#source = new KafkaSource(this.#env, {
-      groupId: o.groupId,
-      clientId: o.instanceId,
-      topics: STREAM_NAMES.map((s) => streamTopic(s, prefix)),
-      logger: this.#log,
-      onAssign: async (partitions) => this.#onAssign(partitions),
-      onRevoke: (partitions) => this.#onRevoke(partitions),
-    });
+    this.#source = this.#createSource();
     await this.#source.connect();
     if (o.metricsPort >= 0) {
       this.#metricsServer = await serveMetrics(this.metrics.registry, o.metricsPort, () => this.health());
@@ -316,7 +312,9 @@ export class StreamEngine {
     this.#running = false;
     for (const timer of this.#timers) clearInterval(timer);
     await this.#loop;
+    this.#finalizer?.requestStop();
     await this.#finalizing;
+    await this.#finalizer?.close();
     await Promise.all([...this.#slots.values()].map((s) => s.chain));
     for (let attempt = 1; attempt <= 5; attempt++) {
       await this.#flush();
@@ -324,7 +322,6 @@ export class StreamEngine {
       await sleep(500 * attempt);
     }
     await this.#source?.close();
-    await this.#finalizer?.close();
     await this.#pool?.destroy();
     await this.#sink?.close();
     await this.#clickhouse?.close();
@@ -344,20 +341,30 @@ export class StreamEngine {
   async #pollLoop(): Promise<void> {
     const o = this.#options;
     const source = this.#source!;
+    // One poll is always under way while the workers process what the previous one brought: the
+    // consumer's fetch (a libuv thread) overlaps with decoding, so neither waits for the other.
+    let next: Promise<SourceMessage[]> | undefined;
     while (this.#running) {
-      if (this.#inflight >= o.maxInflightBatches || this.#bufferedBytes() >= o.maxBufferedBytes) {
-        await sleep(5);
+      if (!next && (this.#inflight >= o.maxInflightMessages || this.#bufferedBytes() >= o.maxBufferedBytes)) {
+        await sleep(2);
         continue;
       }
       let messages: SourceMessage[];
       try {
-        messages = await source.poll(o.maxPollRecords);
+        messages = await (next ?? this.#gather());
       } catch (error) {
+        next = undefined;
+        if ((error as { code?: number }).code === ERR_FATAL) {
+          // librdkafka's consumer is unusable after a fatal error (e.g. fenced after a broker restart): drop
+          // the state of its partitions, as on a revocation, and join the group again with a new consumer.
+          await this.#replaceSource(error);
+          continue;
+        }
         this.#log.warn({ err: error }, 'poll failed; retrying');
         await sleep(500);
         continue;
       }
-      if (messages.length === 0) continue;
+      next = undefined;
       for (const [key, group] of groupByPartition(messages)) {
         const slot = this.#slots.get(key);
         if (!slot) continue; // revoked between poll and here: the new owner reads them from the commit
@@ -367,14 +374,77 @@ export class StreamEngine {
         for (let i = 0; i < group.length; i += o.batchSize)
           this.#dispatch(slot, group.slice(i, i + o.batchSize));
       }
+      if (
+        this.#running &&
+        this.#inflight < o.maxInflightMessages &&
+        this.#bufferedBytes() < o.maxBufferedBytes
+      ) {
+        next = this.#gather();
+      }
     }
+    await next?.catch(() => []);
+  }
+
+  #createSource(): KafkaSource {
+    const o = this.#options;
+    return new KafkaSource(this.#env, {
+      groupId: o.groupId,
+      clientId: o.instanceId,
+      topics: STREAM_NAMES.map((s) => streamTopic(s, this.#env.CITY_OPS_TOPIC_PREFIX)),
+      logger: this.#log,
+      onAssign: async (partitions) => this.#onAssign(partitions),
+      onRevoke: (partitions) => this.#onRevoke(partitions),
+    });
+  }
+
+  async #replaceSource(cause: unknown): Promise<void> {
+    this.#log.error(
+      { err: cause },
+      'the Kafka consumer failed fatally; replacing it (state re-derived from commits)',
+    );
+    await Promise.all([...this.#slots.values()].map((s) => s.chain));
+    this.#onRevoke(
+      [...this.#slots.values()].map((s) => ({ topic: s.pipeline.topic, partition: s.pipeline.partition })),
+    );
+    // A consumer in a fatal state may never answer a disconnect: do not wait for it forever.
+    await Promise.race([this.#source?.close().catch(() => {}), sleep(5_000)]);
+    for (;;) {
+      try {
+        this.#source = this.#createSource();
+        await this.#source.connect();
+        return;
+      } catch (error) {
+        this.#log.warn({ err: error }, 'reconnecting the Kafka consumer failed; retrying');
+        await sleep(1_000);
+        if (!this.#running) return;
+      }
+    }
+  }
+
+  /**
+   * Up to `maxPollRecords` messages: whatever the consumer has ready, topped up for at most
+   * `pollLingerMs` when it has only a few, so that a trickle of messages still makes batches worth a trip
+   * to a worker.
+   */
+  async #gather(): Promise<SourceMessage[]> {
+    const o = this.#options;
+    const source = this.#source!;
+    const messages = await source.poll(o.maxPollRecords);
+    if (messages.length === 0 || messages.length >= o.batchSize) return messages;
+    const until = performance.now() + o.pollLingerMs;
+    while (messages.length < o.maxPollRecords && performance.now() < until && this.#running) {
+      const more = await source.poll(o.maxPollRecords - messages.length);
+      if (more.length === 0) break;
+      for (const m of more) messages.push(m);
+    }
+    return messages;
   }
 
   #dispatch(slot: PartitionSlot, messages: SourceMessage[]): void {
     const pipeline = slot.pipeline;
     const task = packTask(pipeline.stream, pipeline.topic, pipeline.partition, messages);
     const started = performance.now();
-    this.#inflight += 1;
+    this.#inflight += messages.length;
     const run = this.#pool!.run(task, {
       transferList: [task.payload.buffer as ArrayBuffer],
     }) as Promise<BatchResult>;
@@ -388,7 +458,7 @@ export class StreamEngine {
       })
       .catch((error: unknown) => this.#die(error))
       .finally(() => {
-        this.#inflight -= 1;
+        this.#inflight -= messages.length;
       });
   }
 

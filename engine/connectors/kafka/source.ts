@@ -89,6 +89,12 @@ export class KafkaSource {
       { 'auto.offset.reset': 'earliest' },
     );
     this.#consumer.setDefaultConsumeTimeout(100);
+    // Wait (up to the timeout) for the first message only, then take what is already fetched. The default
+    // waits up to the timeout for *each* of the `max` messages, so at a trickle a poll of 50 000 messages
+    // would hold the first ones for many seconds.
+    (
+      this.#consumer as unknown as { setDefaultIsTimeoutOnlyForFirstMessage(on: boolean): void }
+    ).setDefaultIsTimeoutOnlyForFirstMessage(true);
   }
 
   async connect(): Promise<void> {

@@ -26,7 +26,7 @@ const SIMULATION = {
   badRatio: 0.002,
   duplicateRatio: 0.01,
   // Publish at a pace the engine keeps up with, so the kills below land while it is working.
-  rate: 5_000,
+  rate: 3_000,
 } as const;
 
 /** The totals an engine process logged when it stopped gracefully (undefined if it did not). */
@@ -59,7 +59,7 @@ describe('engine: exactly once across crashes and rebalances', () => {
     runs.push(run);
     const publishing = publish(run, SIMULATION);
     const killedAt: number[] = [];
-    for (const delayMs of [4_000, 3_000, 5_000]) {
+    for (const delayMs of [5_000, 5_000, 6_000]) {
       // The same instance id each time (static membership): the restarted engine takes the partitions back
       // at once, so every kill interrupts real work.
       const engine = startEngine(run, ['--instance-id', 'crash-engine']);
