@@ -340,7 +340,6 @@ export class StreamEngine {
 
   async #pollLoop(): Promise<void> {
     const o = this.#options;
-    const source = this.#source!;
     // One poll is always under way while the workers process what the previous one brought: the
     // consumer's fetch (a libuv thread) overlaps with decoding, so neither waits for the other.
     let next: Promise<SourceMessage[]> | undefined;
