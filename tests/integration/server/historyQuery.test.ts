@@ -19,6 +19,9 @@ describe('history for the time-window selector (ClickHouse, read as the analyst)
   const minute = (ago: number) => Math.floor(now / 60_000) * 60 - ago * 60; // epoch seconds
 
   beforeAll(async () => {
+    // On a fresh stack nothing may have migrated yet: the analysts' database (the only one the
+    // analyst user may read) is created here as `city-ops migrate` would create it.
+    await engine.command({ query: `CREATE DATABASE IF NOT EXISTS ${db}` });
     // The same columns as the engine's tables (issue 4), in tables of this test's own.
     await engine.command({
       query: `CREATE TABLE ${db}.${tables.districtMinute} (stream String, district String, window_start DateTime, events UInt64)
