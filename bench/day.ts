@@ -5,6 +5,7 @@
  *
  *   npm run bench:day                          # the full day: 20 000 000 events
  *   npm run bench:day -- --events 1000000      # a short run
+ *   npm run bench:day -- --events 1000000 --profile-engine /tmp/prof   # with V8 CPU profiles of the engine
  *
  * Writes bench/results/day.json (the command, the machine, every figure). Needs the local stack
  * (`city-ops stack up`). The engine runs as its own process (`city-ops run`, as in production) so its CPU
@@ -33,6 +34,8 @@ const { values } = parseArgs({
     workers: { type: 'string', default: '2' },
     'latency-seconds': { type: 'string', default: '60' },
     'keep-data': { type: 'boolean', default: false },
+    /** Writes V8 CPU profiles of the engine (main thread and each worker) into this folder. */
+    'profile-engine': { type: 'string' },
   },
 });
 const events = Number(values.events);
@@ -95,6 +98,7 @@ async function main(): Promise<void> {
   const engine: ChildProcess = spawn(
     process.execPath,
     [
+      ...(values['profile-engine'] ? ['--cpu-prof', `--cpu-prof-dir=${values['profile-engine']}`] : []),
       join(PROJECT_ROOT, 'bin', 'city-ops.mjs'),
       'run',
       '--group-id',
