@@ -36,6 +36,8 @@ const { values } = parseArgs({
     'keep-data': { type: 'boolean', default: false },
     /** Writes V8 CPU profiles of the engine (main thread and each worker) into this folder. */
     'profile-engine': { type: 'string' },
+    /** One more `city-ops run` flag for the engine, e.g. `--engine-arg=--batch-size=5000` (repeatable). */
+    'engine-arg': { type: 'string', multiple: true, default: [] },
   },
 });
 const events = Number(values.events);
@@ -111,6 +113,7 @@ async function main(): Promise<void> {
       '0',
       '--idle-timeout-ms',
       '3000',
+      ...values['engine-arg']!,
     ],
     {
       env: {
@@ -197,14 +200,17 @@ async function main(): Promise<void> {
   await producer.connect();
   const sentAt = new Map<string, number>();
   const latencies: number[] = [];
-  const probeEnd = Date.now() + latencySeconds * 1000;
+  const probeStart = Date.now();
+  const probeEnd = probeStart + latencySeconds * 1000;
   let n = 0;
   const poller = (async () => {
     // Until every probe is seen, or 15 s after the last one was sent.
     while (Date.now() < probeEnd + 15_000) {
       const seen = await (
         await clickhouse.query({
-          query: `SELECT id FROM ${db}.transport_atomic WHERE vehicle = 'bench-probe'`,
+          // Bounded by event time (the table's sort key leads with it), so each poll reads only the
+          // last minutes, not the whole replayed day.
+          query: `SELECT id FROM ${db}.transport_atomic WHERE ts >= toDateTime(${Math.floor(probeStart / 1000) - 60}) AND vehicle = 'bench-probe'`,
           format: 'JSONEachRow',
         })
       ).json<{ id: string }>();

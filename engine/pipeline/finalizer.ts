@@ -314,10 +314,14 @@ export class Finalizer {
       `SELECT incident_id, id, ts_ms, district, category, severity, lat, lon, cell
        FROM ${this.#city}.events_atomic FINAL
        WHERE status = 'open' AND incident_id IN (
-         SELECT incident_id FROM ${this.#city}.events_atomic FINAL WHERE status = 'open'
-         GROUP BY incident_id HAVING min(ts_ms) >= ${sqlNumber(from)} AND min(ts_ms) < ${sqlNumber(to)}
+         SELECT incident_id FROM ${this.#city}.events_atomic
+         WHERE status = 'open' AND ts >= toDateTime(${sqlNumber(Math.floor(from / 1000))})
+           AND ts_ms >= ${sqlNumber(from)} AND ts_ms < ${sqlNumber(to)}
        )`,
     );
+    // The incidents with an open report in [from, to), with all their open reports (the inner query reads
+    // only the days of that range; the outer one, by incident_id, the granules of those incidents): an
+    // incident opened in [from, to) is one whose earliest open report lies there.
     const first = new Map<string, IncidentOpening>();
     for (const r of rows) {
       const opening: IncidentOpening = {
@@ -340,7 +344,9 @@ export class Finalizer {
         first.set(opening.incident_id, opening);
       }
     }
-    return [...first.values()].sort((a, b) => a.ts_ms - b.ts_ms);
+    return [...first.values()]
+      .filter((x) => x.ts_ms >= from && x.ts_ms < to)
+      .sort((a, b) => a.ts_ms - b.ts_ms);
   }
 
   async #joinChunk(openings: IncidentOpening[]): Promise<void> {
@@ -357,8 +363,8 @@ export class Finalizer {
     const observations = (
       await this.#select<Record<string, string | number>>(
         `SELECT vehicle, mode, lat, lon, ts_ms, cell FROM ${this.#city}.transport_atomic FINAL
-         WHERE cell IN ${sqlStringList([...vehicleCells])}
-           AND ts_ms >= ${sqlNumber(Math.max(0, minTs - o.impactBandMs))} AND ts_ms <= ${sqlNumber(maxTs + o.impactBandMs)}`,
+         WHERE ${timeRange(Math.max(0, minTs - o.impactBandMs), maxTs + o.impactBandMs, true)}
+           AND cell IN ${sqlStringList([...vehicleCells])}`,
       )
     ).map((r) => ({
       vehicle: String(r['vehicle']),
@@ -371,8 +377,8 @@ export class Finalizer {
     const reports = (
       await this.#select<Record<string, string | number>>(
         `SELECT cell, ts_ms, present FROM ${this.#city}.population_atomic FINAL
-         WHERE cell IN ${sqlStringList([...peopleCells])}
-           AND ts_ms > ${sqlNumber(Math.max(0, minTs - o.impactPopulationMaxAgeMs))} AND ts_ms <= ${sqlNumber(maxTs)}`,
+         WHERE ${timeRange(Math.max(0, minTs - o.impactPopulationMaxAgeMs), maxTs, false)}
+           AND cell IN ${sqlStringList([...peopleCells])}`,
       )
     ).map((r) => ({ cell: String(r['cell']), ts_ms: Number(r['ts_ms']), present: Number(r['present']) }));
     const byCell = new Map<string, typeof observations>();
@@ -445,6 +451,16 @@ export class Finalizer {
       )
       .catch((error: unknown) => this.#log.warn({ err: error }, 'publishing finalized rows failed'));
   }
+}
+
+/**
+ * `ts_ms` in [from, to] (or (from, to] when `fromInclusive` is false), also stated on the whole second `ts`
+ * (`floor(ts_ms / 1000)`): `ts` leads the sort key of the position tables (by its 15-minute bucket) and
+ * is their partition key, so ClickHouse reads only the parts and granules of those minutes.
+ */
+function timeRange(from: number, to: number, fromInclusive: boolean): string {
+  return `ts >= toDateTime(${sqlNumber(Math.floor(from / 1000))}) AND ts <= toDateTime(${sqlNumber(Math.floor(to / 1000))})
+           AND ts_ms ${fromInclusive ? '>=' : '>'} ${sqlNumber(from)} AND ts_ms <= ${sqlNumber(to)}`;
 }
 
 /**

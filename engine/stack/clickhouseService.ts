@@ -163,6 +163,14 @@ export function renderServerConfig(dir: string, env: Environment): string {
   <builtin_dictionaries_reload_interval>3600</builtin_dictionaries_reload_interval>
   <max_session_timeout>3600</max_session_timeout>
   <default_session_timeout>60</default_session_timeout>
+  <!-- Where queries are logged when a profile or a query sets log_queries = 1 (off by default):
+       system.query_log, to find what a query costs (read_rows, read_bytes, memory_usage). -->
+  <query_log>
+    <database>system</database>
+    <table>query_log</table>
+    <partition_by>toYYYYMM(event_date)</partition_by>
+    <flush_interval_milliseconds>7500</flush_interval_milliseconds>
+  </query_log>
 </yandex>
 `;
 }
