@@ -176,8 +176,7 @@ export class KafkaService implements StackService {
   /** KRaft needs its storage formatted once with a cluster id; later starts reuse it. */
   private formatStorage(java: string, log: (line: string) => void): void {
     if (existsSync(join(this.dir, 'data', 'meta.properties'))) return;
-    // A cluster id is 16 random bytes in URL-safe base64 without padding (what `random-uuid` prints).
-    const clusterId = randomBytes(16).toString('base64url');
+    const clusterId = newClusterId();
     log(`kafka: formatting KRaft storage (cluster id ${clusterId})`);
     const result = spawnSync(
       java,
@@ -207,6 +206,18 @@ export class KafkaService implements StackService {
 }
 
 /** server.properties of the single-node KRaft cluster. Replication factors are 1: there is one node. */
+/**
+ * A KRaft cluster id: 16 random bytes in URL-safe base64 without padding, as `kafka-storage random-uuid`
+ * prints, and like Kafka's `Uuid.randomUuid()` never starting with '-' (the storage tool would take such an
+ * id for an option: "argument --cluster-id/-t: expected one argument", one start in 64).
+ */
+export function newClusterId(random: (size: number) => Buffer = randomBytes): string {
+  for (;;) {
+    const id = random(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
+}
+
 export function renderServerProperties(dir: string, env: Environment): string {
   return [
     '# Written by city-ops stack up; edits are overwritten.',

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../../engine/config/environment.ts';
 import { testEnv } from '../../helpers/environment.ts';
 
@@ -64,6 +64,11 @@ describe('city-ops stack', () => {
     mkdirSync(join(dir, 'kafka'), { recursive: true });
     symlinkSync(join(testEnv.CITY_OPS_STACK_DIR, 'kafka', 'libs'), join(dir, 'kafka', 'libs'));
 
+    // A test that fails half-way must not leave its services on the ports the next test uses.
+    afterEach(() => {
+      cityOps(['stack', 'down'], env);
+    });
+
     afterAll(() => {
       cityOps(['stack', 'down'], env);
       rmSync(dir, { recursive: true, force: true });
@@ -100,7 +105,10 @@ describe('city-ops stack', () => {
     it('refuses to start on a port another process holds, and says which', async () => {
       const { createServer } = await import('node:net');
       const squatter = createServer();
-      await new Promise<void>((resolve) => squatter.listen(18123, '127.0.0.1', resolve));
+      await new Promise<void>((resolve, reject) => {
+        squatter.once('error', reject);
+        squatter.listen(18123, '127.0.0.1', resolve);
+      });
       try {
         const up = cityOps(['stack', 'up'], env);
         expect(up.code).toBe(2);
