@@ -36,6 +36,14 @@ import {
 
 /** librdkafka's "fatal error" code: the client instance cannot continue. */
 const ERR_FATAL = -150;
+/**
+ * Longest wait for one step of a flush (the writes, then the commit). A step still pending after it fails
+ * the flush, which keeps its drains and tries again: after a broker restart a producer send or an offset
+ * commit can wait on stale metadata for minutes (librdkafka's message.timeout.ms is 5 min), and one
+ * pending flush holds back every later one. Writes are idempotent and commits carry the same offsets,
+ * so doing a step again is safe.
+ */
+const FLUSH_STEP_TIMEOUT_MS = 30_000;
 
 /** Column order of the TabSeparated bodies the workers and pipelines build. */
 export const TSV_COLUMNS = {
@@ -558,8 +566,8 @@ export class StreamEngine {
       return;
     const started = performance.now();
     try {
-      await this.#write(drains);
-      await this.#commit(drains);
+      await withinFlushStep(this.#write(drains), 'writing to ClickHouse and the dead-letter topic');
+      await withinFlushStep(this.#commit(drains), 'committing offsets to Kafka');
       this.#lastFlushOkAt = Date.now();
       this.#lastFlushError = undefined;
       this.metrics.flushLatency.observe((performance.now() - started) / 1000);
@@ -771,4 +779,31 @@ export function packTask(
     lengths,
     ingestedAt: Math.floor(Date.now() / 1000),
   };
+}
+
+/** `step`, or a retryable SINK_WRITE_FAILED once it has been pending for FLUSH_STEP_TIMEOUT_MS. */
+async function withinFlushStep<T>(step: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new CityOpsError(
+            'SINK_WRITE_FAILED',
+            `${what} took longer than ${FLUSH_STEP_TIMEOUT_MS / 1000} s`,
+            {
+              hint: 'the flush is kept and tried again; check that Kafka and ClickHouse are reachable',
+            },
+          ),
+        ),
+      FLUSH_STEP_TIMEOUT_MS,
+    );
+  });
+  try {
+    return await Promise.race([step, timeout]);
+  } finally {
+    clearTimeout(timer);
+    // A step that fails after it was given up on has nothing left to tell.
+    step.catch(() => {});
+  }
 }

@@ -25,8 +25,8 @@ const SIMULATION = {
   events: 60_000,
   badRatio: 0.002,
   duplicateRatio: 0.01,
-  // Publish at a pace the engine keeps up with, so the kills below land while it is working.
-  rate: 3_000,
+  // Publish at a pace the engine keeps up with, so the kills below land while it is working (30 s).
+  rate: 2_000,
 } as const;
 
 /** The totals an engine process logged when it stopped gracefully (undefined if it did not). */
@@ -59,12 +59,17 @@ describe('engine: exactly once across crashes and rebalances', () => {
     runs.push(run);
     const publishing = publish(run, SIMULATION);
     const killedAt: number[] = [];
-    for (const delayMs of [5_000, 5_000, 6_000]) {
+    for (const extraMs of [1_500, 1_000, 2_000]) {
       // The same instance id each time (static membership): the restarted engine takes the partitions back
-      // at once, so every kill interrupts real work.
+      // at once. Each kill waits until this instance has written rows of its own (not a fixed delay: a
+      // loaded machine starts the engine slower), then lets it work a little longer, so every kill
+      // interrupts real work.
       const engine = startEngine(run, ['--instance-id', 'crash-engine']);
       engines.push(engine);
-      await sleep(delayMs);
+      const before = killedAt.at(-1) ?? 0;
+      const deadline = Date.now() + 60_000;
+      while ((await rowsWritten(run)) <= before && Date.now() < deadline) await sleep(250);
+      await sleep(extraMs);
       await stopEngine(engine, 'SIGKILL');
       killedAt.push(await rowsWritten(run));
     }
@@ -93,7 +98,8 @@ describe('engine: exactly once across crashes and rebalances', () => {
     // The kills really interrupted work in progress: rows were being written between them, and the input
     // was not finished at the last kill.
     expect(killedAt[0]).toBeGreaterThan(0);
-    expect(killedAt[2]!).toBeGreaterThan(killedAt[0]!);
+    expect(killedAt[1]!).toBeGreaterThan(killedAt[0]!);
+    expect(killedAt[2]!).toBeGreaterThan(killedAt[1]!);
     expect(killedAt[2]!).toBeLessThan(published.truth.by_stream.transport.accepted);
     await stopEngine(last);
   });
