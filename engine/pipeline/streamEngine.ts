@@ -37,13 +37,13 @@ import {
 /** librdkafka's "fatal error" code: the client instance cannot continue. */
 const ERR_FATAL = -150;
 /**
- * Longest wait for one step of a flush (the writes, then the commit). A step still pending after it fails
- * the flush, which keeps its drains and tries again: after a broker restart a producer send or an offset
- * commit can wait on stale metadata for minutes (librdkafka's message.timeout.ms is 5 min), and one
- * pending flush holds back every later one. Writes are idempotent and commits carry the same offsets,
- * so doing a step again is safe.
+ * Longest wait for a Kafka call of a flush (the dead-letter send, the offset commit); ClickHouse inserts
+ * have their client's own request timeout. A call still pending after it fails the flush, which keeps its
+ * drains and tries again: after a broker restart a send or a commit can wait on stale metadata for minutes
+ * (librdkafka's message.timeout.ms is 5 min), and one pending flush holds back every later one. Writes are
+ * idempotent and commits carry the same offsets, so doing them again is safe.
  */
-const FLUSH_STEP_TIMEOUT_MS = 30_000;
+const KAFKA_FLUSH_TIMEOUT_MS = 30_000;
 
 /** Column order of the TabSeparated bodies the workers and pipelines build. */
 export const TSV_COLUMNS = {
@@ -566,8 +566,8 @@ export class StreamEngine {
       return;
     const started = performance.now();
     try {
-      await withinFlushStep(this.#write(drains), 'writing to ClickHouse and the dead-letter topic');
-      await withinFlushStep(this.#commit(drains), 'committing offsets to Kafka');
+      await this.#write(drains);
+      await this.#commit(drains);
       this.#lastFlushOkAt = Date.now();
       this.#lastFlushError = undefined;
       this.metrics.flushLatency.observe((performance.now() - started) / 1000);
@@ -632,9 +632,9 @@ export class StreamEngine {
       writer.insertTsv(`${city}.dead_letters`, TSV_COLUMNS.deadLetters, [deadLetters]),
       writer.insertTsv(`${restricted}.dead_letters_raw`, TSV_COLUMNS.deadLettersRaw, [deadLettersRaw]),
       writer.insertTsv(`${city}.window_partials`, TSV_COLUMNS.windows, [windows]),
-      this.#sink!.send(
-        internalTopic('deadLetters', this.#env.CITY_OPS_TOPIC_PREFIX),
-        deadLetterMessages,
+      withinKafkaTimeout(
+        this.#sink!.send(internalTopic('deadLetters', this.#env.CITY_OPS_TOPIC_PREFIX), deadLetterMessages),
+        'sending dead letters to Kafka',
       ).then(() => 0),
     ]);
     const tables = [
@@ -686,7 +686,7 @@ export class StreamEngine {
         this.metrics.lag.set({ topic, partition: String(d.partition) }, Math.max(0, high - d.commit.offset));
     }
     if (offsets.length === 0) return;
-    await this.#source!.commit(offsets);
+    await withinKafkaTimeout(this.#source!.commit(offsets), 'committing offsets to Kafka');
     // After the commit: progress says "windows up to this watermark are written", which is true by now.
     await this.#writer!.insertTsv(`${this.#env.CLICKHOUSE_DATABASE}.engine_progress`, TSV_COLUMNS.progress, [
       progress,
@@ -781,8 +781,8 @@ export function packTask(
   };
 }
 
-/** `step`, or a retryable SINK_WRITE_FAILED once it has been pending for FLUSH_STEP_TIMEOUT_MS. */
-async function withinFlushStep<T>(step: Promise<T>, what: string): Promise<T> {
+/** `step`, or a retryable SINK_WRITE_FAILED once it has been pending for KAFKA_FLUSH_TIMEOUT_MS. */
+async function withinKafkaTimeout<T>(step: Promise<T>, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(
@@ -790,13 +790,13 @@ async function withinFlushStep<T>(step: Promise<T>, what: string): Promise<T> {
         reject(
           new CityOpsError(
             'SINK_WRITE_FAILED',
-            `${what} took longer than ${FLUSH_STEP_TIMEOUT_MS / 1000} s`,
+            `${what} took longer than ${KAFKA_FLUSH_TIMEOUT_MS / 1000} s`,
             {
-              hint: 'the flush is kept and tried again; check that Kafka and ClickHouse are reachable',
+              hint: 'the flush is kept and tried again; check that the Kafka brokers are reachable',
             },
           ),
         ),
-      FLUSH_STEP_TIMEOUT_MS,
+      KAFKA_FLUSH_TIMEOUT_MS,
     );
   });
   try {
