@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { latLngToCell } from 'h3-js';
@@ -81,18 +81,21 @@ export async function publish(run: EngineRun, options: SimulationOptionsInput): 
   return { truth: truth.toJSON(), messages: [...simulateCity(options)] };
 }
 
-/** An engine process (`city-ops run`) of the run, logging to test-artifacts/<name>-<n>.log. */
+/** An engine process (`city-ops run`) of the run, logging to test-artifacts/<group id>-<n>.log. */
 export interface EngineProcess {
   readonly child: ChildProcess;
   readonly exited: Promise<number | null>;
   readonly logFile: string;
 }
 
-let processCount = 0;
+/** The engines each run started, so that a timeout can show what they logged. */
+const enginesOfRun = new WeakMap<EngineRun, EngineProcess[]>();
 
 export function startEngine(run: EngineRun, extraArgs: string[] = []): EngineProcess {
   mkdirSync(ARTIFACTS, { recursive: true });
-  const logFile = join(ARTIFACTS, `engine-${run.name}-${++processCount}.log`);
+  const started = enginesOfRun.get(run) ?? [];
+  // The group id is unique per run, so logs of earlier runs and of other test files are never overwritten.
+  const logFile = join(ARTIFACTS, `${run.groupId}-${started.length + 1}.log`);
   const log = createWriteStream(logFile);
   const child = spawn(
     process.execPath,
@@ -125,7 +128,42 @@ export function startEngine(run: EngineRun, extraArgs: string[] = []): EnginePro
   child.stdout?.pipe(log, { end: false });
   child.stderr?.pipe(log, { end: false });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, exited, logFile };
+  const engine = { child, exited, logFile };
+  started.push(engine);
+  enginesOfRun.set(run, started);
+  return engine;
+}
+
+/**
+ * What the run's engines said lately, for a failure message: per engine its exit status, its last progress
+ * line and its last warnings and errors (pino levels 40 and above), each line cut short. CI keeps only what a
+ * test prints, not test-artifacts/, so this is what tells why a run stalled.
+ */
+export function engineLogTails(run: EngineRun, warnings = 12): string {
+  const parts: string[] = [];
+  for (const engine of enginesOfRun.get(run) ?? []) {
+    const lines = existsSync(engine.logFile) ? readFileSync(engine.logFile, 'utf8').split('\n') : [];
+    const progress = lines.findLast((l) => l.includes('"msg":"progress"'));
+    // librdkafka's own complaints (connection refused while a broker is down) would crowd out the engine's.
+    const serious = lines.filter((l) => /"level":(4|5|6)0/.test(l));
+    const client = serious.filter((l) => l.includes('"component":"kafka-client"'));
+    const own = serious.filter((l) => !l.includes('"component":"kafka-client"')).slice(-warnings);
+    const status =
+      engine.child.exitCode !== null || engine.child.signalCode !== null
+        ? `exited (${engine.child.exitCode ?? engine.child.signalCode})`
+        : 'running';
+    parts.push(
+      [
+        `--- ${engine.logFile} (${status}, ${lines.length} lines, ${client.length} Kafka client errors, last:)`,
+        client.at(-1) ?? '(none)',
+        progress ?? '(no progress line)',
+        ...own,
+      ]
+        .map((l) => (l.length > 600 ? `${l.slice(0, 600)}...` : l))
+        .join('\n'),
+    );
+  }
+  return parts.join('\n');
 }
 
 /** Stops an engine process: SIGTERM (graceful) or SIGKILL (a crash). */
@@ -210,10 +248,10 @@ export async function waitForCompletion(
     },
     timeoutMs,
     async () =>
-      JSON.stringify({
+      `${JSON.stringify({
         expected: { events: expectedEvents, dead: expectedDead, lastTs },
         actual: await state(),
-      }),
+      })}\n${engineLogTails(run)}`,
   );
 }
 

@@ -6,6 +6,7 @@ import {
   districtMinute,
   type EngineProcess,
   type EngineRun,
+  engineLogTails,
   prepareRun,
   publish,
   query,
@@ -13,6 +14,7 @@ import {
   stopEngine,
   truthDistrictMinute,
   waitForCompletion,
+  waitUntil,
 } from '../../helpers/engineHarness.ts';
 import { testEnv } from '../../helpers/environment.ts';
 
@@ -46,20 +48,29 @@ describe('engine: outages of ClickHouse and Kafka', () => {
   it('ClickHouse down for 8 s mid-run: nothing lost, nothing counted twice', async () => {
     const run = await prepareRun('chdown');
     runs.push(run);
-    const publishing = publish(run, { ...SIMULATION, seed: 31 });
+    // 20 s of input: ClickHouse takes up to 15 s to shut down, and the outage must fall while records arrive.
+    const publishing = publish(run, { ...SIMULATION, seed: 31, rate: 2_000 });
     const engine = startEngine(run, ['--instance-id', 'chdown']);
     engines.push(engine);
-    await sleep(5_000);
-    const [before] = await query<{ n: string }>(
-      run.clickhouse,
-      `SELECT count() AS n FROM ${run.db}.transport_atomic`,
+    // Stop ClickHouse once the engine has written something, so the outage interrupts real work (a fixed
+    // delay did not always: a slow engine start had written nothing after 5 s).
+    const written = async () =>
+      Number(
+        (await query<{ n: string }>(run.clickhouse, `SELECT count() AS n FROM ${run.db}.transport_atomic`))[0]
+          ?.n,
+      );
+    await waitUntil(
+      async () => (await written()) > 0,
+      60_000,
+      async () => `the engine wrote no transport row within 60 s\n${engineLogTails(run)}`,
     );
+    const before = await written();
     expect(await stack.clickhouse.stop()).toBe(true);
     await sleep(8_000);
     await stack.clickhouse.start(log);
     const published = await publishing;
     await waitForCompletion(run, published, 240_000);
-    expect(Number(before?.n)).toBeGreaterThan(0);
+    expect(before).toBeGreaterThan(0);
     expect(Object.fromEntries(await districtMinute(run))).toEqual(
       Object.fromEntries(truthDistrictMinute(published.truth)),
     );
@@ -88,7 +99,17 @@ describe('engine: outages of ClickHouse and Kafka', () => {
       '250',
     ]);
     engines.push(engine);
-    await sleep(4_000);
+    // Mid-run: once the engine has written rows, while it still holds open windows and uncommitted work.
+    await waitUntil(
+      async () =>
+        Number(
+          (
+            await query<{ n: string }>(run.clickhouse, `SELECT count() AS n FROM ${run.db}.transport_atomic`)
+          )[0]?.n,
+        ) > 0,
+      60_000,
+      async () => `the engine wrote no transport row within 60 s\n${engineLogTails(run)}`,
+    );
     expect(await stack.kafka.stop()).toBe(true);
     await sleep(3_000);
     await stack.kafka.start(log);
