@@ -394,14 +394,21 @@ export class StreamEngine {
 
   #createSource(): KafkaSource {
     const o = this.#options;
-    return new KafkaSource(this.#env, {
+    // A consumer being replaced may still call back (a late restore, the revocation of its close): only the
+    // current one may create or drop partition state.
+    const source: KafkaSource = new KafkaSource(this.#env, {
       groupId: o.groupId,
       clientId: o.instanceId,
       topics: STREAM_NAMES.map((s) => streamTopic(s, this.#env.CITY_OPS_TOPIC_PREFIX)),
       logger: this.#log,
-      onAssign: async (partitions) => this.#onAssign(partitions),
-      onRevoke: (partitions) => this.#onRevoke(partitions),
+      onAssign: async (partitions) => {
+        if (this.#source === source) await this.#onAssign(partitions);
+      },
+      onRevoke: (partitions) => {
+        if (this.#source === source) this.#onRevoke(partitions);
+      },
     });
+    return source;
   }
 
   async #replaceSource(cause: unknown): Promise<void> {
@@ -511,6 +518,7 @@ export class StreamEngine {
     // What this instance buffered for these partitions is still written at the next flush (idempotent).
     for (const p of partitions) {
       const slot = this.#slots.get(keyOf(p));
+      this.#committed.delete(keyOf(p)); // whoever owns it next commits for it
       if (!slot) continue;
       this.#slots.delete(keyOf(p));
       this.#pending.push(slot.pipeline.drain());
@@ -686,11 +694,14 @@ export class StreamEngine {
         this.metrics.lag.set({ topic, partition: String(d.partition) }, Math.max(0, high - d.commit.offset));
     }
     if (offsets.length === 0) return;
-    await withinKafkaTimeout(this.#source!.commit(offsets), 'committing offsets to Kafka');
+    const stored = await withinKafkaTimeout(this.#source!.commit(offsets), 'committing offsets to Kafka');
     // After the commit: progress says "windows up to this watermark are written", which is true by now.
     await this.#writer!.insertTsv(`${this.#env.CLICKHOUSE_DATABASE}.engine_progress`, TSV_COLUMNS.progress, [
       progress,
     ]);
+    // Only what the coordinator accepted, with its progress row written, is skipped next time; a refused or
+    // unanswered commit is made again.
+    for (const p of stored) this.#committed.set(keyOf(p), states.get(keyOf(p))!);
   }
 
   /** Live updates for the map and the alert rules: best effort, never holds back a commit. */

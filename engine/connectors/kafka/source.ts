@@ -53,8 +53,16 @@ export interface KafkaSourceOptions {
 export class KafkaSource {
   readonly #consumer: InstanceType<typeof KafkaConsumer>;
   readonly #options: KafkaSourceOptions;
-  readonly #restoring = new Map<string, SourceMessage[]>();
+  /**
+   * Partitions assigned whose state is being restored, with the messages fetched for them meanwhile. Each
+   * assignment has its own entry object: a restore acts only on the entries it created, so a restore that
+   * finishes after its partition was revoked and assigned again (a second rebalance during a broker restart)
+   * cannot hand the newer assignment's messages to a pipeline built from older metadata.
+   */
+  readonly #restoring = new Map<string, { held: SourceMessage[] }>();
   readonly #ready: SourceMessage[] = [];
+  /** Commits sent and not yet answered, oldest first (see `commit`). */
+  #commits: PendingCommit[] = [];
   #connected = false;
 
   constructor(env: Environment, options: KafkaSourceOptions) {
@@ -84,6 +92,13 @@ export class KafkaSource {
           assignment: TopicPartition[],
         ) {
           self.#rebalance(err.code, assignment);
+        },
+        offset_commit_cb(
+          this: InstanceType<typeof KafkaConsumer>,
+          err: { code?: number; message?: string } | undefined,
+          offsets: CommittedOffset[],
+        ) {
+          self.#committed(err, offsets);
         },
       },
       { 'auto.offset.reset': 'earliest' },
@@ -134,29 +149,76 @@ export class KafkaSource {
         key: m.key === undefined || m.key === null ? null : String(m.key),
         value: m.value ?? null,
       };
-      const held = this.#restoring.get(keyOf(message));
-      if (held) held.push(message);
+      const restoring = this.#restoring.get(keyOf(message));
+      if (restoring) restoring.held.push(message);
       else this.#ready.push(message);
     }
     return this.#ready.splice(0, max);
   }
 
-  /** Commits offsets (the next offset to read) with metadata; resolves once the broker has them. */
-  async commit(offsets: readonly OffsetToCommit[]): Promise<void> {
-    if (offsets.length === 0) return;
+  /**
+   * Commits offsets (the next offset to read) with metadata, for the partitions still assigned; resolves
+   * with those once the group coordinator has accepted them, rejects when it refused them.
+   *
+   * `commitCb` of the binding only queues the commit (librdkafka's commitAsync: its callback says "queued",
+   * not "stored"); the coordinator's answer arrives through `offset_commit_cb`, which resolves the oldest
+   * pending commit of the same offsets. A synchronous commit would block a libuv thread for the round trip,
+   * indefinitely while the coordinator is away. A commit that never gets an answer stays pending: the caller
+   * bounds its wait (the engine gives up after 30 s and commits again at the next flush).
+   */
+  async commit(offsets: readonly OffsetToCommit[]): Promise<TopicPartition[]> {
     const assigned = new Set(this.assignment().map(keyOf));
     const mine = offsets.filter((o) => assigned.has(keyOf(o)));
-    if (mine.length === 0) return;
-    // Asynchronous with a callback: a synchronous commit would block the event loop for a broker round trip.
+    if (mine.length === 0) return [];
     const consumer = this.#consumer as unknown as {
       commitCb(offsets: OffsetToCommit[], cb: (error: unknown) => void): void;
     };
+    const now = Date.now();
+    // Answers lost with a broker (never delivered) must not pile up.
+    this.#commits = this.#commits.filter((c) => now - c.sentAt < COMMIT_ANSWER_KEPT_MS);
     await new Promise<void>((resolve, reject) => {
+      this.#commits.push({ key: commitKey(mine), sentAt: now, resolve, reject });
       consumer.commitCb(
         mine.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset, metadata: o.metadata })),
-        (error) => (error ? reject(error) : resolve()),
+        (error) => {
+          if (!error) return; // queued; the answer comes through offset_commit_cb
+          this.#commits = this.#commits.filter((c) => c.resolve !== resolve);
+          reject(error);
+        },
       );
     });
+    return mine.map((o) => ({ topic: o.topic, partition: o.partition }));
+  }
+
+  /** The coordinator's answer to a commit (librdkafka's offset_commit_cb). */
+  #committed(err: { code?: number; message?: string } | undefined, offsets: CommittedOffset[]): void {
+    const key = commitKey(offsets);
+    const index = this.#commits.findIndex((c) => c.key === key);
+    if (index < 0) return; // a commit whose caller has given up on it, or not ours
+    const [pending] = this.#commits.splice(index, 1);
+    const failed = offsets.filter((o) => o.error);
+    if (err && err.code !== CODES.ERRORS.ERR__NO_OFFSET) {
+      pending!.reject(
+        new CityOpsError(
+          'SINK_WRITE_FAILED',
+          `the group coordinator refused an offset commit: ${err.message}`,
+          {
+            cause: err,
+            hint: 'the same offsets are committed again at the next flush',
+          },
+        ),
+      );
+    } else if (failed.length > 0) {
+      pending!.reject(
+        new CityOpsError(
+          'SINK_WRITE_FAILED',
+          `the group coordinator refused the offset commit of ${failed.map(keyOf).join(', ')}: ${String(failed[0]!.error?.message ?? failed[0]!.error)}`,
+          { hint: 'the same offsets are committed again at the next flush' },
+        ),
+      );
+    } else {
+      pending!.resolve();
+    }
   }
 
   assignment(): TopicPartition[] {
@@ -192,9 +254,10 @@ export class KafkaSource {
     const partitions = assignment.map((a) => ({ topic: a.topic, partition: a.partition }));
     if (code === CODES.ERRORS.ERR__ASSIGN_PARTITIONS) {
       (this.#consumer as unknown as IncrementalConsumer).incrementalAssign(partitions);
-      for (const p of partitions) this.#restoring.set(keyOf(p), []);
+      const entries = new Map(partitions.map((p) => [keyOf(p), { held: [] as SourceMessage[] }]));
+      for (const [key, entry] of entries) this.#restoring.set(key, entry);
       this.#options.logger.info({ partitions: partitions.map(keyOf) }, 'partitions assigned');
-      void this.#restore(partitions);
+      void this.#restore(partitions, entries);
     } else if (code === CODES.ERRORS.ERR__REVOKE_PARTITIONS) {
       this.#options.logger.info({ partitions: partitions.map(keyOf) }, 'partitions revoked');
       for (const p of partitions) this.#restoring.delete(keyOf(p));
@@ -208,30 +271,37 @@ export class KafkaSource {
     }
   }
 
-  async #restore(partitions: TopicPartition[]): Promise<void> {
+  async #restore(
+    partitions: TopicPartition[],
+    entries: ReadonlyMap<string, { held: SourceMessage[] }>,
+  ): Promise<void> {
+    /** Still this assignment's (not revoked, not assigned again since). */
+    const current = (p: TopicPartition) => this.#restoring.get(keyOf(p)) === entries.get(keyOf(p));
     for (let attempt = 1; ; attempt++) {
+      const pending = partitions.filter(current);
+      if (pending.length === 0) return;
       try {
         const committed = await new Promise<
           Array<{ topic: string; partition: number; metadata?: string | null }>
         >((resolve, reject) =>
           this.#consumer.committed(
-            partitions.map((p) => ({ ...p })),
+            pending.map((p) => ({ ...p })),
             10_000,
             (error, result) => (error ? reject(error) : resolve(result)),
           ),
         );
+        const mine = pending.filter(current);
         await this.#options.onAssign(
-          partitions.map((p) => ({
+          mine.map((p) => ({
             ...p,
             metadata:
               committed.find((c) => c.topic === p.topic && c.partition === p.partition)?.metadata ?? null,
           })),
         );
-        for (const p of partitions) {
-          const held = this.#restoring.get(keyOf(p));
-          if (held === undefined) continue; // revoked meanwhile
+        for (const p of mine) {
+          if (!current(p)) continue; // revoked while onAssign ran: the revocation dropped its state
+          this.#ready.push(...entries.get(keyOf(p))!.held);
           this.#restoring.delete(keyOf(p));
-          this.#ready.push(...held);
         }
         return;
       } catch (error) {
@@ -240,6 +310,31 @@ export class KafkaSource {
       }
     }
   }
+}
+
+/** How long an unanswered commit is remembered before it is assumed lost. */
+const COMMIT_ANSWER_KEPT_MS = 300_000;
+
+interface PendingCommit {
+  /** `commitKey` of the offsets sent. */
+  readonly key: string;
+  readonly sentAt: number;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** A partition's offset in an offset_commit_cb answer. */
+interface CommittedOffset extends TopicPartition {
+  readonly offset: number;
+  readonly error?: { message?: string } | null;
+}
+
+/** Identifies a commit by what it commits, whatever the order of its partitions. */
+function commitKey(offsets: ReadonlyArray<TopicPartition & { readonly offset: number }>): string {
+  return offsets
+    .map((o) => `${o.topic}:${o.partition}@${o.offset}`)
+    .sort()
+    .join(',');
 }
 
 /** Cooperative rebalancing calls, present on KafkaConsumer but missing from its type declarations. */
