@@ -136,6 +136,8 @@ export class PartitionPipeline {
   #bufferedBytes = 0;
   /** Wall-clock time of the last applied batch, for idleness. */
   lastActivityAt = Date.now();
+  /** Newest event time among the records this pipeline applied (-Infinity before any). */
+  maxEventTime = Number.NEGATIVE_INFINITY;
 
   /**
    * @param restored the metadata of the committed offset this partition resumes from (undefined: from the
@@ -207,6 +209,7 @@ export class PartitionPipeline {
     });
     const records: DistrictRecord[] = new Array(a.count);
     for (let i = 0; i < a.count; i++) {
+      if (a.ts[i]! > this.maxEventTime) this.maxEventTime = a.ts[i]!;
       records[i] = {
         source: this.topic,
         partition: this.partition,

@@ -533,14 +533,18 @@ export class StreamEngine {
     if (slots.length === 0) return;
     const active = slots.filter((s) => now - s.pipeline.lastActivityAt < o.idleTimeoutMs);
     // With active partitions, an idle one follows the slowest of them. When all are idle (the input has
-    // ended), every window holding data closes and every incident's time band is over.
+    // ended), the watermark moves just past the point where every window holding data is closed and every
+    // incident's time band is over: computed from the newest event time seen, not from the watermark, so a
+    // long silence moves it once instead of again at every check (which would make the records that end
+    // the silence late). Partitions that got no record since they were assigned keep the watermark they
+    // were restored with: the previous owner advanced it already.
     const target =
       active.length > 0
         ? Math.min(...active.map((s) => s.pipeline.watermark))
-        : Math.max(...slots.map((s) => s.pipeline.watermark)) +
-          o.outOfOrdernessMs +
+        : Math.max(...slots.map((s) => s.pipeline.maxEventTime)) +
           Math.max(o.windowSizeMs, o.impactBandMs) +
-          o.graceMs;
+          o.graceMs +
+          1;
     if (!Number.isFinite(target)) return;
     let advanced = false;
     for (const { pipeline } of slots) {

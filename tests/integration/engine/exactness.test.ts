@@ -92,6 +92,22 @@ describe('engine: exact results from a simulated city', () => {
     }
   });
 
+  it('once the input ends, each watermark moves once just past the last event, and stays there', async () => {
+    // All partitions idle: windows close and incident bands end (60 s windows, 120 s bands, 5 s grace),
+    // computed from the newest event, so a long silence does not carry event time on into the future.
+    const final = (published.truth.event_time.last ?? 0) + 120_000 + 5_000 + 1;
+    const watermarks = async () =>
+      (
+        await query<{ wm: string }>(
+          run.clickhouse,
+          `SELECT max(watermark_ms) AS wm FROM ${run.db}.engine_progress GROUP BY topic, source_partition`,
+        )
+      ).map((r) => Number(r.wm));
+    expect(await watermarks()).toEqual(new Array(18).fill(final));
+    await new Promise((resolve) => setTimeout(resolve, 4_000)); // two idle timeouts more
+    expect(await watermarks()).toEqual(new Array(18).fill(final));
+  });
+
   it('city.district_pulse equals a brute-force join of the three streams', async () => {
     const { from, to } = await pulseRange(run);
     expect(to).toBeGreaterThan(published.truth.event_time.last!);
