@@ -21,6 +21,8 @@ const IMPACT_CHUNK = 200;
 const NEAREST_LIMIT = 50;
 /** Statements of each kind per tick, at most (catching up on a long replay takes several ticks). */
 const MAX_CHUNKS_PER_TICK = 5;
+/** Longest wait for the publication of finalized rows to Kafka (it is best effort). */
+const PUBLISH_WAIT_MS = 10_000;
 
 /** One incident's first "open" report, the row incident_impact is computed for. */
 export interface IncidentOpening {
@@ -442,14 +444,25 @@ export class Finalizer {
     await this.#publish(messages, (m) => `incident_impact:${m.incident_id}`);
   }
 
+  /**
+   * Publishes finalized rows for the map and the alert rules: best effort (ClickHouse has them), and waited
+   * for at most PUBLISH_WAIT_MS, so that a broker restart (a send may wait minutes for a new leader) does not
+   * hold back the next rounds; the send goes on in the background.
+   */
   async #publish<T>(messages: T[], key: (m: T) => string): Promise<void> {
     if (messages.length === 0) return;
-    await this.#sink
+    const sent = this.#sink
       .send(
         internalTopic('aggregates', this.#env.CITY_OPS_TOPIC_PREFIX),
         messages.map((m) => ({ key: key(m), value: JSON.stringify(m) })),
       )
       .catch((error: unknown) => this.#log.warn({ err: error }, 'publishing finalized rows failed'));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      sent,
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, PUBLISH_WAIT_MS))),
+    ]);
+    clearTimeout(timer);
   }
 }
 
