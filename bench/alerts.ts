@@ -29,7 +29,7 @@ import { loadEnvironment, PROJECT_ROOT } from '../engine/config/environment.ts';
 import { createClickHouse } from '../engine/connectors/clickhouse/client.ts';
 import { statements } from '../engine/connectors/clickhouse/migrations/0100_alerts.ts';
 import { createKafka, ensureTopics } from '../engine/connectors/kafka/client.ts';
-import type { DistrictWindowMessage } from '../engine/contract/aggregates.ts';
+import { type DistrictWindowMessage, districtWindowMessage } from '../engine/contract/aggregates.ts';
 import { internalTopic } from '../engine/contract/topics.ts';
 
 const ENDPOINTS = 50;
@@ -133,26 +133,17 @@ routes:
 
 function partial(district: string, start: number, busy: boolean): DistrictWindowMessage {
   const events = busy ? 150 : 20;
-  return {
-    kind: 'district_window',
+  return districtWindowMessage({
     stream: 'transport',
     district,
     window_start: start,
     window_end: start + MINUTE,
-    partition: 0,
-    revision: 1,
     final: true,
     events,
     distinct_keys: events,
     speed_sum: events * 30,
     speed_count: events,
-    opened: 0,
-    closed: 0,
-    severe: 0,
-    present: 0,
-    inflow: 0,
-    outflow: 0,
-  };
+  });
 }
 
 function quantile(sorted: number[], q: number): number {

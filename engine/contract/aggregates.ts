@@ -164,6 +164,39 @@ export type IncidentImpactMessage = z.infer<typeof IncidentImpactMessage>;
 export type DistrictPulseMessage = z.infer<typeof DistrictPulseMessage>;
 export type WatermarkMessage = z.infer<typeof WatermarkMessage>;
 
+/** The measures of a district window, each zero in an empty one. */
+const EMPTY_WINDOW_MEASURES = {
+  events: 0,
+  distinct_keys: 0,
+  speed_sum: 0,
+  speed_count: 0,
+  opened: 0,
+  closed: 0,
+  severe: 0,
+  present: 0,
+  inflow: 0,
+  outflow: 0,
+} as const;
+
+/**
+ * A `district_window` message for simulators, benchmarks and tests: the stream, district and start given,
+ * a one-minute window, partition 0, revision 1, not final, and every measure zero unless given.
+ */
+export function districtWindowMessage(
+  fields: Pick<DistrictWindowMessage, 'stream' | 'district' | 'window_start'> &
+    Partial<Omit<DistrictWindowMessage, 'kind'>>,
+): DistrictWindowMessage {
+  return {
+    kind: 'district_window',
+    window_end: fields.window_start + 60_000,
+    partition: 0,
+    revision: 1,
+    final: false,
+    ...EMPTY_WINDOW_MEASURES,
+    ...fields,
+  };
+}
+
 /** The Kafka key of an aggregate message: the entity it is about, so that one entity's messages stay in order. */
 export function aggregateKey(message: AggregateMessage): string {
   switch (message.kind) {

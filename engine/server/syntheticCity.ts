@@ -1,6 +1,10 @@
 import booleanPointInPolygon from '@turf/boolean-point-in-polygon';
 import { latLngToCell } from 'h3-js';
-import type { AggregateMessage, DistrictWindowMessage } from '../contract/aggregates.ts';
+import {
+  type AggregateMessage,
+  type DistrictWindowMessage,
+  districtWindowMessage,
+} from '../contract/aggregates.ts';
 import { loadDistrictBoundaries } from './districtBoundaries.ts';
 
 /** Size and shape of the synthetic city; every field has a default. */
@@ -189,26 +193,7 @@ export class SyntheticCity {
         const key = `${stream}|${code}`;
         let window = this.windows.get(key);
         if (!window || window.window_start !== minute) {
-          window = {
-            kind: 'district_window',
-            stream,
-            district: code,
-            window_start: minute,
-            window_end: minute + 60_000,
-            partition: 0,
-            revision: 0,
-            final: false,
-            events: 0,
-            distinct_keys: 0,
-            speed_sum: 0,
-            speed_count: 0,
-            opened: 0,
-            closed: 0,
-            severe: 0,
-            present: 0,
-            inflow: 0,
-            outflow: 0,
-          };
+          window = districtWindowMessage({ stream, district: code, window_start: minute, revision: 0 });
         }
         const next = { ...window, revision: window.revision + 1 };
         if (stream === 'transport') {

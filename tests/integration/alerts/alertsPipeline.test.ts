@@ -5,7 +5,11 @@ import { AlertEvaluatorService } from '../../../engine/alerts/alertEvaluatorServ
 import { createAlertMetrics } from '../../../engine/alerts/alertMetrics.ts';
 import { parseAlertConfig } from '../../../engine/alerts/loadAlertConfig.ts';
 import { ensureTopics } from '../../../engine/connectors/kafka/client.ts';
-import { type AggregateMessage, aggregateKey } from '../../../engine/contract/aggregates.ts';
+import {
+  type AggregateMessage,
+  aggregateKey,
+  districtWindowMessage,
+} from '../../../engine/contract/aggregates.ts';
 import { internalTopic } from '../../../engine/contract/topics.ts';
 import { createLogger } from '../../../engine/observability/logger.ts';
 import { parseAlertEvent } from '../../../engine/server/alertEvent.ts';
@@ -17,26 +21,18 @@ const T0 = Date.UTC(2026, 10, 27, 1, 0);
 const MINUTE = 60_000;
 
 function window(district: string, minute: number, speed: number, partition = 0): AggregateMessage {
-  return {
-    kind: 'district_window',
+  return districtWindowMessage({
     stream: 'transport',
     district,
     window_start: T0 + minute * MINUTE,
     window_end: T0 + (minute + 1) * MINUTE,
     partition,
-    revision: 1,
     final: true,
     events: 100,
     distinct_keys: 60,
     speed_sum: speed * 100,
     speed_count: 100,
-    opened: 0,
-    closed: 0,
-    severe: 0,
-    present: 0,
-    inflow: 0,
-    outflow: 0,
-  };
+  });
 }
 
 describe('aggregates topic -> evaluator -> outbox -> dispatcher -> webhook', () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { AlertEvaluator } from '../../../engine/alerts/alertEvaluator.ts';
 import type { AlertTransition } from '../../../engine/alerts/alertTransition.ts';
 import { parseAlertConfig } from '../../../engine/alerts/loadAlertConfig.ts';
-import type { DistrictWindowMessage } from '../../../engine/contract/aggregates.ts';
+import { type DistrictWindowMessage, districtWindowMessage } from '../../../engine/contract/aggregates.ts';
 import { SimulationTruth } from '../../../engine/simulator/SimulationTruth.ts';
 import { simulateCity } from '../../../engine/simulator/simulateCity.ts';
 
@@ -40,26 +40,24 @@ function transportWindows(options: Parameters<typeof simulateCity>[0]): District
   return truth
     .toJSON()
     .windows.filter((w) => w.stream === 'transport')
-    .map((w) => ({
-      kind: 'district_window',
-      stream: 'transport',
-      district: w.district,
-      window_start: w.window_start,
-      window_end: w.window_start + 60_000,
-      partition: 0,
-      revision: 1,
-      final: true,
-      events: w.events,
-      distinct_keys: w.distinct_keys,
-      speed_sum: w.speed_sum,
-      speed_count: w.speed_count,
-      opened: w.opened,
-      closed: w.closed,
-      severe: w.severe,
-      present: w.present,
-      inflow: w.inflow,
-      outflow: w.outflow,
-    }));
+    .map((w) =>
+      districtWindowMessage({
+        stream: 'transport',
+        district: w.district,
+        window_start: w.window_start,
+        final: true,
+        events: w.events,
+        distinct_keys: w.distinct_keys,
+        speed_sum: w.speed_sum,
+        speed_count: w.speed_count,
+        opened: w.opened,
+        closed: w.closed,
+        severe: w.severe,
+        present: w.present,
+        inflow: w.inflow,
+        outflow: w.outflow,
+      }),
+    );
 }
 
 describe('the anomaly rule on a simulator run (engine/simulator, deterministic daily curve)', () => {

@@ -1,4 +1,4 @@
-import type { DistrictWindowMessage } from '../../../engine/contract/aggregates.ts';
+import { type DistrictWindowMessage, districtWindowMessage } from '../../../engine/contract/aggregates.ts';
 
 /** Districts of the synthetic city and their size (vehicle events per minute at the busiest hour). */
 export const SYNTHETIC_DISTRICTS: ReadonlyArray<[string, number]> = [
@@ -105,8 +105,7 @@ export function windowPartial(options: {
   stream?: DistrictWindowMessage['stream'];
 }): DistrictWindowMessage {
   const speed = options.speed ?? 30;
-  return {
-    kind: 'district_window',
+  return districtWindowMessage({
     stream: options.stream ?? 'transport',
     district: options.district,
     window_start: options.start,
@@ -118,11 +117,5 @@ export function windowPartial(options: {
     distinct_keys: Math.round(options.events * 0.6),
     speed_sum: speed * options.events,
     speed_count: options.events,
-    opened: 0,
-    closed: 0,
-    severe: 0,
-    present: 0,
-    inflow: 0,
-    outflow: 0,
-  };
+  });
 }

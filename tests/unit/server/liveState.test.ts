@@ -1,6 +1,6 @@
 import { cellToParent, gridDisk, latLngToCell } from 'h3-js';
 import { describe, expect, it } from 'vitest';
-import type { AggregateMessage } from '../../../engine/contract/aggregates.ts';
+import { type AggregateMessage, districtWindowMessage } from '../../../engine/contract/aggregates.ts';
 import { LiveState } from '../../../engine/server/liveState.ts';
 
 const DISTRICTS = ['440303', '440304'];
@@ -113,26 +113,18 @@ describe('LiveState', () => {
 
   it('shows the last minute closed by the watermark, summed over partitions', () => {
     const state = new LiveState(DISTRICTS);
-    const window = (partition: number, start: number, events: number, revision = 1): AggregateMessage => ({
-      kind: 'district_window',
-      stream: 'transport',
-      district: '440304',
-      window_start: start,
-      window_end: start + 60_000,
-      partition,
-      revision,
-      final: false,
-      events,
-      distinct_keys: events,
-      speed_sum: events * 30,
-      speed_count: events,
-      opened: 0,
-      closed: 0,
-      severe: 0,
-      present: 0,
-      inflow: 0,
-      outflow: 0,
-    });
+    const window = (partition: number, start: number, events: number, revision = 1): AggregateMessage =>
+      districtWindowMessage({
+        stream: 'transport',
+        district: '440304',
+        window_start: start,
+        partition,
+        revision,
+        events,
+        distinct_keys: events,
+        speed_sum: events * 30,
+        speed_count: events,
+      });
     state.apply(window(0, 0, 10), 1);
     state.apply(window(1, 0, 5), 1);
     state.apply(window(0, 0, 3), 1); // a stale repeat of revision 1: ignored
