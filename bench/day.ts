@@ -22,6 +22,7 @@ import { createClickHouse } from '../engine/connectors/clickhouse/client.ts';
 import { migrate } from '../engine/connectors/clickhouse/migrate.ts';
 import { createKafka, ensureTopics } from '../engine/connectors/kafka/client.ts';
 import { allTopics, streamTopic } from '../engine/contract/topics.ts';
+import { ENGINE_THREADPOOL_SIZE } from '../engine/pipeline/streamEngine.ts';
 import { publishSimulation } from '../engine/simulator/publishSimulation.ts';
 import { DAILY_EVENTS } from '../engine/simulator/simulationOptions.ts';
 import { LocalStack } from '../engine/stack/localStack.ts';
@@ -122,6 +123,7 @@ async function main(): Promise<void> {
         CLICKHOUSE_DATABASE: db,
         CLICKHOUSE_RESTRICTED_DATABASE: env.CLICKHOUSE_RESTRICTED_DATABASE,
         LOG_LEVEL: 'warn',
+        UV_THREADPOOL_SIZE: String(ENGINE_THREADPOOL_SIZE),
       },
       stdio: ['ignore', 'ignore', 'inherit'],
     },

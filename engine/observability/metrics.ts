@@ -70,6 +70,11 @@ export function createEngineMetrics(registry = new Registry()) {
       help: 'Flush attempts that failed and will be retried',
       registers: [registry],
     }),
+    commitFailures: new Counter({
+      name: 'city_ops_commit_failures_total',
+      help: 'Partition offsets whose commit the group coordinator refused (committed again at the next flush)',
+      registers: [registry],
+    }),
     rowsWritten: new Counter({
       name: 'city_ops_rows_written_total',
       help: 'Rows written to ClickHouse, by table',

@@ -37,11 +37,35 @@ import {
 /** librdkafka's "fatal error" code: the client instance cannot continue. */
 const ERR_FATAL = -150;
 /**
- * Longest wait for a Kafka call of a flush (the dead-letter send, the offset commit); ClickHouse inserts
- * have their client's own request timeout. A call still pending after it fails the flush, which keeps its
- * drains and tries again: after a broker restart a send or a commit can wait on stale metadata for minutes
- * (librdkafka's message.timeout.ms is 5 min), and one pending flush holds back every later one. Writes are
- * idempotent and commits carry the same offsets, so doing them again is safe.
+ * A consumer that lost its assignment (session expired while the broker was away) and has been given
+ * nothing back for this long is replaced. Seen after a broker restart: the static member rejoined, and no
+ * assignment came for minutes (tests/integration/engine/outages.test.ts, in CI and once in three local runs).
+ */
+const LOST_ASSIGNMENT_LIMIT_MS = 30_000;
+
+/**
+ * libuv threads the engine wants. @confluentinc/kafka-javascript runs its blocking librdkafka calls (each
+ * consume, reading committed offsets, connecting, admin requests, a producer's flush on disconnect) on
+ * Node's libuv thread pool, 4 threads by default. While the broker is away several of those block for
+ * their whole timeout, and consume() then waits for a free thread: librdkafka serves the group's
+ * rebalance callbacks from consume(), so the consumer never took its partitions back (broker restart test,
+ * CI). The pool size is read when the process starts (setting it from JavaScript is too late), so whoever
+ * starts the engine sets UV_THREADPOOL_SIZE; the npm scripts, the tests and the benchmarks do.
+ */
+export const ENGINE_THREADPOOL_SIZE = 16;
+
+/** A warning to log when the process runs with fewer libuv threads than the engine wants, else undefined. */
+export function threadpoolWarning(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const size = Number(env['UV_THREADPOOL_SIZE'] ?? 4);
+  return size >= ENGINE_THREADPOOL_SIZE
+    ? undefined
+    : `UV_THREADPOOL_SIZE is ${size}: Kafka calls that block while a broker is away can starve the consumer; start the engine with UV_THREADPOOL_SIZE=${ENGINE_THREADPOOL_SIZE}`;
+}
+/**
+ * Longest wait for queueing the offset commit of a flush (the dead-letter send has KafkaSink's own bound;
+ * ClickHouse inserts their client's request timeout). A call still pending after it fails the flush, which
+ * keeps its drains and tries again: one pending flush holds back every later one. Commits carry the same
+ * offsets, so doing them again is safe.
  */
 const KAFKA_FLUSH_TIMEOUT_MS = 30_000;
 
@@ -295,6 +319,8 @@ export class StreamEngine {
         }, o.finalizeIntervalMs),
       );
     }
+    const warning = threadpoolWarning();
+    if (warning) this.#log.warn(warning);
     this.#log.info({ options: o, prefix }, 'engine started');
   }
 
@@ -357,6 +383,16 @@ export class StreamEngine {
         continue;
       }
       let messages: SourceMessage[];
+      const lostFor = this.#source!.lostFor();
+      if (!next && lostFor !== undefined && lostFor > LOST_ASSIGNMENT_LIMIT_MS && this.#slots.size === 0) {
+        await this.#replaceSource(
+          new CityOpsError(
+            'SERVICE_UNAVAILABLE',
+            `no partition assigned for ${Math.round(lostFor / 1000)} s since the assignment was lost`,
+          ),
+        );
+        continue;
+      }
       try {
         messages = await (next ?? this.#gather());
       } catch (error) {
@@ -407,15 +443,17 @@ export class StreamEngine {
       onRevoke: (partitions) => {
         if (this.#source === source) this.#onRevoke(partitions);
       },
+      onCommitFailed: (partitions) => {
+        this.metrics.commitFailures.inc(partitions.length);
+        // Not skipped as "already committed" at the next flush.
+        for (const p of partitions) this.#committed.delete(keyOf(p));
+      },
     });
     return source;
   }
 
   async #replaceSource(cause: unknown): Promise<void> {
-    this.#log.error(
-      { err: cause },
-      'the Kafka consumer failed fatally; replacing it (state re-derived from commits)',
-    );
+    this.#log.error({ err: cause }, 'replacing the Kafka consumer (state re-derived from commits)');
     await Promise.all([...this.#slots.values()].map((s) => s.chain));
     this.#onRevoke(
       [...this.#slots.values()].map((s) => ({ topic: s.pipeline.topic, partition: s.pipeline.partition })),
@@ -644,9 +682,10 @@ export class StreamEngine {
       writer.insertTsv(`${city}.dead_letters`, TSV_COLUMNS.deadLetters, [deadLetters]),
       writer.insertTsv(`${restricted}.dead_letters_raw`, TSV_COLUMNS.deadLettersRaw, [deadLettersRaw]),
       writer.insertTsv(`${city}.window_partials`, TSV_COLUMNS.windows, [windows]),
-      withinKafkaTimeout(
-        this.#sink!.send(internalTopic('deadLetters', this.#env.CITY_OPS_TOPIC_PREFIX), deadLetterMessages),
-        'sending dead letters to Kafka',
+      // KafkaSink gives up after 30 s and replaces a producer whose send hangs (see KafkaSink.send).
+      this.#sink!.send(
+        internalTopic('deadLetters', this.#env.CITY_OPS_TOPIC_PREFIX),
+        deadLetterMessages,
       ).then(() => 0),
     ]);
     const tables = [
@@ -703,8 +742,7 @@ export class StreamEngine {
     await this.#writer!.insertTsv(`${this.#env.CLICKHOUSE_DATABASE}.engine_progress`, TSV_COLUMNS.progress, [
       progress,
     ]);
-    // Only what the coordinator accepted, with its progress row written, is skipped next time; a refused or
-    // unanswered commit is made again.
+    // Skipped next time unless the coordinator refuses it (onCommitFailed) or the partition moves (revoke).
     for (const p of stored) this.#committed.set(keyOf(p), states.get(keyOf(p))!);
   }
 
@@ -732,6 +770,7 @@ export class StreamEngine {
         ...this.#totals,
         ratePerSecond: Math.round(rate),
         partitions: this.#slots.size,
+        polls: this.#source?.polls,
         inflight: this.#inflight,
         pendingDrains: this.#pending.length,
       },

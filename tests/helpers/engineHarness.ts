@@ -14,6 +14,7 @@ import {
   type PopulationReport,
   type VehicleObservation,
 } from '../../engine/pipeline/finalizer.ts';
+import { ENGINE_THREADPOOL_SIZE } from '../../engine/pipeline/streamEngine.ts';
 import { publishSimulation } from '../../engine/simulator/publishSimulation.ts';
 import { SimulationTruth, type SimulationTruthFile } from '../../engine/simulator/SimulationTruth.ts';
 import { type SimulatedMessage, simulateCity } from '../../engine/simulator/simulateCity.ts';
@@ -121,6 +122,7 @@ export function startEngine(run: EngineRun, extraArgs: string[] = []): EnginePro
         CLICKHOUSE_DATABASE: run.db,
         CLICKHOUSE_RESTRICTED_DATABASE: run.restricted,
         LOG_LEVEL: 'info',
+        UV_THREADPOOL_SIZE: String(ENGINE_THREADPOOL_SIZE),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     },

@@ -39,6 +39,8 @@ export interface KafkaSourceOptions {
   readonly onAssign: (partitions: Array<TopicPartition & { metadata: string | null }>) => Promise<void>;
   /** Called when partitions are taken away; the caller drops their state synchronously. */
   readonly onRevoke: (partitions: TopicPartition[]) => void;
+  /** Called when the group coordinator refused a commit of these partitions (see `commit`). */
+  readonly onCommitFailed?: (partitions: TopicPartition[]) => void;
   readonly logger: Logger;
 }
 
@@ -61,9 +63,11 @@ export class KafkaSource {
    */
   readonly #restoring = new Map<string, { held: SourceMessage[] }>();
   readonly #ready: SourceMessage[] = [];
-  /** Commits sent and not yet answered, oldest first (see `commit`). */
-  #commits: PendingCommit[] = [];
   #connected = false;
+  /** When the assignment was last lost (a revocation librdkafka flags as lost), until the next assignment. */
+  #lostAt: number | undefined;
+  /** consume() calls answered, for liveness reports. */
+  polls = 0;
 
   constructor(env: Environment, options: KafkaSourceOptions) {
     this.#options = options;
@@ -140,6 +144,7 @@ export class KafkaSource {
     const raw = await new Promise<KafkaJavascript.Message[]>((resolve, reject) => {
       this.#consumer.consume(max, (error, messages) => (error ? reject(error) : resolve(messages)));
     });
+    this.polls += 1;
     for (const m of raw) {
       const message: SourceMessage = {
         topic: m.topic,
@@ -157,14 +162,12 @@ export class KafkaSource {
   }
 
   /**
-   * Commits offsets (the next offset to read) with metadata, for the partitions still assigned; resolves
-   * with those once the group coordinator has accepted them, rejects when it refused them.
-   *
-   * `commitCb` of the binding only queues the commit (librdkafka's commitAsync: its callback says "queued",
-   * not "stored"); the coordinator's answer arrives through `offset_commit_cb`, which resolves the oldest
-   * pending commit of the same offsets. A synchronous commit would block a libuv thread for the round trip,
-   * indefinitely while the coordinator is away. A commit that never gets an answer stays pending: the caller
-   * bounds its wait (the engine gives up after 30 s and commits again at the next flush).
+   * Queues a commit of offsets (the next offset to read) with metadata for the partitions still assigned,
+   * and returns those partitions. The binding's `commitCb` is librdkafka's commitAsync: it resolves once the
+   * commit is queued, not stored. The coordinator's answer arrives later through `offset_commit_cb`, which
+   * librdkafka serves only from the consumer's poll; waiting for it here would deadlock whenever the caller
+   * stops polling until its flush is done (backpressure, shutdown). A refused commit is reported to
+   * `onCommitFailed` instead, so the caller commits those partitions again.
    */
   async commit(offsets: readonly OffsetToCommit[]): Promise<TopicPartition[]> {
     const assigned = new Set(this.assignment().map(keyOf));
@@ -173,52 +176,32 @@ export class KafkaSource {
     const consumer = this.#consumer as unknown as {
       commitCb(offsets: OffsetToCommit[], cb: (error: unknown) => void): void;
     };
-    const now = Date.now();
-    // Answers lost with a broker (never delivered) must not pile up.
-    this.#commits = this.#commits.filter((c) => now - c.sentAt < COMMIT_ANSWER_KEPT_MS);
     await new Promise<void>((resolve, reject) => {
-      this.#commits.push({ key: commitKey(mine), sentAt: now, resolve, reject });
       consumer.commitCb(
         mine.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset, metadata: o.metadata })),
-        (error) => {
-          if (!error) return; // queued; the answer comes through offset_commit_cb
-          this.#commits = this.#commits.filter((c) => c.resolve !== resolve);
-          reject(error);
-        },
+        (error) => (error ? reject(error) : resolve()),
       );
     });
     return mine.map((o) => ({ topic: o.topic, partition: o.partition }));
   }
 
-  /** The coordinator's answer to a commit (librdkafka's offset_commit_cb). */
+  /** The coordinator's answer to a commit (librdkafka's offset_commit_cb, served by `poll`). */
   #committed(err: { code?: number; message?: string } | undefined, offsets: CommittedOffset[]): void {
-    const key = commitKey(offsets);
-    const index = this.#commits.findIndex((c) => c.key === key);
-    if (index < 0) return; // a commit whose caller has given up on it, or not ours
-    const [pending] = this.#commits.splice(index, 1);
-    const failed = offsets.filter((o) => o.error);
-    if (err && err.code !== CODES.ERRORS.ERR__NO_OFFSET) {
-      pending!.reject(
-        new CityOpsError(
-          'SINK_WRITE_FAILED',
-          `the group coordinator refused an offset commit: ${err.message}`,
-          {
-            cause: err,
-            hint: 'the same offsets are committed again at the next flush',
-          },
-        ),
-      );
-    } else if (failed.length > 0) {
-      pending!.reject(
-        new CityOpsError(
-          'SINK_WRITE_FAILED',
-          `the group coordinator refused the offset commit of ${failed.map(keyOf).join(', ')}: ${String(failed[0]!.error?.message ?? failed[0]!.error)}`,
-          { hint: 'the same offsets are committed again at the next flush' },
-        ),
-      );
-    } else {
-      pending!.resolve();
-    }
+    if (!err || err.code === CODES.ERRORS.ERR__NO_OFFSET) return;
+    const partitions = offsets.map((o) => ({ topic: o.topic, partition: o.partition }));
+    this.#options.logger.warn(
+      { err, partitions: partitions.map(keyOf) },
+      'the group coordinator refused an offset commit; it is made again at the next flush',
+    );
+    this.#options.onCommitFailed?.(partitions);
+  }
+
+  /**
+   * Milliseconds since this consumer lost its assignment (the group session expired, e.g. while the broker
+   * was away) without being assigned anything since; undefined when it has not.
+   */
+  lostFor(now = Date.now()): number | undefined {
+    return this.#lostAt === undefined ? undefined : now - this.#lostAt;
   }
 
   assignment(): TopicPartition[] {
@@ -254,12 +237,15 @@ export class KafkaSource {
     const partitions = assignment.map((a) => ({ topic: a.topic, partition: a.partition }));
     if (code === CODES.ERRORS.ERR__ASSIGN_PARTITIONS) {
       (this.#consumer as unknown as IncrementalConsumer).incrementalAssign(partitions);
+      this.#lostAt = undefined;
       const entries = new Map(partitions.map((p) => [keyOf(p), { held: [] as SourceMessage[] }]));
       for (const [key, entry] of entries) this.#restoring.set(key, entry);
       this.#options.logger.info({ partitions: partitions.map(keyOf) }, 'partitions assigned');
       void this.#restore(partitions, entries);
     } else if (code === CODES.ERRORS.ERR__REVOKE_PARTITIONS) {
-      this.#options.logger.info({ partitions: partitions.map(keyOf) }, 'partitions revoked');
+      const lost = (this.#consumer as unknown as IncrementalConsumer).assignmentLost();
+      if (lost) this.#lostAt ??= Date.now();
+      this.#options.logger.info({ partitions: partitions.map(keyOf), lost }, 'partitions revoked');
       for (const p of partitions) this.#restoring.delete(keyOf(p));
       const revoked = new Set(partitions.map(keyOf));
       for (let i = this.#ready.length - 1; i >= 0; i--)
@@ -312,35 +298,16 @@ export class KafkaSource {
   }
 }
 
-/** How long an unanswered commit is remembered before it is assumed lost. */
-const COMMIT_ANSWER_KEPT_MS = 300_000;
-
-interface PendingCommit {
-  /** `commitKey` of the offsets sent. */
-  readonly key: string;
-  readonly sentAt: number;
-  readonly resolve: () => void;
-  readonly reject: (error: unknown) => void;
-}
-
 /** A partition's offset in an offset_commit_cb answer. */
 interface CommittedOffset extends TopicPartition {
-  readonly offset: number;
-  readonly error?: { message?: string } | null;
-}
-
-/** Identifies a commit by what it commits, whatever the order of its partitions. */
-function commitKey(offsets: ReadonlyArray<TopicPartition & { readonly offset: number }>): string {
-  return offsets
-    .map((o) => `${o.topic}:${o.partition}@${o.offset}`)
-    .sort()
-    .join(',');
+  readonly offset?: number;
 }
 
 /** Cooperative rebalancing calls, present on KafkaConsumer but missing from its type declarations. */
 interface IncrementalConsumer {
   incrementalAssign(partitions: TopicPartition[]): void;
   incrementalUnassign(partitions: TopicPartition[]): void;
+  assignmentLost(): boolean;
 }
 
 export function keyOf(p: TopicPartition): string {
