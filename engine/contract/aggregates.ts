@@ -165,7 +165,7 @@ export type DistrictPulseMessage = z.infer<typeof DistrictPulseMessage>;
 export type WatermarkMessage = z.infer<typeof WatermarkMessage>;
 
 /** The measures of a district window, each zero in an empty one. */
-const EMPTY_WINDOW_MEASURES = {
+export const EMPTY_WINDOW_MEASURES = Object.freeze({
   events: 0,
   distinct_keys: 0,
   speed_sum: 0,
@@ -176,7 +176,7 @@ const EMPTY_WINDOW_MEASURES = {
   present: 0,
   inflow: 0,
   outflow: 0,
-} as const;
+});
 
 /**
  * A `district_window` message for simulators, benchmarks and tests: the stream, district and start given,

@@ -61,13 +61,6 @@ export function threadpoolWarning(env: NodeJS.ProcessEnv = process.env): string 
     ? undefined
     : `UV_THREADPOOL_SIZE is ${size}: Kafka calls that block while a broker is away can starve the consumer; start the engine with UV_THREADPOOL_SIZE=${ENGINE_THREADPOOL_SIZE}`;
 }
-/**
- * Longest wait for queueing the offset commit of a flush (the dead-letter send has KafkaSink's own bound;
- * ClickHouse inserts their client's request timeout). A call still pending after it fails the flush, which
- * keeps its drains and tries again: one pending flush holds back every later one. Commits carry the same
- * offsets, so doing them again is safe.
- */
-const KAFKA_FLUSH_TIMEOUT_MS = 30_000;
 
 /** Column order of the TabSeparated bodies the workers and pipelines build. */
 export const TSV_COLUMNS = {
@@ -737,7 +730,7 @@ export class StreamEngine {
         this.metrics.lag.set({ topic, partition: String(d.partition) }, Math.max(0, high - d.commit.offset));
     }
     if (offsets.length === 0) return;
-    const stored = await withinKafkaTimeout(this.#source!.commit(offsets), 'committing offsets to Kafka');
+    const stored = await this.#source!.commit(offsets);
     // After the commit: progress says "windows up to this watermark are written", which is true by now.
     await this.#writer!.insertTsv(`${this.#env.CLICKHOUSE_DATABASE}.engine_progress`, TSV_COLUMNS.progress, [
       progress,
@@ -833,31 +826,4 @@ export function packTask(
     lengths,
     ingestedAt: Math.floor(Date.now() / 1000),
   };
-}
-
-/** `step`, or a retryable SINK_WRITE_FAILED once it has been pending for KAFKA_FLUSH_TIMEOUT_MS. */
-async function withinKafkaTimeout<T>(step: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(
-          new CityOpsError(
-            'SINK_WRITE_FAILED',
-            `${what} took longer than ${KAFKA_FLUSH_TIMEOUT_MS / 1000} s`,
-            {
-              hint: 'the flush is kept and tried again; check that the Kafka brokers are reachable',
-            },
-          ),
-        ),
-      KAFKA_FLUSH_TIMEOUT_MS,
-    );
-  });
-  try {
-    return await Promise.race([step, timeout]);
-  } finally {
-    clearTimeout(timer);
-    // A step that fails after it was given up on has nothing left to tell.
-    step.catch(() => {});
-  }
 }

@@ -1,4 +1,5 @@
 import { writeFile } from 'node:fs/promises';
+import { EMPTY_WINDOW_MEASURES } from '../contract/aggregates.ts';
 import { DEAD_LETTER_REASONS, type DeadLetterReason } from '../contract/decodeRecord.ts';
 import { STREAM_NAMES, type StreamName } from '../contract/topics.ts';
 import type { SimulatedMessage } from './simulateCity.ts';
@@ -162,16 +163,7 @@ export class SimulationTruth {
           stream: message.stream,
           district: message.district,
           window_start: minute,
-          events: 0,
-          distinct_keys: 0,
-          speed_sum: 0,
-          speed_count: 0,
-          opened: 0,
-          closed: 0,
-          severe: 0,
-          present: 0,
-          inflow: 0,
-          outflow: 0,
+          ...EMPTY_WINDOW_MEASURES,
         },
         keys: new Set(),
         speedTenths: 0,

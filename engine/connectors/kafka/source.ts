@@ -6,6 +6,12 @@ import type { Logger } from '../../observability/logger.ts';
 
 const { KafkaConsumer, CODES } = KafkaJavascript;
 
+/**
+ * Longest wait for the binding to queue a commit. Queueing does not involve the broker, so this bounds only
+ * a binding that never calls back; the flush that asked fails (retryably) and is made again.
+ */
+const COMMIT_QUEUE_TIMEOUT_MS = 30_000;
+
 export interface TopicPartition {
   readonly topic: string;
   readonly partition: number;
@@ -66,8 +72,7 @@ export class KafkaSource {
   #connected = false;
   /** When the assignment was last lost (a revocation librdkafka flags as lost), until the next assignment. */
   #lostAt: number | undefined;
-  /** consume() calls answered, for liveness reports. */
-  polls = 0;
+  #polls = 0;
 
   constructor(env: Environment, options: KafkaSourceOptions) {
     this.#options = options;
@@ -144,7 +149,7 @@ export class KafkaSource {
     const raw = await new Promise<KafkaJavascript.Message[]>((resolve, reject) => {
       this.#consumer.consume(max, (error, messages) => (error ? reject(error) : resolve(messages)));
     });
-    this.polls += 1;
+    this.#polls += 1;
     for (const m of raw) {
       const message: SourceMessage = {
         topic: m.topic,
@@ -176,13 +181,39 @@ export class KafkaSource {
     const consumer = this.#consumer as unknown as {
       commitCb(offsets: OffsetToCommit[], cb: (error: unknown) => void): void;
     };
-    await new Promise<void>((resolve, reject) => {
-      consumer.commitCb(
-        mine.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset, metadata: o.metadata })),
-        (error) => (error ? reject(error) : resolve()),
-      );
-    });
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        timer = setTimeout(
+          () =>
+            reject(
+              new CityOpsError(
+                'SINK_WRITE_FAILED',
+                `queueing an offset commit took longer than ${COMMIT_QUEUE_TIMEOUT_MS / 1000} s`,
+                { hint: 'the flush is kept and tried again; check that the Kafka brokers are reachable' },
+              ),
+            ),
+          COMMIT_QUEUE_TIMEOUT_MS,
+        );
+        consumer.commitCb(
+          mine.map((o) => ({
+            topic: o.topic,
+            partition: o.partition,
+            offset: o.offset,
+            metadata: o.metadata,
+          })),
+          (error) => (error ? reject(error) : resolve()),
+        );
+      });
+    } finally {
+      clearTimeout(timer);
+    }
     return mine.map((o) => ({ topic: o.topic, partition: o.partition }));
+  }
+
+  /** consume() calls answered, for liveness reports. */
+  get polls(): number {
+    return this.#polls;
   }
 
   /** The coordinator's answer to a commit (librdkafka's offset_commit_cb, served by `poll`). */

@@ -1,4 +1,5 @@
 import { cellToLatLng } from 'h3-js';
+import { EMPTY_WINDOW_MEASURES } from '../../../engine/contract/aggregates.ts';
 import {
   DEAD_LETTER_REASONS,
   type DeadLetterReason,
@@ -65,16 +66,7 @@ export function recountTruth(messages: Iterable<PublishedMessage>): Recount {
           stream: message.stream,
           district,
           window_start: minute,
-          events: 0,
-          distinct_keys: 0,
-          speed_sum: 0,
-          speed_count: 0,
-          opened: 0,
-          closed: 0,
-          severe: 0,
-          present: 0,
-          inflow: 0,
-          outflow: 0,
+          ...EMPTY_WINDOW_MEASURES,
         },
         keys: new Set(),
         latest: new Map(),
