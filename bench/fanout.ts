@@ -16,9 +16,20 @@
  * Kafka -> map server -> client. Clients read `src` from the message head rather than parsing the whole
  * JSON, so that 10 000 clients sharing 2 cores with everything else measure the server, not their parser.
  *
+ * Delivery floor: a second phase runs the same client processes against a bare uWebSockets.js server (no Kafka,
+ * no state, nothing to parse) that publishes, once a second, one frame per client holding as many bytes as a
+ * client received per second in the first phase (the map server's deltas of one tick reach a client in one
+ * write too). What the clients measure there is the cost
+ * of delivering to 10 000 `ws` connections on this machine alone, the part of the latency no server design
+ * can take away; `deliveryFloorMs` in the results. FANOUT_FLOOR=0 skips it.
+ *
  * Environment: FANOUT_CLIENTS (default 10000), FANOUT_SECONDS (measured seconds, default 60),
- * FANOUT_WARMUP_SECONDS (default 15), FANOUT_CELLS (default 10000), FANOUT_RESOLUTION (default 7).
+ * FANOUT_WARMUP_SECONDS (default 15), FANOUT_CELLS (default 10000), FANOUT_RESOLUTION (default 7),
+ * FANOUT_CLIENT_PROCESSES (default 2), FANOUT_FLOOR_SECONDS (default 20), FANOUT_NODE_ARGS (extra node
+ * options for the child processes, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
  */
+
+import uWS from 'uWebSockets.js';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -41,6 +52,7 @@ const SECONDS = Number(process.env['FANOUT_SECONDS'] ?? 60);
 const WARMUP = Number(process.env['FANOUT_WARMUP_SECONDS'] ?? 15);
 const CELLS = Number(process.env['FANOUT_CELLS'] ?? 10_000);
 const RESOLUTION = Number(process.env['FANOUT_RESOLUTION'] ?? 7);
+const FLOOR_SECONDS = Number(process.env['FANOUT_FLOOR_SECONDS'] ?? 20);
 const VEHICLES = 2000;
 const TOKEN = 'fanout-bench-token';
 const SELF = fileURLToPath(import.meta.url);
@@ -80,6 +92,9 @@ async function runServer(prefix: string): Promise<void> {
     topicPrefix: prefix,
     history: false,
     historyMs: 60_000,
+    ...(process.env['FANOUT_QUIET_MS']
+      ? { fanout: { quietMs: Number(process.env['FANOUT_QUIET_MS']) } }
+      : {}),
   });
   report('ready', { port: server.port });
   let last = process.cpuUsage();
@@ -132,6 +147,46 @@ async function runServer(prefix: string): Promise<void> {
   process.exit(0);
 }
 
+/**
+ * Role "floor": a bare uWebSockets.js server. The i-th connection is subscribed to one of 8 topics; every
+ * second each topic gets one delta-shaped frame of `frameBytes`, stamped with the send time as `t` and `src`.
+ */
+async function runFloorServer(frameBytes: number): Promise<void> {
+  let connections = 0;
+  const app = uWS.App().ws('/*', {
+    maxBackpressure: 64 * 1024 * 1024,
+    open: (ws) => {
+      const group = connections % 8;
+      connections += 1;
+      ws.subscribe(`a${group}`);
+    },
+  });
+  const port = await new Promise<number>((resolve, reject) =>
+    app.listen('127.0.0.1', 0, (socket) =>
+      socket ? resolve(uWS.us_socket_local_port(socket)) : reject(new Error('floor server: listen failed')),
+    ),
+  );
+  report('ready', { port });
+  const filler = 'x'.repeat(Math.max(0, frameBytes - 100));
+  let seq = 0;
+  const timer = setInterval(() => {
+    const now = Date.now();
+    seq += 1;
+    for (let group = 0; group < 8; group += 1) {
+      const topic = `a${group}`;
+      app.publish(
+        topic,
+        `{"type":"delta","topic":"${topic}","seq":${seq},"t":${now},"src":${now},"pad":"${filler}"}`,
+      );
+    }
+  }, 1000);
+  for await (const _line of createInterface({ input: process.stdin })) {
+    // runs until stdin closes
+  }
+  clearInterval(timer);
+  process.exit(0);
+}
+
 /** Role "clients": CLIENTS ws connections; latency samples of the deltas received after `measure`. */
 async function runClients(port: number, clients: number, offset: number): Promise<void> {
   const districts = loadDistrictBoundaries().districts.map((d) => d.code);
@@ -141,6 +196,7 @@ async function runClients(port: number, clients: number, offset: number): Promis
   // 1 ms buckets up to 10 s (the last bucket holds anything slower): merged across client processes.
   const histogram = new Uint32Array(10_001);
   const emitHistogram = new Uint32Array(10_001);
+  const deliveryHistogram = new Uint32Array(10_001);
   let count = 0;
   let bytes = 0;
   let snapshots = 0;
@@ -175,7 +231,9 @@ async function runClients(port: number, clients: number, offset: number): Promis
           if (match) {
             const src = Number(match[2]);
             histogram[Math.min(10_000, Math.max(0, now - src))]! += 1;
-            emitHistogram[Math.min(10_000, Math.max(0, Number(match[1]) - src))]! += 1;
+            const emitted = Number(match[1]);
+            emitHistogram[Math.min(10_000, Math.max(0, emitted - src))]! += 1;
+            deliveryHistogram[Math.min(10_000, Math.max(0, now - emitted))]! += 1;
             count += 1;
           }
           bytes += data.length;
@@ -208,6 +266,7 @@ async function runClients(port: number, clients: number, offset: number): Promis
       bytes = 0;
       histogram.fill(0);
       emitHistogram.fill(0);
+      deliveryHistogram.fill(0);
     } else if (line.startsWith('stop')) {
       measuring = false;
       const seconds = (Date.now() - measureFrom) / 1000;
@@ -221,6 +280,7 @@ async function runClients(port: number, clients: number, offset: number): Promis
         errors,
         histogram: [...histogram],
         emitHistogram: [...emitHistogram],
+        deliveryHistogram: [...deliveryHistogram],
       });
       for (const ws of sockets) ws.terminate();
       process.exit(0);
@@ -232,7 +292,13 @@ async function runClients(port: number, clients: number, offset: number): Promis
 function spawnRole(role: string, ...args: string[]): ChildProcess {
   return spawn(
     'bash',
-    ['-c', `ulimit -n $(ulimit -Hn) 2>/dev/null; exec node --import tsx "$0" "$@"`, SELF, role, ...args],
+    [
+      '-c',
+      `ulimit -n $(ulimit -Hn) 2>/dev/null; exec node $FANOUT_NODE_ARGS --import tsx "$0" "$@"`,
+      SELF,
+      role,
+      ...args,
+    ],
     { cwd: PROJECT_ROOT, stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, LOG_LEVEL: 'warn' } },
   );
 }
@@ -263,6 +329,71 @@ function nextReport(
   });
 }
 
+/** Spawns the client processes (CLIENTS over CLIENT_PROCESSES) against `port` and waits until all are connected. */
+async function startClients(port: number): Promise<{
+  clientProcesses: ChildProcess[];
+  connected: { clients: number; seconds: number; errors: number };
+}> {
+  const share = Math.ceil(CLIENTS / CLIENT_PROCESSES);
+  const clientProcesses = Array.from({ length: CLIENT_PROCESSES }, (_, i) =>
+    spawnRole('clients', String(port), String(Math.min(share, CLIENTS - i * share)), String(i * share)),
+  );
+  const reports: Array<Record<string, unknown>> = [];
+  for (const child of clientProcesses) reports.push(await nextReport(child, 'connected', 600_000));
+  const connected = {
+    clients: reports.reduce((n, r) => n + Number(r['clients']), 0),
+    seconds: Math.max(...reports.map((r) => Number(r['seconds']))),
+    errors: reports.reduce((n, r) => n + Number(r['errors']), 0),
+  };
+  return { clientProcesses, connected };
+}
+
+/** Ends the measurement of the client processes and merges their reports. */
+async function stopClients(clientProcesses: ChildProcess[]) {
+  const clientReports = clientProcesses.map((child) => nextReport(child, 'clients'));
+  for (const child of clientProcesses) child.stdin!.write('stop\n');
+  const perProcess = await Promise.all(clientReports);
+  const merge = (field: string) => {
+    const sum = new Array<number>(10_001).fill(0);
+    for (const r of perProcess) for (const [i, n] of (r[field] as number[]).entries()) sum[i]! += n;
+    return sum;
+  };
+  const seconds = Math.max(...perProcess.map((r) => Number(r['seconds'])));
+  const sum = (field: string) => perProcess.reduce((n, r) => n + Number(r[field]), 0);
+  return {
+    open: sum('open'),
+    deltasReceived: sum('deltasReceived'),
+    deltasPerSecond: sum('deltasReceived') / seconds,
+    mbytesPerSecond: sum('bytes') / seconds / 1e6,
+    bytesPerDelta: sum('bytes') / Math.max(1, sum('deltasReceived')),
+    snapshots: sum('snapshots'),
+    closed: sum('closed'),
+    errors: sum('errors'),
+    latencyMs: histogramQuantiles(merge('histogram')),
+    emitLatencyMs: histogramQuantiles(merge('emitHistogram')),
+    deliveryLatencyMs: histogramQuantiles(merge('deliveryHistogram')),
+  };
+}
+
+/** The delivery floor (see the header): a bare uWS server and fresh client processes, FLOOR_SECONDS measured. */
+async function measureFloor(frameBytes: number, log: (line: string) => void) {
+  const floorServer = spawnRole('floor', String(Math.round(frameBytes)));
+  const { port } = (await nextReport(floorServer, 'ready')) as { port: number };
+  const { clientProcesses } = await startClients(port);
+  log(`delivery floor: bare uWS server, frames of ${Math.round(frameBytes)} bytes, ${FLOOR_SECONDS} s`);
+  await new Promise((r) => setTimeout(r, 3000));
+  for (const child of clientProcesses) child.stdin!.write('measure\n');
+  await new Promise((r) => setTimeout(r, FLOOR_SECONDS * 1000 + 500));
+  const stats = await stopClients(clientProcesses);
+  floorServer.stdin!.end();
+  return {
+    setup: 'bare uWebSockets.js server, 1 frame per client per second, same client processes',
+    frameBytes: Math.round(frameBytes),
+    deltasPerSecond: stats.deltasPerSecond,
+    latencyMs: stats.latencyMs,
+  };
+}
+
 async function orchestrate(): Promise<void> {
   const env = loadEnvironment();
   const prefix = `bench.fanout.${Date.now().toString(36)}.`;
@@ -275,17 +406,7 @@ async function orchestrate(): Promise<void> {
   const server = spawnRole('server', prefix);
   const { port } = (await nextReport(server, 'ready')) as { port: number };
   log(`map server on port ${port}; connecting ${CLIENTS} clients from ${CLIENT_PROCESSES} processes`);
-  const share = Math.ceil(CLIENTS / CLIENT_PROCESSES);
-  const clientProcesses = Array.from({ length: CLIENT_PROCESSES }, (_, i) =>
-    spawnRole('clients', String(port), String(Math.min(share, CLIENTS - i * share)), String(i * share)),
-  );
-  const connectedReports: Array<Record<string, unknown>> = [];
-  for (const child of clientProcesses) connectedReports.push(await nextReport(child, 'connected', 600_000));
-  const connected = {
-    clients: connectedReports.reduce((n, r) => n + Number(r['clients']), 0),
-    seconds: Math.max(...connectedReports.map((r) => Number(r['seconds']))),
-    errors: connectedReports.reduce((n, r) => n + Number(r['errors']), 0),
-  };
+  const { clientProcesses, connected } = await startClients(port);
   log(`connected: ${JSON.stringify(connected)}`);
 
   const city = new SyntheticCity({ vehicles: VEHICLES, cells: CELLS, resolution: 9, partitions: 2, seed: 5 });
@@ -315,26 +436,7 @@ async function orchestrate(): Promise<void> {
   const serverReport = nextReport(server, 'server');
   server.stdin!.write(`measure ${measureFrom}\n`);
   const serverStats = await serverReport;
-  const clientReports = clientProcesses.map((child) => nextReport(child, 'clients'));
-  for (const child of clientProcesses) child.stdin!.write('stop\n');
-  const perProcess = await Promise.all(clientReports);
-  const merge = (field: string) => {
-    const sum = new Array<number>(10_001).fill(0);
-    for (const r of perProcess) for (const [i, n] of (r[field] as number[]).entries()) sum[i]! += n;
-    return sum;
-  };
-  const seconds = Math.max(...perProcess.map((r) => Number(r['seconds'])));
-  const clientStats = {
-    open: perProcess.reduce((n, r) => n + Number(r['open']), 0),
-    deltasReceived: perProcess.reduce((n, r) => n + Number(r['deltasReceived']), 0),
-    deltasPerSecond: perProcess.reduce((n, r) => n + Number(r['deltasReceived']), 0) / seconds,
-    mbytesPerSecond: perProcess.reduce((n, r) => n + Number(r['bytes']), 0) / seconds / 1e6,
-    snapshots: perProcess.reduce((n, r) => n + Number(r['snapshots']), 0),
-    closed: perProcess.reduce((n, r) => n + Number(r['closed']), 0),
-    errors: perProcess.reduce((n, r) => n + Number(r['errors']), 0),
-    latencyMs: histogramQuantiles(merge('histogram')),
-    emitLatencyMs: histogramQuantiles(merge('emitHistogram')),
-  };
+  const clientStats = await stopClients(clientProcesses);
   const serverExited = new Promise((resolve) => server.once('exit', resolve));
   server.stdin!.end();
   await serverExited; // before deleting its topic, so that it does not log a missing topic
@@ -344,7 +446,11 @@ async function orchestrate(): Promise<void> {
   await admin.deleteTopics({ topics: [topic, internalTopic('alerts', prefix)] }).catch(() => {});
   await admin.disconnect();
 
-  const latency = clientStats['latencyMs'] as { p50: number; p95: number; p99: number; max: number };
+  const latency = clientStats.latencyMs;
+  const floor =
+    process.env['FANOUT_FLOOR'] === '0'
+      ? undefined
+      : await measureFloor((clientStats.mbytesPerSecond * 1e6) / Math.max(1, clientStats.open), log);
   const result = {
     benchmark: 'fanout',
     command: 'npm run bench:fanout',
@@ -371,7 +477,9 @@ async function orchestrate(): Promise<void> {
     },
     connect: connected,
     latencyMs: latency,
-    engineToServerEmitMs: clientStats['emitLatencyMs'],
+    engineToServerEmitMs: clientStats.emitLatencyMs,
+    serverEmitToClientMs: clientStats.deliveryLatencyMs,
+    deliveryFloorMs: floor,
     throughput: {
       deltasPerSecond: clientStats['deltasPerSecond'],
       mbytesPerSecond: clientStats['mbytesPerSecond'],
@@ -390,9 +498,13 @@ async function orchestrate(): Promise<void> {
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
   process.stdout.write(
-    `fanout: ${CLIENTS} clients, deltas ${Math.round(Number(clientStats['deltasPerSecond']))}/s, ` +
+    `fanout: ${CLIENTS} clients, deltas ${Math.round(clientStats.deltasPerSecond)}/s, ` +
       `latency p50 ${latency.p50} ms p95 ${latency.p95} ms p99 ${latency.p99} ms max ${latency.max} ms ` +
-      `(of which engine -> server emit p50 ${(clientStats['emitLatencyMs'] as { p50: number }).p50} ms); ` +
+      `(engine -> server emit p50 ${clientStats.emitLatencyMs.p50} ms p99 ${clientStats.emitLatencyMs.p99} ms, ` +
+      `server emit -> client p50 ${clientStats.deliveryLatencyMs.p50} ms p99 ${clientStats.deliveryLatencyMs.p99} ms; ` +
+      (floor
+        ? `delivery floor, bare uWS to the same clients: p50 ${floor.latencyMs.p50} ms p99 ${floor.latencyMs.p99} ms); `
+        : '); ') +
       `server CPU ${Number(serverStats['cpuCoresMean']).toFixed(2)} cores, RSS max ${Number(serverStats['rssMiBMax']).toFixed(0)} MiB ` +
       `(goal p99 < 250 ms: ${result.goal.met ? 'met' : 'NOT met'}) -> ${out}\n`,
   );
@@ -400,5 +512,6 @@ async function orchestrate(): Promise<void> {
 
 const [role, arg] = process.argv.slice(2);
 if (role === 'server') await runServer(arg!);
+else if (role === 'floor') await runFloorServer(Number(arg));
 else if (role === 'clients') await runClients(Number(arg), Number(process.argv[4]), Number(process.argv[5]));
 else await orchestrate();
