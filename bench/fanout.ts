@@ -25,7 +25,8 @@
  *
  * Environment: FANOUT_CLIENTS (default 10000), FANOUT_SECONDS (measured seconds, default 60),
  * FANOUT_WARMUP_SECONDS (default 15), FANOUT_CELLS (default 10000), FANOUT_RESOLUTION (default 7),
- * FANOUT_CLIENT_PROCESSES (default 2), FANOUT_FLOOR_SECONDS (default 20), FANOUT_NODE_ARGS (extra node
+ * FANOUT_CLIENT_PROCESSES (default 2), FANOUT_QUIET_MS (the map server's quiet period, default 30),
+ * FANOUT_FLOOR_SECONDS (default 20), FANOUT_NODE_ARGS (extra node
  * options for the child processes, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
  */
 
