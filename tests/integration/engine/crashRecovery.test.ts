@@ -127,4 +127,39 @@ describe('engine: exactly once across crashes and rebalances', () => {
     await stopEngine(first);
     expect(stoppedTotals(first)?.consumed ?? 0).toBeGreaterThan(0);
   });
+
+  it('the engine freezes past its group session (SIGSTOP 16 s) and continues: it takes its partitions back, results are exact', async () => {
+    const run = await prepareRun('freeze');
+    runs.push(run);
+    const publishing = publish(run, { ...SIMULATION, seed: 13 });
+    const engine = startEngine(run, ['--instance-id', 'freeze']);
+    engines.push(engine);
+    // Mid-run, once it has written rows: a stop-the-world pause (a VM frozen, a debugger, swapping) longer
+    // than session.timeout.ms (10 s), so the coordinator drops the member and its assignment is lost.
+    const deadline = Date.now() + 60_000;
+    while ((await rowsWritten(run)) === 0 && Date.now() < deadline) await sleep(250);
+    expect(await rowsWritten(run)).toBeGreaterThan(0);
+    engine.child.kill('SIGSTOP');
+    await sleep(16_000);
+    engine.child.kill('SIGCONT');
+    const published = await publishing;
+    await waitForCompletion(run, published, 240_000);
+
+    expect(Object.fromEntries(await districtMinute(run))).toEqual(
+      Object.fromEntries(truthDistrictMinute(published.truth)),
+    );
+    expect(Object.fromEntries(await actualIncidentImpact(run))).toEqual(
+      Object.fromEntries(expectedIncidentImpact(published)),
+    );
+    // The pause did what it was meant to: librdkafka flagged the revocation as a lost assignment, and the
+    // same process (no restart) was assigned partitions again afterwards.
+    const lines = readFileSync(engine.logFile, 'utf8').split('\n');
+    const lostAt = lines.findIndex(
+      (l) => l.includes('"msg":"partitions revoked"') && l.includes('"lost":true'),
+    );
+    expect(lostAt, 'no lost revocation in the log').toBeGreaterThanOrEqual(0);
+    expect(lines.slice(lostAt).some((l) => l.includes('"msg":"partitions assigned"'))).toBe(true);
+    await stopEngine(engine);
+    expect(stoppedTotals(engine)?.consumed ?? 0).toBeGreaterThan(0);
+  });
 });
