@@ -75,6 +75,7 @@ export class EmbeddedEngine {
       timestamp,
       key,
       value: value.length === 0 ? null : Buffer.from(value),
+      generation: 1,
     });
   }
 

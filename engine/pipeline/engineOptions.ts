@@ -50,6 +50,12 @@ export const EngineOptionsSchema = z.object({
     .int()
     .min(0)
     .default(15 * 60_000),
+  /**
+   * A consumer that lost its group assignment (librdkafka flags the revocation as lost, e.g. after the
+   * session expired while the broker was away or the process was frozen) and has been assigned nothing for
+   * this long is replaced by a new one, ms.
+   */
+  lostAssignmentLimitMs: z.number().int().min(0).default(30_000),
   /** Port of /metrics and /health on 127.0.0.1 (0: any free port; -1: none). */
   metricsPort: z.number().int().min(-1).max(65_535).default(9464),
   /** Run the finalizer (joined tables: district_pulse, incident_impact) in this instance. */

@@ -26,6 +26,12 @@ export interface SourceMessage {
   readonly timestamp: number;
   readonly key: string | null;
   readonly value: Buffer | null;
+  /**
+   * The assignment of its partition it was handed on under (0: none). A message taken before a revocation
+   * can reach the caller after the partition was assigned again; the caller drops it when the generation is
+   * not its partition state's (`onAssign` tells the generation of each assignment).
+   */
+  generation: number;
 }
 
 /** An offset to commit with its metadata (see `PartitionPipeline`'s `CommitMetadata`). */
@@ -42,7 +48,9 @@ export interface KafkaSourceOptions {
    * Called when partitions are assigned, with the metadata of their committed offsets (null when none).
    * Messages of these partitions are held back until the returned promise settles.
    */
-  readonly onAssign: (partitions: Array<TopicPartition & { metadata: string | null }>) => Promise<void>;
+  readonly onAssign: (
+    partitions: Array<TopicPartition & { metadata: string | null; generation: number }>,
+  ) => Promise<void>;
   /** Called when partitions are taken away; the caller drops their state synchronously. */
   readonly onRevoke: (partitions: TopicPartition[]) => void;
   /** Called when the group coordinator refused a commit of these partitions (see `commit`). */
@@ -67,7 +75,24 @@ export class KafkaSource {
    * finishes after its partition was revoked and assigned again (a second rebalance during a broker restart)
    * cannot hand the newer assignment's messages to a pipeline built from older metadata.
    */
-  readonly #restoring = new Map<string, { held: SourceMessage[] }>();
+  readonly #restoring = new Map<string, { held: HeldMessage[] }>();
+  /**
+   * The next offset each restored partition must hand on. A consume() call's batch reaches JavaScript after
+   * the rebalance callbacks that ran meanwhile, so it can carry messages of the partition's previous
+   * assignment, fetched from an older position (seen after a consumer was frozen past its session: offsets
+   * 40-46 of the old assignment reached the pipeline restored at 0, which then got 0). So, per partition:
+   * an offset below the next one was handed on already and is dropped; the next one is handed on; one
+   * beyond it is a gap in the log (transaction markers, retention) when it comes from a poll started after
+   * the partition's last reposition (its assignment or a seek), and otherwise may be stale: it is dropped and
+   * the partition is sought back to the next offset, so nothing is lost.
+   */
+  readonly #next = new Map<string, number>();
+  /** Counts repositions (assignments and seeks); a poll remembers the count when it starts. */
+  #repositions = 0;
+  readonly #repositionedAt = new Map<string, number>();
+  readonly #soughtBack = new Map<string, { offset: number; at: number }>();
+  /** The reposition count of each partition's current assignment: the generation of its messages. */
+  readonly #assignedAt = new Map<string, number>();
   readonly #ready: SourceMessage[] = [];
   #connected = false;
   /** When the assignment was last lost (a revocation librdkafka flags as lost), until the next assignment. */
@@ -146,6 +171,7 @@ export class KafkaSource {
     if (this.#ready.length > 0) return this.#ready.splice(0, max);
     // Everything goes through #ready: messages held during a restore are appended there as one block when the
     // restore ends, so a partition's messages always leave in offset order.
+    const started = this.#repositions;
     const raw = await new Promise<KafkaJavascript.Message[]>((resolve, reject) => {
       this.#consumer.consume(max, (error, messages) => (error ? reject(error) : resolve(messages)));
     });
@@ -158,10 +184,11 @@ export class KafkaSource {
         timestamp: m.timestamp ?? 0,
         key: m.key === undefined || m.key === null ? null : String(m.key),
         value: m.value ?? null,
+        generation: 0,
       };
       const restoring = this.#restoring.get(keyOf(message));
-      if (restoring) restoring.held.push(message);
-      else this.#ready.push(message);
+      if (restoring) restoring.held.push({ message, started });
+      else this.#handOn(message, started);
     }
     return this.#ready.splice(0, max);
   }
@@ -269,7 +296,11 @@ export class KafkaSource {
     if (code === CODES.ERRORS.ERR__ASSIGN_PARTITIONS) {
       (this.#consumer as unknown as IncrementalConsumer).incrementalAssign(partitions);
       this.#lostAt = undefined;
-      const entries = new Map(partitions.map((p) => [keyOf(p), { held: [] as SourceMessage[] }]));
+      const entries = new Map(partitions.map((p) => [keyOf(p), { held: [] as HeldMessage[] }]));
+      for (const key of entries.keys()) {
+        this.#repositionedAt.set(key, ++this.#repositions);
+        this.#assignedAt.set(key, this.#repositions);
+      }
       for (const [key, entry] of entries) this.#restoring.set(key, entry);
       this.#options.logger.info({ partitions: partitions.map(keyOf) }, 'partitions assigned');
       void this.#restore(partitions, entries);
@@ -277,7 +308,11 @@ export class KafkaSource {
       const lost = (this.#consumer as unknown as IncrementalConsumer).assignmentLost();
       if (lost) this.#lostAt ??= Date.now();
       this.#options.logger.info({ partitions: partitions.map(keyOf), lost }, 'partitions revoked');
-      for (const p of partitions) this.#restoring.delete(keyOf(p));
+      for (const p of partitions) {
+        this.#restoring.delete(keyOf(p));
+        this.#next.delete(keyOf(p));
+        this.#assignedAt.delete(keyOf(p));
+      }
       const revoked = new Set(partitions.map(keyOf));
       for (let i = this.#ready.length - 1; i >= 0; i--)
         if (revoked.has(keyOf(this.#ready[i]!))) this.#ready.splice(i, 1);
@@ -288,9 +323,39 @@ export class KafkaSource {
     }
   }
 
+  /** Hands a message on to #ready in offset order (see #next), or drops it. */
+  #handOn(message: SourceMessage, started: number): void {
+    const key = keyOf(message);
+    const next = this.#next.get(key);
+    if (next === undefined) {
+      this.#ready.push(message); // not assigned (any more): the engine drops it
+      return;
+    }
+    if (message.offset < next) return;
+    if (message.offset > next && started < (this.#repositionedAt.get(key) ?? 0)) {
+      this.#seekBack(message, next, started);
+      return;
+    }
+    this.#next.set(key, message.offset + 1);
+    message.generation = this.#assignedAt.get(key) ?? 0;
+    this.#ready.push(message);
+  }
+
+  /** Fetches a partition again from `offset` (librdkafka drops what it had fetched for it). */
+  #seekBack(p: TopicPartition, offset: number, started: number): void {
+    const key = keyOf(p);
+    const last = this.#soughtBack.get(key);
+    if (last && last.offset === offset && last.at > started) return; // the same seek, issued after that poll began
+    this.#repositionedAt.set(key, ++this.#repositions);
+    this.#soughtBack.set(key, { offset, at: this.#repositions });
+    this.#consumer.seek({ topic: p.topic, partition: p.partition, offset }, 0, (error) => {
+      if (error) this.#options.logger.warn({ err: error, partition: key, offset }, 'seeking back failed');
+    });
+  }
+
   async #restore(
     partitions: TopicPartition[],
-    entries: ReadonlyMap<string, { held: SourceMessage[] }>,
+    entries: ReadonlyMap<string, { held: HeldMessage[] }>,
   ): Promise<void> {
     /** Still this assignment's (not revoked, not assigned again since). */
     const current = (p: TopicPartition) => this.#restoring.get(keyOf(p)) === entries.get(keyOf(p));
@@ -299,7 +364,7 @@ export class KafkaSource {
       if (pending.length === 0) return;
       try {
         const committed = await new Promise<
-          Array<{ topic: string; partition: number; metadata?: string | null }>
+          Array<{ topic: string; partition: number; offset?: number; metadata?: string | null }>
         >((resolve, reject) =>
           this.#consumer.committed(
             pending.map((p) => ({ ...p })),
@@ -311,14 +376,17 @@ export class KafkaSource {
         await this.#options.onAssign(
           mine.map((p) => ({
             ...p,
+            generation: this.#assignedAt.get(keyOf(p)) ?? 0,
             metadata:
               committed.find((c) => c.topic === p.topic && c.partition === p.partition)?.metadata ?? null,
           })),
         );
         for (const p of mine) {
           if (!current(p)) continue; // revoked while onAssign ran: the revocation dropped its state
-          this.#ready.push(...entries.get(keyOf(p))!.held);
+          const offset = committed.find((c) => c.topic === p.topic && c.partition === p.partition)?.offset;
+          this.#next.set(keyOf(p), offset !== undefined && offset >= 0 ? offset : 0);
           this.#restoring.delete(keyOf(p));
+          for (const { message, started } of entries.get(keyOf(p))!.held) this.#handOn(message, started);
         }
         return;
       } catch (error) {
@@ -332,6 +400,12 @@ export class KafkaSource {
 /** A partition's offset in an offset_commit_cb answer. */
 interface CommittedOffset extends TopicPartition {
   readonly offset?: number;
+}
+
+/** A message fetched while its partition was being restored, with the reposition count when its poll started. */
+interface HeldMessage {
+  readonly message: SourceMessage;
+  readonly started: number;
 }
 
 /** Cooperative rebalancing calls, present on KafkaConsumer but missing from its type declarations. */
