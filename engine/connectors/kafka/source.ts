@@ -186,9 +186,10 @@ export class KafkaSource {
         value: m.value ?? null,
         generation: 0,
       };
-      const restoring = this.#restoring.get(keyOf(message));
+      const key = keyOf(message);
+      const restoring = this.#restoring.get(key);
       if (restoring) restoring.held.push({ message, started });
-      else this.#handOn(message, started);
+      else this.#handOn(key, message, started);
     }
     return this.#ready.splice(0, max);
   }
@@ -324,8 +325,7 @@ export class KafkaSource {
   }
 
   /** Hands a message on to #ready in offset order (see #next), or drops it. */
-  #handOn(message: SourceMessage, started: number): void {
-    const key = keyOf(message);
+  #handOn(key: string, message: SourceMessage, started: number): void {
     const next = this.#next.get(key);
     if (next === undefined) {
       this.#ready.push(message); // not assigned (any more): the engine drops it
@@ -386,7 +386,8 @@ export class KafkaSource {
           const offset = committed.find((c) => c.topic === p.topic && c.partition === p.partition)?.offset;
           this.#next.set(keyOf(p), offset !== undefined && offset >= 0 ? offset : 0);
           this.#restoring.delete(keyOf(p));
-          for (const { message, started } of entries.get(keyOf(p))!.held) this.#handOn(message, started);
+          const key = keyOf(p);
+          for (const { message, started } of entries.get(key)!.held) this.#handOn(key, message, started);
         }
         return;
       } catch (error) {

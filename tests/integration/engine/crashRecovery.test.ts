@@ -7,6 +7,7 @@ import {
   districtMinute,
   type EngineProcess,
   type EngineRun,
+  engineLogTails,
   expectedIncidentImpact,
   type Published,
   prepareRun,
@@ -16,6 +17,7 @@ import {
   stopEngine,
   truthDistrictMinute,
   waitForCompletion,
+  waitUntil,
 } from '../../helpers/engineHarness.ts';
 
 const SIMULATION = {
@@ -43,6 +45,16 @@ async function rowsWritten(run: EngineRun): Promise<number> {
     `SELECT count() AS n FROM ${run.db}.transport_atomic`,
   );
   return Number(row?.n ?? 0);
+}
+
+/** district_minute equals the simulator's truth, and incident_impact a brute-force join of the same input. */
+async function expectExact(run: EngineRun, published: Published): Promise<void> {
+  expect(Object.fromEntries(await districtMinute(run))).toEqual(
+    Object.fromEntries(truthDistrictMinute(published.truth)),
+  );
+  expect(Object.fromEntries(await actualIncidentImpact(run))).toEqual(
+    Object.fromEntries(expectedIncidentImpact(published)),
+  );
 }
 
 describe('engine: exactly once across crashes and rebalances', () => {
@@ -78,12 +90,7 @@ describe('engine: exactly once across crashes and rebalances', () => {
     engines.push(last);
     await waitForCompletion(run, published, 240_000);
 
-    expect(Object.fromEntries(await districtMinute(run))).toEqual(
-      Object.fromEntries(truthDistrictMinute(published.truth)),
-    );
-    expect(Object.fromEntries(await actualIncidentImpact(run))).toEqual(
-      Object.fromEntries(expectedIncidentImpact(published)),
-    );
+    await expectExact(run, published);
     const [dead] = await query<{ n: string }>(
       run.clickhouse,
       `SELECT count() AS n FROM ${run.db}.dead_letters FINAL`,
@@ -116,12 +123,7 @@ describe('engine: exactly once across crashes and rebalances', () => {
     const published = await publishing;
     await waitForCompletion(run, published, 240_000);
 
-    expect(Object.fromEntries(await districtMinute(run))).toEqual(
-      Object.fromEntries(truthDistrictMinute(published.truth)),
-    );
-    expect(Object.fromEntries(await actualIncidentImpact(run))).toEqual(
-      Object.fromEntries(expectedIncidentImpact(published)),
-    );
+    await expectExact(run, published);
     // The stopped instance really worked on its share before it left.
     expect(stoppedTotals(second)?.consumed ?? 0).toBeGreaterThan(0);
     await stopEngine(first);
@@ -151,21 +153,18 @@ describe('engine: exactly once across crashes and rebalances', () => {
       engines.push(engine);
       // Mid-run, once it has written rows: a stop-the-world pause (a VM frozen, a debugger, swapping) longer
       // than session.timeout.ms (10 s), so the coordinator drops the member and its assignment is lost.
-      const deadline = Date.now() + 60_000;
-      while ((await rowsWritten(run)) === 0 && Date.now() < deadline) await sleep(250);
-      expect(await rowsWritten(run)).toBeGreaterThan(0);
+      await waitUntil(
+        async () => (await rowsWritten(run)) > 0,
+        60_000,
+        async () => `the engine wrote no transport row within 60 s\n${engineLogTails(run)}`,
+      );
       engine.child.kill('SIGSTOP');
       await sleep(16_000);
       engine.child.kill('SIGCONT');
       const published = await publishing;
       await waitForCompletion(run, published, 240_000);
 
-      expect(Object.fromEntries(await districtMinute(run))).toEqual(
-        Object.fromEntries(truthDistrictMinute(published.truth)),
-      );
-      expect(Object.fromEntries(await actualIncidentImpact(run))).toEqual(
-        Object.fromEntries(expectedIncidentImpact(published)),
-      );
+      await expectExact(run, published);
       // The pause did what it was meant to: librdkafka flagged the revocation as a lost assignment, and the
       // same process (no restart) was assigned partitions again afterwards, by the same consumer or a new one.
       const lines = readFileSync(engine.logFile, 'utf8').split('\n');
