@@ -41,6 +41,11 @@ export const EngineOptionsSchema = z.object({
   /** A caught-up partition silent this long (wall clock, ms) has its watermark advanced (see docs). */
   idleTimeoutMs: z.number().int().min(100).default(10_000),
   /**
+   * Messages the Kafka consumer fetches ahead of the engine, at most, in kB (librdkafka's
+   * `queued.max.messages.kbytes`, for all partitions together). While it is full nothing is fetched.
+   */
+  fetchQueueKbytes: z.number().int().min(64).max(2_097_151).default(65_536),
+  /**
    * Live updates for the map (window revisions, vehicle positions, people counts) are published only for
    * event times within this much of the wall clock, ms: a replay of yesterday floods no one. Final windows,
    * incidents and the joined rows are always published.

@@ -237,6 +237,8 @@ export class StreamEngine {
   #running = false;
   #loop: Promise<void> | undefined;
   #flushing: Promise<void> | undefined;
+  /** An idle check is under way (it asks the broker for end offsets): the next one waits its turn. */
+  #checkingIdle = false;
   #finalizing: Promise<void> | undefined;
   #timers: NodeJS.Timeout[] = [];
   #lastFlushOkAt = Date.now();
@@ -291,7 +293,7 @@ export class StreamEngine {
     this.#running = true;
     this.#loop = this.#pollLoop().catch((error: unknown) => this.#die(error));
     this.#timers.push(setInterval(() => void this.#flush(), o.flushIntervalMs));
-    this.#timers.push(setInterval(() => this.#checkIdle(), Math.min(1_000, o.idleTimeoutMs)));
+    this.#timers.push(setInterval(() => void this.#checkIdle(), Math.min(1_000, o.idleTimeoutMs)));
     this.#timers.push(setInterval(() => this.#report(), 10_000));
     if (this.#finalizer) {
       const finalizer = this.#finalizer;
@@ -436,6 +438,7 @@ export class StreamEngine {
     const source: KafkaSource = new KafkaSource(this.#env, {
       groupId: o.groupId,
       clientId: o.instanceId,
+      fetchQueueKbytes: o.fetchQueueKbytes,
       topics: STREAM_NAMES.map((s) => streamTopic(s, this.#env.CITY_OPS_TOPIC_PREFIX)),
       logger: this.#log,
       onAssign: async (partitions) => {
@@ -567,38 +570,82 @@ export class StreamEngine {
   }
 
   /** Watermarks of idle partitions move on, so their last windows close (see docs/exactly-once.md). */
-  #checkIdle(): void {
+  async #checkIdle(): Promise<void> {
+    if (this.#checkingIdle) return;
+    this.#checkingIdle = true;
+    try {
+      await this.#advanceIdle();
+    } catch (error) {
+      this.#log.warn({ err: error }, 'checking idle partitions failed; trying again at the next check');
+    } finally {
+      this.#checkingIdle = false;
+    }
+  }
+
+  /**
+   * With active partitions, an idle one follows the slowest of them. When all are idle (the input has
+   * ended), the watermark moves just past the point where every window holding data is closed and every
+   * incident's time band is over: computed from the newest event time seen, not from the watermark, so a
+   * long silence moves it once instead of again at every check (which would make the records that end
+   * the silence late). Partitions that got no record since they were assigned keep the watermark they
+   * were restored with: the previous owner advanced it already.
+   */
+  #idleTarget(slots: PartitionSlot[], now: number): number {
     const o = this.#options;
-    const now = Date.now();
-    const slots = [...this.#slots.values()];
-    if (slots.length === 0) return;
     const active = slots.filter((s) => now - s.pipeline.lastActivityAt < o.idleTimeoutMs);
-    // With active partitions, an idle one follows the slowest of them. When all are idle (the input has
-    // ended), the watermark moves just past the point where every window holding data is closed and every
-    // incident's time band is over: computed from the newest event time seen, not from the watermark, so a
-    // long silence moves it once instead of again at every check (which would make the records that end
-    // the silence late). Partitions that got no record since they were assigned keep the watermark they
-    // were restored with: the previous owner advanced it already.
-    const target =
-      active.length > 0
-        ? Math.min(...active.map((s) => s.pipeline.watermark))
-        : Math.max(...slots.map((s) => s.pipeline.maxEventTime)) +
+    return active.length > 0
+      ? Math.min(...active.map((s) => s.pipeline.watermark))
+      : Math.max(...slots.map((s) => s.pipeline.maxEventTime)) +
           Math.max(o.windowSizeMs, o.impactBandMs) +
           o.graceMs +
           1;
+  }
+
+  async #advanceIdle(): Promise<void> {
+    const o = this.#options;
+    const source = this.#source!;
+    const idle = (slot: PartitionSlot, now: number, target: number) =>
+      now - slot.pipeline.lastActivityAt >= o.idleTimeoutMs &&
+      target > slot.pipeline.watermark &&
+      slot.pipeline.nextOffset !== undefined;
+    let slots = [...this.#slots.values()];
+    if (slots.length === 0) return;
+    let now = Date.now();
+    let target = this.#idleTarget(slots, now);
+    if (!Number.isFinite(target)) return;
+    // Only a partition read to its end may move on. The end offset librdkafka caches is as old as the last
+    // fetch of that partition, and it stops fetching while its local queue is full: a partition starved of
+    // fetches behind a busy one then looked caught up and silent, its watermark moved to the busy one's,
+    // and its next records were late (seen in bench:day: 56 incidents of one partition). So the broker is
+    // asked for the end offset of each candidate that the cached end offset does not already rule out.
+    const candidates = slots.filter((slot) => {
+      if (!idle(slot, now, target)) return false;
+      const cached = source.highWatermark(slot.pipeline.topic, slot.pipeline.partition);
+      return cached >= 0 && slot.pipeline.nextOffset! >= cached;
+    });
+    if (candidates.length === 0) return;
+    const ends = await Promise.all(
+      candidates.map((slot) => source.queryHighWatermark(slot.pipeline.topic, slot.pipeline.partition)),
+    );
+    if (!this.#running || this.#source !== source) return;
+    // Records may have arrived meanwhile: decide again on the state as it is now.
+    slots = [...this.#slots.values()];
+    now = Date.now();
+    target = this.#idleTarget(slots, now);
     if (!Number.isFinite(target)) return;
     let advanced = false;
-    for (const { pipeline } of slots) {
-      if (now - pipeline.lastActivityAt < o.idleTimeoutMs || target <= pipeline.watermark) continue;
-      const high = this.#source!.highWatermark(pipeline.topic, pipeline.partition);
-      if (high < 0 || pipeline.nextOffset === undefined || pipeline.nextOffset < high) continue; // not caught up
+    candidates.forEach((slot, i) => {
+      const { pipeline } = slot;
+      const end = ends[i]!;
+      if (this.#slots.get(keyOf(pipeline)) !== slot || !idle(slot, now, target)) return;
+      if (end < 0 || pipeline.nextOffset! < end) return; // not caught up, or the broker did not say
       pipeline.advanceWatermark(target);
       advanced = true;
       this.#log.debug(
         { topic: pipeline.topic, partition: pipeline.partition, watermark: target },
         'idle partition advanced',
       );
-    }
+    });
     if (advanced) void this.#flush();
   }
 

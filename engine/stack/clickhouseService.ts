@@ -85,8 +85,9 @@ export class ClickHouseService implements StackService {
     });
   }
 
-  stop(): Promise<boolean> {
-    return this.process.stop(30_000);
+  /** Stops the server: SIGTERM, then SIGKILL after `graceMs` (0 kills it at once, as a crash would). */
+  stop(graceMs = 30_000): Promise<boolean> {
+    return this.process.stop(graceMs);
   }
 
   private async ping(): Promise<boolean> {

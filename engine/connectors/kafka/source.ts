@@ -55,6 +55,8 @@ export interface KafkaSourceOptions {
   readonly onRevoke: (partitions: TopicPartition[]) => void;
   /** Called when the group coordinator refused a commit of these partitions (see `commit`). */
   readonly onCommitFailed?: (partitions: TopicPartition[]) => void;
+  /** librdkafka's `queued.max.messages.kbytes` (default 65 536). */
+  readonly fetchQueueKbytes?: number;
   readonly logger: Logger;
 }
 
@@ -118,7 +120,7 @@ export class KafkaSource {
         'max.poll.interval.ms': 300_000,
         'fetch.wait.max.ms': 50,
         'fetch.min.bytes': 1,
-        'queued.max.messages.kbytes': 65_536,
+        'queued.max.messages.kbytes': options.fetchQueueKbytes ?? 65_536,
         'socket.keepalive.enable': true,
         rebalance_cb(
           this: InstanceType<typeof KafkaConsumer>,
@@ -276,6 +278,21 @@ export class KafkaSource {
     } catch {
       return -1;
     }
+  }
+
+  /**
+   * The end offset of a partition as the broker has it now (a round trip), or -1 when it cannot say
+   * within `timeoutMs`. `highWatermark` is only as fresh as the last fetch of that partition, and
+   * librdkafka stops fetching while its local queue is full: a partition then looks caught up when it is
+   * not.
+   */
+  queryHighWatermark(topic: string, partition: number, timeoutMs = 5_000): Promise<number> {
+    if (!this.#connected) return Promise.resolve(-1);
+    return new Promise((resolve) => {
+      this.#consumer.queryWatermarkOffsets(topic, partition, timeoutMs, (error, offsets) =>
+        resolve(error ? -1 : offsets.highOffset),
+      );
+    });
   }
 
   pause(partitions: readonly TopicPartition[]): void {

@@ -45,10 +45,10 @@ describe('engine: outages of ClickHouse and Kafka', () => {
     for (const run of runs) await cleanupRun(run);
   });
 
-  it('ClickHouse down for 8 s mid-run: nothing lost, nothing counted twice', async () => {
+  it('ClickHouse killed and down for 8 s mid-run: nothing lost, nothing counted twice', async () => {
     const run = await prepareRun('chdown');
     runs.push(run);
-    // 20 s of input: ClickHouse takes up to 15 s to shut down, and the outage must fall while records arrive.
+    // 20 s of input: the outage must fall while records arrive.
     const publishing = publish(run, { ...SIMULATION, seed: 31, rate: 2_000 });
     const engine = startEngine(run, ['--instance-id', 'chdown']);
     engines.push(engine);
@@ -65,7 +65,9 @@ describe('engine: outages of ClickHouse and Kafka', () => {
       async () => `the engine wrote no transport row within 60 s\n${engineLogTails(run)}`,
     );
     const before = await written();
-    expect(await stack.clickhouse.stop()).toBe(true);
+    // Killed, not shut down: a graceful shutdown of ClickHouse 18.16 takes up to 15 s and keeps serving
+    // meanwhile, so the outage sometimes began after the input had ended and no flush failed (seen in CI).
+    expect(await stack.clickhouse.stop(0)).toBe(true);
     await sleep(8_000);
     await stack.clickhouse.start(log);
     const published = await publishing;
