@@ -1,6 +1,8 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Environment } from '../config/environment.ts';
 import { ensureTopics } from '../connectors/kafka/client.ts';
 import { allTopics } from '../contract/topics.ts';
+import { CityOpsError } from '../errors.ts';
 import { ClickHouseService } from './clickhouseService.ts';
 import { KafkaService } from './kafkaService.ts';
 import type { ServiceStatus, StackService } from './stackService.ts';
@@ -41,6 +43,24 @@ export class LocalStack {
           return;
         }
         const started = Date.now();
+        if (before.ours) {
+          // Our process runs but did not answer (still starting, or busy: a ping gives up after 1 s; a bench
+          // once found ClickHouse so after a test's teardown and started a second one on the taken port).
+          while (Date.now() - started < 60_000) {
+            await sleep(500);
+            if ((await service.status()).healthy) {
+              log(`${service.name}: answering on ${before.listen} (pid ${before.pid}) after waiting for it`);
+              return;
+            }
+          }
+          throw new CityOpsError(
+            'SERVICE_UNAVAILABLE',
+            `${service.name} (pid ${before.pid}) runs but has not answered on ${before.listen} for 60 s`,
+            {
+              hint: 'read its log under .stack/; `city-ops stack down` then `city-ops stack up` restarts it',
+            },
+          );
+        }
         await service.start(log);
         log(
           `${service.name}: healthy on ${before.listen} after ${((Date.now() - started) / 1000).toFixed(1)} s`,
