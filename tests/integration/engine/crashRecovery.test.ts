@@ -130,15 +130,18 @@ describe('engine: exactly once across crashes and rebalances', () => {
     expect(stoppedTotals(first)?.consumed ?? 0).toBeGreaterThan(0);
   });
 
-  // The second case sets the lost-assignment limit to 0 ms, so the engine replaces its consumer when the lost
-  // revocation arrives, unless the same consumer is assigned again within one poll (seen in 1 of 3 runs).
-  // Not in the default run: these cases found that a poll's batch can carry an earlier assignment's messages
-  // (fixed in KafkaSource and the engine; 2 of 2 runs failed before), but the first case still failed in 1 of
-  // 4 runs after the fix (the engine idle with all partitions and the totals short), not yet explained.
-  // CITY_OPS_FREEZE_TESTS=1 runs them.
-  it.skipIf(process.env['CITY_OPS_FREEZE_TESTS'] !== '1').each([
+  // The first case runs by default. It failed in 1 of 5 runs once (the engine idle with all partitions and
+  // the totals short), explained since: after the freeze the engine reads a backlog, and an idle partition's
+  // watermark was moved on a stale end offset (see starvedPartition.test.ts); it passed 3 runs of 3 after that
+  // fix. The second case sets the lost-assignment limit to 0 ms, so the engine replaces its consumer when the
+  // lost revocation arrives, unless the same consumer is assigned again within one poll, which happened in
+  // about half of the runs: it asserts exact results whichever path ran and says which one did. It runs with
+  // CITY_OPS_FREEZE_TESTS=1.
+  it.each([
     { name: 'the consumer takes its partitions back', limitMs: undefined, replaced: false },
-    { name: 'a replacement consumer takes them (limit 0 ms)', limitMs: 0, replaced: true },
+    ...(process.env['CITY_OPS_FREEZE_TESTS'] === '1'
+      ? [{ name: 'a replacement consumer may take them (limit 0 ms)', limitMs: 0, replaced: true }]
+      : []),
   ])(
     'the engine freezes past its group session (SIGSTOP 16 s) and continues: $name, results are exact',
     async ({ limitMs, replaced }) => {
@@ -174,7 +177,9 @@ describe('engine: exactly once across crashes and rebalances', () => {
       expect(lostAt, 'no lost revocation in the log').toBeGreaterThanOrEqual(0);
       const after = lines.slice(lostAt);
       expect(after.some((l) => l.includes('"msg":"partitions assigned"'))).toBe(true);
-      expect(after.some((l) => l.includes('replacing the Kafka consumer'))).toBe(replaced);
+      const replacedNow = after.some((l) => l.includes('replacing the Kafka consumer'));
+      if (replaced) console.log(`consumer replaced after the freeze: ${replacedNow}`);
+      else expect(replacedNow, 'the consumer was replaced within the 30 s limit').toBe(false);
       await stopEngine(engine);
       expect(stoppedTotals(engine)?.consumed ?? 0).toBeGreaterThan(0);
     },
