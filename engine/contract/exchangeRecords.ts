@@ -24,7 +24,8 @@ export const MAX_EVENT_TIME = Date.UTC(2100, 0, 1);
  */
 export const MAX_FUTURE_SKEW_MS = 60 * 60 * 1000;
 
-const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
+/** The ISO-8601 event times the contract accepts (a zone is required). */
+export const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
 
 /** Event time: epoch milliseconds (integer) or an ISO-8601 string with a zone (`Z` or `+08:00`). */
 export const EventTime = z.union([
@@ -37,11 +38,12 @@ export const EventTime = z.union([
     ),
 ]);
 
-const Id = z
-  .string()
-  .min(1)
-  .max(128)
-  .regex(/^[^\p{Cc}]+$/u, 'must not contain control characters');
+/** Ids carry no control characters. */
+export const NO_CONTROL_CHARACTERS = /^[^\p{Cc}]+$/u;
+/** An H3 cell index as the contract writes it. */
+export const H3_CELL = /^[0-9a-f]{15}$/;
+
+const Id = z.string().min(1).max(128).regex(NO_CONTROL_CHARACTERS, 'must not contain control characters');
 const Latitude = z.number().min(-90).max(90);
 const Longitude = z.number().min(-180).max(180);
 const Name = z.string().min(1).max(128);
@@ -104,10 +106,7 @@ export const PopulationRecordSchema = z
     ts: EventTime,
     lat: Latitude.optional(),
     lon: Longitude.optional(),
-    h3: z
-      .string()
-      .regex(/^[0-9a-f]{15}$/, 'must be an H3 cell index (15 hex digits)')
-      .optional(),
+    h3: z.string().regex(H3_CELL, 'must be an H3 cell index (15 hex digits)').optional(),
     present: z.number().int().min(0).max(10_000_000),
     inflow: z.number().int().min(0).max(10_000_000),
     outflow: z.number().int().min(0).max(10_000_000),
