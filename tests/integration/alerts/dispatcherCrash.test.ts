@@ -109,6 +109,9 @@ describe('the dispatcher killed with SIGKILL mid-delivery and restarted', () => 
     const killedAt = Date.now();
     first.child.kill('SIGKILL');
     expect(await first.exited).toEqual({ code: null, signal: 'SIGKILL' });
+    // The first run answers requests until it is dead, not until the signal is sent: a CI run saw a 2xx
+    // recorded in the very millisecond of killedAt, replayed by the second run, and counted as unexplained.
+    const diedAt = Date.now();
     const deliveredBeforeKill = ok.delivered().size;
     expect(deliveredBeforeKill).toBeLessThan(ids.length);
 
@@ -178,7 +181,7 @@ describe('the dispatcher killed with SIGKILL mid-delivery and restarted', () => 
         const timeouts = receiver.requests.filter((r) => r.id === id && r.lost && r.status === 200).length;
         const crash =
           !durableInFirstRun &&
-          receiver.requests.some((r) => r.id === id && r.at < killedAt && r.status === 200 && !r.lost)
+          receiver.requests.some((r) => r.id === id && r.at <= diedAt && r.status === 200 && !r.lost)
             ? 1
             : 0;
         const history = receiver.requests
@@ -192,7 +195,7 @@ describe('the dispatcher killed with SIGKILL mid-delivery and restarted', () => 
         lostToCrash += crash;
         if (durableInFirstRun) {
           // Acknowledged in the first run: never sent again by the second one.
-          expect(receiver.requests.filter((r) => r.id === id && r.at > killedAt)).toEqual([]);
+          expect(receiver.requests.filter((r) => r.id === id && r.at > diedAt)).toEqual([]);
         }
       }
     }
