@@ -91,8 +91,11 @@ export class KafkaSource {
   readonly #next = new Map<string, number>();
   /** Counts repositions (assignments and seeks); a poll remembers the count when it starts. */
   #repositions = 0;
-  readonly #repositionedAt = new Map<string, number>();
-  readonly #soughtBack = new Map<string, { offset: number; at: number }>();
+  /**
+   * Each partition's last reposition: its count, and the offset sought to when it was a seek back (so the
+   * same seek is not issued again by every stale message of a poll that began before it).
+   */
+  readonly #repositioned = new Map<string, { at: number; soughtTo: number | undefined }>();
   /** The reposition count of each partition's current assignment: the generation of its messages. */
   readonly #assignedAt = new Map<string, number>();
   readonly #ready: SourceMessage[] = [];
@@ -316,7 +319,7 @@ export class KafkaSource {
       this.#lostAt = undefined;
       const entries = new Map(partitions.map((p) => [keyOf(p), { held: [] as HeldMessage[] }]));
       for (const key of entries.keys()) {
-        this.#repositionedAt.set(key, ++this.#repositions);
+        this.#repositioned.set(key, { at: ++this.#repositions, soughtTo: undefined });
         this.#assignedAt.set(key, this.#repositions);
       }
       for (const [key, entry] of entries) this.#restoring.set(key, entry);
@@ -330,6 +333,7 @@ export class KafkaSource {
         this.#restoring.delete(keyOf(p));
         this.#next.delete(keyOf(p));
         this.#assignedAt.delete(keyOf(p));
+        this.#repositioned.delete(keyOf(p));
       }
       const revoked = new Set(partitions.map(keyOf));
       for (let i = this.#ready.length - 1; i >= 0; i--)
@@ -349,7 +353,7 @@ export class KafkaSource {
       return;
     }
     if (message.offset < next) return;
-    if (message.offset > next && started < (this.#repositionedAt.get(key) ?? 0)) {
+    if (message.offset > next && started < (this.#repositioned.get(key)?.at ?? 0)) {
       this.#seekBack(message, next, started);
       return;
     }
@@ -361,10 +365,9 @@ export class KafkaSource {
   /** Fetches a partition again from `offset` (librdkafka drops what it had fetched for it). */
   #seekBack(p: TopicPartition, offset: number, started: number): void {
     const key = keyOf(p);
-    const last = this.#soughtBack.get(key);
-    if (last && last.offset === offset && last.at > started) return; // the same seek, issued after that poll began
-    this.#repositionedAt.set(key, ++this.#repositions);
-    this.#soughtBack.set(key, { offset, at: this.#repositions });
+    const last = this.#repositioned.get(key);
+    if (last && last.soughtTo === offset && last.at > started) return; // the same seek, issued after that poll began
+    this.#repositioned.set(key, { at: ++this.#repositions, soughtTo: offset });
     this.#consumer.seek({ topic: p.topic, partition: p.partition, offset }, 0, (error) => {
       if (error) this.#options.logger.warn({ err: error, partition: key, offset }, 'seeking back failed');
     });
