@@ -2,7 +2,12 @@ import { cellToLatLng, latLngToCell } from 'h3-js';
 import { tsvField } from '../connectors/clickhouse/sqlLiteral.ts';
 import type { IncidentMessage } from '../contract/aggregates.ts';
 import { decodeRecord } from '../contract/decodeRecord.ts';
-import type { CityEventRecord, PopulationRecord, TransportRecord } from '../contract/exchangeRecords.ts';
+import {
+  type CityEventRecord,
+  type PopulationRecord,
+  TRANSPORT_MODES,
+  type TransportRecord,
+} from '../contract/exchangeRecords.ts';
 import type { StreamName } from '../contract/topics.ts';
 import { shenzhenDistricts } from '../geo/shenzhenDistricts.ts';
 import { maskFreeText, maskIdNumber, maskName, maskPayload, maskPhone } from '../privacy/mask.ts';
@@ -13,6 +18,19 @@ export const CELL_RESOLUTION = 8;
 export const DEAD_LETTER_PAYLOAD_LIMIT = 4_096;
 /** District code of positions outside every district polygon. */
 export const OUTSIDE = 'outside';
+
+const { index, districts } = shenzhenDistricts();
+
+/**
+ * The districts of `AcceptedColumns.districtCodes`, by code (the last one is `outside`). Small codes instead
+ * of strings: the columns cross the thread boundary by structured clone, which copies a typed array in one
+ * piece but makes a new string for every element, and the main thread is the engine's busiest.
+ */
+export const DISTRICT_BY_CODE: readonly string[] = Object.freeze([...districts.map((d) => d.code), OUTSIDE]);
+/** The labels of `AcceptedColumns.labelCodes`, by code: transport modes, event statuses, '' (population). */
+export const LABEL_BY_CODE: readonly string[] = Object.freeze([...TRANSPORT_MODES, 'open', 'closed', '']);
+const districtCode = new Map(DISTRICT_BY_CODE.map((d, code) => [d, code]));
+const labelCode = new Map(LABEL_BY_CODE.map((l, code) => [l, code]));
 
 /**
  * A batch of Kafka messages from ONE partition, in offset order, packed for a cheap hand-over to a worker
@@ -39,16 +57,16 @@ export interface AcceptedColumns {
   readonly offsets: Float64Array;
   readonly ts: Float64Array;
   readonly ids: string[];
-  /** The entity: transport vehicle, events incident_id, population cell. */
+  /** The entity: transport vehicle, events incident_id, population H3 cell. */
   readonly entities: string[];
-  readonly districts: string[];
-  readonly cells: string[];
+  /** Index in `DISTRICT_BY_CODE`. */
+  readonly districtCodes: Uint8Array;
   readonly lat: Float64Array;
   readonly lon: Float64Array;
   /** transport: speed (NaN when absent); events: severity; population: people present. */
   readonly measure: Float64Array;
-  /** transport: mode; events: status ('open' | 'closed'); population: '' */
-  readonly labels: string[];
+  /** Index in `LABEL_BY_CODE`: transport mode; events status ('open' | 'closed'); population ''. */
+  readonly labelCodes: Uint8Array;
   /** population: inflow and outflow; 0 otherwise. */
   readonly inflow: Float64Array;
   readonly outflow: Float64Array;
@@ -82,7 +100,6 @@ export interface BatchResult {
   readonly incidents: IncidentMessage[];
 }
 
-const { index } = shenzhenDistricts();
 const decoder = new TextDecoder('utf-8', { fatal: false });
 
 /**
@@ -139,8 +156,7 @@ export function processBatch(task: BatchTask): BatchResult {
     const district = index.lookup(lon, lat) ?? OUTSIDE;
     accepted.offsets[count] = offset;
     accepted.ts[count] = ts;
-    accepted.districts[count] = district;
-    accepted.cells[count] = cell;
+    accepted.districtCodes[count] = districtCode.get(district)!;
     accepted.lat[count] = lat;
     accepted.lon[count] = lon;
     switch (decoded.stream) {
@@ -149,7 +165,7 @@ export function processBatch(task: BatchTask): BatchResult {
         accepted.ids[count] = r.id;
         accepted.entities[count] = r.vehicle;
         accepted.measure[count] = r.speed_kmh ?? Number.NaN;
-        accepted.labels[count] = r.mode;
+        accepted.labelCodes[count] = labelCode.get(r.mode)!;
         atomicTsv += `${tsvField(r.id)}\t${seconds}\t${ts}\t${tsvField(r.vehicle)}\t${r.mode}\t${tsvField(r.route ?? '')}\t${lat}\t${lon}\t${r.speed_kmh ?? '\\N'}\t${r.occupancy ?? '\\N'}\t${district}\t${cell}${tail}`;
         break;
       }
@@ -159,7 +175,7 @@ export function processBatch(task: BatchTask): BatchResult {
         accepted.ids[count] = r.id;
         accepted.entities[count] = incidentId;
         accepted.measure[count] = r.severity;
-        accepted.labels[count] = r.status;
+        accepted.labelCodes[count] = labelCode.get(r.status)!;
         const reporter = r.reporter;
         const masked = {
           name: reporter?.name ? maskName(reporter.name) : null,
@@ -193,7 +209,7 @@ export function processBatch(task: BatchTask): BatchResult {
         accepted.ids[count] = r.id;
         accepted.entities[count] = cell;
         accepted.measure[count] = r.present;
-        accepted.labels[count] = '';
+        accepted.labelCodes[count] = labelCode.get('')!;
         accepted.inflow[count] = r.inflow;
         accepted.outflow[count] = r.outflow;
         atomicTsv += `${tsvField(r.id)}\t${seconds}\t${ts}\t${cell}\t${lat}\t${lon}\t${district}\t${r.present}\t${r.inflow}\t${r.outflow}${tail}`;
@@ -222,12 +238,11 @@ function newColumns(n: number): AcceptedColumns {
     ts: new Float64Array(n),
     ids: new Array<string>(n),
     entities: new Array<string>(n),
-    districts: new Array<string>(n),
-    cells: new Array<string>(n),
+    districtCodes: new Uint8Array(n),
     lat: new Float64Array(n),
     lon: new Float64Array(n),
     measure: new Float64Array(n),
-    labels: new Array<string>(n),
+    labelCodes: new Uint8Array(n),
     inflow: new Float64Array(n),
     outflow: new Float64Array(n),
   };
@@ -241,12 +256,11 @@ function sliceColumns(c: AcceptedColumns, count: number): AcceptedColumns {
     ts: c.ts.slice(0, count),
     ids: c.ids.slice(0, count),
     entities: c.entities.slice(0, count),
-    districts: c.districts.slice(0, count),
-    cells: c.cells.slice(0, count),
+    districtCodes: c.districtCodes.slice(0, count),
     lat: c.lat.slice(0, count),
     lon: c.lon.slice(0, count),
     measure: c.measure.slice(0, count),
-    labels: c.labels.slice(0, count),
+    labelCodes: c.labelCodes.slice(0, count),
     inflow: c.inflow.slice(0, count),
     outflow: c.outflow.slice(0, count),
   };

@@ -6,7 +6,7 @@ import { tsvField } from '../connectors/clickhouse/sqlLiteral.ts';
 import type { AggregateMessage, DistrictWindowMessage, IncidentMessage } from '../contract/aggregates.ts';
 import type { StreamName } from '../contract/topics.ts';
 import { CityOpsError } from '../errors.ts';
-import type { BatchResult, DeadLetter } from './batchWorker.ts';
+import { type BatchResult, type DeadLetter, DISTRICT_BY_CODE, LABEL_BY_CODE } from './batchWorker.ts';
 import {
   type DistrictWindowInput,
   type DistrictWindowValues,
@@ -216,14 +216,14 @@ export class PartitionPipeline {
         offset: a.offsets[i]!,
         timestamp: a.ts[i]!,
         id: a.ids[i]!,
-        district: a.districts[i]!,
+        district: DISTRICT_BY_CODE[a.districtCodes[i]!]!,
         value: {
           stream: this.stream,
           ts: a.ts[i]!,
           seq: a.offsets[i]!,
           entity: a.entities[i]!,
           measure: a.measure[i]!,
-          label: a.labels[i]!,
+          label: LABEL_BY_CODE[a.labelCodes[i]!]!,
           inflow: a.inflow[i]!,
           outflow: a.outflow[i]!,
         },
@@ -376,17 +376,17 @@ export class PartitionPipeline {
         const speed = a.measure[i]!;
         this.#vehicles.set(vehicle, {
           vehicle,
-          mode: a.labels[i]!,
+          mode: LABEL_BY_CODE[a.labelCodes[i]!]!,
           lat: a.lat[i]!,
           lon: a.lon[i]!,
           ts: a.ts[i]!,
           speed_kmh: Number.isNaN(speed) ? null : speed,
-          district: a.districts[i]!,
+          district: DISTRICT_BY_CODE[a.districtCodes[i]!]!,
         });
       }
     } else if (this.stream === 'population') {
       for (let i = 0; i < a.count; i++) {
-        const cell = a.cells[i]!;
+        const cell = a.entities[i]!;
         if (a.ts[i]! < liveFrom) continue;
         const previous = this.#cells.get(cell);
         if (previous && previous.ts > a.ts[i]!) continue;
@@ -396,7 +396,7 @@ export class PartitionPipeline {
           inflow: a.inflow[i]!,
           outflow: a.outflow[i]!,
           ts: a.ts[i]!,
-          district: a.districts[i]!,
+          district: DISTRICT_BY_CODE[a.districtCodes[i]!]!,
         });
       }
     }

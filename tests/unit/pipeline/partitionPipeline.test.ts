@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { BatchResult } from '../../../engine/pipeline/batchWorker.ts';
+import { type BatchResult, DISTRICT_BY_CODE, LABEL_BY_CODE } from '../../../engine/pipeline/batchWorker.ts';
 import {
   type CommitMetadata,
   PartitionPipeline,
@@ -33,12 +33,11 @@ function batchResult(messages: readonly Message[]): BatchResult {
       ts: Float64Array.from(col((m) => m.record!.ts)),
       ids: col((m) => m.record!.id),
       entities: col((m) => m.record!.vehicle),
-      districts: col((m) => m.record!.district),
-      cells: col(() => '88411c0000fffff'),
+      districtCodes: Uint8Array.from(col((m) => DISTRICT_BY_CODE.indexOf(m.record!.district))),
       lat: new Float64Array(n).fill(22.5),
       lon: new Float64Array(n).fill(114),
       measure: Float64Array.from(col((m) => m.record!.speed)),
-      labels: col(() => 'bus'),
+      labelCodes: new Uint8Array(n).fill(LABEL_BY_CODE.indexOf('bus')),
       inflow: new Float64Array(n),
       outflow: new Float64Array(n),
     },
