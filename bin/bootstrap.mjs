@@ -73,3 +73,38 @@ if (installed !== lockHash) {
   });
   writeFileSync(stamp, `${lockHash}\n`);
 }
+
+// A speed patch of the native Kafka client (patches/README.md): applied to its sources after each install,
+// then only the changed file is compiled again (seconds). A patch that no longer applies (the client was
+// upgraded) stops here with the reason, rather than leaving a silently slower engine.
+const kafkaClient = join(root, 'node_modules', '@confluentinc', 'kafka-javascript');
+const kafkaPatch = join(root, 'patches', 'kafka-javascript-1.10.1-message-names.patch');
+const patchedSource = join(kafkaClient, 'src', 'common.cc');
+if (existsSync(patchedSource) && !readFileSync(patchedSource, 'utf8').includes('city-ops patch')) {
+  say('patching the Kafka client (patches/kafka-javascript-1.10.1-message-names.patch) and compiling it');
+  try {
+    execFileSync('patch', ['--dry-run', '--forward', '-p1', '-d', kafkaClient, '-i', kafkaPatch], {
+      stdio: 'pipe',
+    });
+  } catch (error) {
+    say(`the patch does not apply to node_modules/@confluentinc/kafka-javascript: ${error.stdout ?? error}`);
+    say('was the client upgraded? update or remove the patch (patches/README.md says how)');
+    process.exit(1);
+  }
+  execFileSync('patch', ['--forward', '-p1', '-d', kafkaClient, '-i', kafkaPatch], { stdio: 'inherit' });
+  if (existsSync(join(kafkaClient, 'build', 'Makefile'))) {
+    try {
+      execFileSync('make', ['-C', join(kafkaClient, 'build'), 'BUILDTYPE=Release'], { stdio: 'pipe' });
+    } catch (error) {
+      // Undone, so that the next run tries again instead of finding the marker over an unpatched binary.
+      execFileSync('patch', ['-R', '-p1', '-d', kafkaClient, '-i', kafkaPatch], { stdio: 'pipe' });
+      say(`compiling the patched Kafka client failed:\n${String(error.stderr ?? error).slice(-4000)}`);
+      say(
+        'the C++ toolchain (g++, make) and the -dev packages of engine/stack/system-packages.txt are needed',
+      );
+      process.exit(1);
+    }
+  } else {
+    say('the Kafka client was not built from source here (no build/Makefile): it runs unpatched');
+  }
+}
