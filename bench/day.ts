@@ -39,6 +39,8 @@ const { values } = parseArgs({
     'profile-engine': { type: 'string' },
     /** One more `city-ops run` flag for the engine, e.g. `--engine-arg=--batch-size=5000` (repeatable). */
     'engine-arg': { type: 'string', multiple: true, default: [] },
+    /** One more Node.js flag for the engine process, e.g. `--engine-node-arg=--max-semi-space-size=64` (repeatable). */
+    'engine-node-arg': { type: 'string', multiple: true, default: [] },
   },
 });
 const events = Number(values.events);
@@ -102,6 +104,7 @@ async function main(): Promise<void> {
     process.execPath,
     [
       ...(values['profile-engine'] ? ['--cpu-prof', `--cpu-prof-dir=${values['profile-engine']}`] : []),
+      ...values['engine-node-arg']!,
       join(PROJECT_ROOT, 'bin', 'city-ops.mjs'),
       'run',
       '--group-id',

@@ -43,7 +43,10 @@ export interface BatchTask {
   readonly offsets: Float64Array;
   /** Kafka message timestamps, epoch ms (0 when absent). */
   readonly timestamps: Float64Array;
-  readonly keys: readonly (string | null)[];
+  /** The keys, concatenated like the values (transferred too). */
+  readonly keyPayload: Uint8Array;
+  /** Length of each key in `keyPayload`; -1 for a null key. */
+  readonly keyLengths: Int32Array;
   readonly payload: Uint8Array;
   /** Length of each value in `payload`; -1 for a null value. */
   readonly lengths: Int32Array;
@@ -116,11 +119,14 @@ export function processBatch(task: BatchTask): BatchResult {
   let restrictedTsv = '';
   const source = `\t${task.partition}`;
   let position = 0;
+  let keyPosition = 0;
   let count = 0;
   for (let i = 0; i < n; i++) {
     const length = task.lengths[i]!;
     const bytes = length < 0 ? null : task.payload.subarray(position, position + length);
     if (length > 0) position += length;
+    const keyStart = keyPosition;
+    if (task.keyLengths[i]! > 0) keyPosition += task.keyLengths[i]!;
     const offset = task.offsets[i]!;
     const messageTs = task.timestamps[i]!;
     const decoded = decodeRecord(task.stream, bytes, messageTs > 0 ? messageTs : undefined);
@@ -130,7 +136,7 @@ export function processBatch(task: BatchTask): BatchResult {
         offset,
         reason: decoded.reason,
         detail: maskFreeText(decoded.detail),
-        key: maskFreeText(task.keys[i] ?? ''),
+        key: maskFreeText(decoder.decode(task.keyPayload.subarray(keyStart, keyPosition))),
         messageTs,
         bytes: bytes?.length ?? 0,
         payload: maskPayload(truncate(raw, DEAD_LETTER_PAYLOAD_LIMIT)),

@@ -73,7 +73,7 @@ export class EmbeddedEngine {
       partition,
       offset,
       timestamp,
-      key,
+      key: Buffer.from(key),
       value: value.length === 0 ? null : Buffer.from(value),
       generation: 1,
     });
@@ -129,7 +129,7 @@ export class EmbeddedEngine {
         messages.slice(i, i + this.#options.batchSize),
       );
       const result = (await this.#pool.run(task, {
-        transferList: [task.payload.buffer as ArrayBuffer],
+        transferList: [task.payload.buffer as ArrayBuffer, task.keyPayload.buffer as ArrayBuffer],
       })) as BatchResult;
       pipeline.apply(result);
       this.#accepted += result.accepted.count;

@@ -502,7 +502,7 @@ export class StreamEngine {
     const started = performance.now();
     this.#inflight += messages.length;
     const run = this.#pool!.run(task, {
-      transferList: [task.payload.buffer as ArrayBuffer],
+      transferList: [task.payload.buffer as ArrayBuffer, task.keyPayload.buffer as ArrayBuffer],
     }) as Promise<BatchResult>;
     slot.chain = slot.chain
       .then(() => run)
@@ -854,16 +854,28 @@ export function packTask(
   const offsets = new Float64Array(n);
   const timestamps = new Float64Array(n);
   const lengths = new Int32Array(n);
-  const keys: (string | null)[] = new Array(n);
+  const keyLengths = new Int32Array(n);
   let total = 0;
-  for (let i = 0; i < n; i++) total += messages[i]!.value?.length ?? 0;
+  let keyTotal = 0;
+  for (let i = 0; i < n; i++) {
+    total += messages[i]!.value?.length ?? 0;
+    keyTotal += messages[i]!.key?.length ?? 0;
+  }
   const payload = new Uint8Array(total);
+  const keyPayload = new Uint8Array(keyTotal);
   let position = 0;
+  let keyPosition = 0;
   for (let i = 0; i < n; i++) {
     const m = messages[i]!;
     offsets[i] = m.offset;
     timestamps[i] = m.timestamp;
-    keys[i] = m.key;
+    if (m.key === null) {
+      keyLengths[i] = -1;
+    } else {
+      keyPayload.set(m.key, keyPosition);
+      keyLengths[i] = m.key.length;
+      keyPosition += m.key.length;
+    }
     if (m.value === null) {
       lengths[i] = -1;
     } else {
@@ -878,7 +890,8 @@ export function packTask(
     partition,
     offsets,
     timestamps,
-    keys,
+    keyPayload,
+    keyLengths,
     payload,
     lengths,
     ingestedAt: Math.floor(Date.now() / 1000),

@@ -24,7 +24,8 @@ export interface SourceMessage {
   readonly offset: number;
   /** Kafka message timestamp, epoch ms (0 when absent). */
   readonly timestamp: number;
-  readonly key: string | null;
+  /** The key's bytes as received (the engine decodes a key only for a dead letter). */
+  readonly key: Uint8Array | null;
   readonly value: Buffer | null;
   /**
    * The assignment of its partition it was handed on under (0: none). A message taken before a revocation
@@ -187,7 +188,12 @@ export class KafkaSource {
         partition: m.partition,
         offset: m.offset,
         timestamp: m.timestamp ?? 0,
-        key: m.key === undefined || m.key === null ? null : String(m.key),
+        key:
+          m.key === undefined || m.key === null
+            ? null
+            : typeof m.key === 'string'
+              ? Buffer.from(m.key)
+              : m.key,
         value: m.value ?? null,
         generation: 0,
       };
@@ -436,6 +442,14 @@ interface IncrementalConsumer {
   assignmentLost(): boolean;
 }
 
+/** The keys `keyOf` made, kept: it runs for every consumed message, twice. */
+const partitionKeys = new Map<string, string[]>();
+
 export function keyOf(p: TopicPartition): string {
-  return `${p.topic}:${p.partition}`;
+  let byPartition = partitionKeys.get(p.topic);
+  if (byPartition === undefined) {
+    byPartition = [];
+    partitionKeys.set(p.topic, byPartition);
+  }
+  return (byPartition[p.partition] ??= `${p.topic}:${p.partition}`);
 }

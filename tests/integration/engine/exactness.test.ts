@@ -73,6 +73,13 @@ describe('engine: exact results from a simulated city', () => {
     }
     expect(Object.keys(expected).length).toBeGreaterThanOrEqual(5);
     expect(actual).toEqual(expected);
+    // Each bad record keeps its Kafka key (the simulator keys every message by its vehicle, incident or cell).
+    const [keys] = await query<{ missing: string; sample: string }>(
+      run.clickhouse,
+      `SELECT countIf(message_key = '') AS missing, any(message_key) AS sample FROM ${run.db}.dead_letters FINAL`,
+    );
+    expect(Number(keys?.missing)).toBe(0);
+    expect(keys?.sample).toMatch(/\S/);
     const [late] = await query<{ n: string }>(
       run.clickhouse,
       `SELECT count() AS n FROM ${run.db}.late_events`,
