@@ -6,6 +6,7 @@
  *   npm run bench:day                          # the full day: 20 000 000 events
  *   npm run bench:day -- --events 1000000      # a short run
  *   npm run bench:day -- --events 1000000 --profile-engine /tmp/prof   # with V8 CPU profiles of the engine
+ *   npm run bench:day -- --events 2000000 --latency-seconds 0          # the replay only (for A/B pairs)
  *
  * Writes bench/results/day.json (the command, the machine, every figure). Needs the local stack
  * (`city-ops stack up`). The engine runs as its own process (`city-ops run`, as in production) so its CPU
