@@ -52,11 +52,19 @@ if (missing.length > 0) {
   }
 }
 
+// The Kafka client's sources, patched below (patches/README.md); KAFKA_PATCH_MARK is in the current patch.
+const kafkaClient = join(root, 'node_modules', '@confluentinc', 'kafka-javascript');
+const patchedSource = join(kafkaClient, 'src', 'common.cc');
+const KAFKA_PATCH_MARK = 'ToPackedV8Object';
+const clientSource = existsSync(patchedSource) ? readFileSync(patchedSource, 'utf8') : '';
+// An older city-ops patch cannot be patched over: install the client afresh.
+const olderPatch = clientSource.includes('city-ops patch') && !clientSource.includes(KAFKA_PATCH_MARK);
+
 // npm ci again whenever package-lock.json changed since the last install we did.
 const lock = readFileSync(join(root, 'package-lock.json'));
 const lockHash = createHash('sha256').update(lock).digest('hex');
 const stamp = join(root, 'node_modules', '.city-ops-installed');
-const installed = existsSync(stamp) ? readFileSync(stamp, 'utf8').trim() : '';
+const installed = existsSync(stamp) && !olderPatch ? readFileSync(stamp, 'utf8').trim() : '';
 if (installed !== lockHash) {
   say(
     'installing npm dependencies (npm ci; builds the Kafka client natively, about 2 minutes the first time)',
@@ -75,13 +83,13 @@ if (installed !== lockHash) {
 }
 
 // A speed patch of the native Kafka client (patches/README.md): applied to its sources after each install,
-// then only the changed file is compiled again (seconds). A patch that no longer applies (the client was
+// then only the changed files are compiled again (seconds). A patch that no longer applies (the client was
 // upgraded) stops here with the reason, rather than leaving a silently slower engine.
-const kafkaClient = join(root, 'node_modules', '@confluentinc', 'kafka-javascript');
-const kafkaPatch = join(root, 'patches', 'kafka-javascript-1.10.1-message-names.patch');
-const patchedSource = join(kafkaClient, 'src', 'common.cc');
-if (existsSync(patchedSource) && !readFileSync(patchedSource, 'utf8').includes('city-ops patch')) {
-  say('patching the Kafka client (patches/kafka-javascript-1.10.1-message-names.patch) and compiling it');
+const kafkaPatch = join(root, 'patches', 'kafka-javascript-1.10.1-faster-consume.patch');
+if (existsSync(patchedSource) && !readFileSync(patchedSource, 'utf8').includes(KAFKA_PATCH_MARK)) {
+  say(
+    'patching the Kafka client (patches/kafka-javascript-1.10.1-faster-consume.patch) and compiling what it changes',
+  );
   try {
     execFileSync('patch', ['--dry-run', '--forward', '-p1', '-d', kafkaClient, '-i', kafkaPatch], {
       stdio: 'pipe',

@@ -58,6 +58,11 @@ export interface KafkaSourceOptions {
   readonly onCommitFailed?: (partitions: TopicPartition[]) => void;
   /** librdkafka's `queued.max.messages.kbytes` (default 65 536). */
   readonly fetchQueueKbytes?: number;
+  /**
+   * Ask the client for each poll's messages packed into a few arrays and two buffers (default true; needs
+   * the patched client of patches/, and falls back by itself without it). false: an object per message.
+   */
+  readonly packedConsume?: boolean;
   readonly logger: Logger;
 }
 
@@ -104,6 +109,8 @@ export class KafkaSource {
   /** When the assignment was last lost (a revocation librdkafka flags as lost), until the next assignment. */
   #lostAt: number | undefined;
   #polls = 0;
+  /** Whether the client answers consume calls packed (known after the first poll). */
+  packed: boolean | undefined;
 
   constructor(env: Environment, options: KafkaSourceOptions) {
     this.#options = options;
@@ -178,31 +185,79 @@ export class KafkaSource {
     // Everything goes through #ready: messages held during a restore are appended there as one block when the
     // restore ends, so a partition's messages always leave in offset order.
     const started = this.#repositions;
-    const raw = await new Promise<KafkaJavascript.Message[]>((resolve, reject) => {
-      this.#consumer.consume(max, (error, messages) => (error ? reject(error) : resolve(messages)));
-    });
+    const raw = await this.#consume(max);
     this.#polls += 1;
-    for (const m of raw) {
-      const message: SourceMessage = {
-        topic: m.topic,
-        partition: m.partition,
-        offset: m.offset,
-        timestamp: m.timestamp ?? 0,
-        key:
-          m.key === undefined || m.key === null
-            ? null
-            : typeof m.key === 'string'
-              ? Buffer.from(m.key)
-              : m.key,
-        value: m.value ?? null,
-        generation: 0,
-      };
-      const key = keyOf(message);
-      const restoring = this.#restoring.get(key);
-      if (restoring) restoring.held.push({ message, started });
-      else this.#handOn(key, message, started);
+    if (this.packed === undefined) {
+      this.packed = !Array.isArray(raw);
+      if (!this.packed && (this.#options.packedConsume ?? true)) {
+        this.#options.logger.warn(
+          'the Kafka client is not patched (patches/README.md): one object per message, a slower consume; run `node bin/bootstrap.mjs`',
+        );
+      }
+    }
+    if (Array.isArray(raw)) {
+      for (const m of raw) {
+        const key = m.key === undefined || m.key === null ? null : m.key;
+        this.#take(
+          {
+            topic: m.topic,
+            partition: m.partition,
+            offset: m.offset,
+            timestamp: m.timestamp ?? 0,
+            key: typeof key === 'string' ? Buffer.from(key) : key,
+            value: m.value ?? null,
+            generation: 0,
+          },
+          started,
+        );
+      }
+    } else {
+      for (const message of unpackMessages(raw)) this.#take(message, started);
     }
     return this.#ready.splice(0, max);
+  }
+
+  /**
+   * One consume call of the client, asking for the messages packed (patches/README.md). A client without
+   * the patch ignores that and answers with an object per message, which works the same, only slower.
+   */
+  #consume(max: number): Promise<PackedMessages | KafkaJavascript.Message[]> {
+    const consumer = this.#consumer as unknown as {
+      _client: {
+        consume(
+          timeoutMs: number,
+          max: number,
+          timeoutOnlyForFirstMessage: boolean,
+          cb: (error: { message: string; code: number } | null, messages: unknown) => void,
+          packed: boolean,
+        ): void;
+      };
+      _consumeTimeout: number;
+      _consumeIsTimeoutOnlyForFirstMessage: boolean;
+    };
+    return new Promise((resolve, reject) => {
+      consumer._client.consume(
+        consumer._consumeTimeout,
+        max,
+        consumer._consumeIsTimeoutOnlyForFirstMessage,
+        (error, messages) =>
+          error
+            ? reject(
+                Object.assign(new Error(`consuming from Kafka failed: ${error.message}`), {
+                  code: error.code,
+                }),
+              )
+            : resolve(messages as PackedMessages | KafkaJavascript.Message[]),
+        this.#options.packedConsume ?? true,
+      );
+    });
+  }
+
+  #take(message: SourceMessage, started: number): void {
+    const key = keyOf(message);
+    const restoring = this.#restoring.get(key);
+    if (restoring) restoring.held.push({ message, started });
+    else this.#handOn(key, message, started);
   }
 
   /**
@@ -442,6 +497,46 @@ interface IncrementalConsumer {
   assignmentLost(): boolean;
 }
 
+/**
+ * The messages of one consume call as the patched client hands them over (patches/README.md): `numbers`
+ * holds `count` offsets and timestamps (Float64), then partitions, topic indexes, key lengths and value
+ * lengths (Int32, -1 for null); `keys` and `values` are the keys and values concatenated.
+ */
+export interface PackedMessages {
+  readonly count: number;
+  readonly topics: readonly string[];
+  readonly numbers: ArrayBuffer;
+  readonly keys: Buffer;
+  readonly values: Buffer;
+}
+
+/** The messages of a packed consume, in order; keys and values are views of its two buffers. */
+export function unpackMessages(packed: PackedMessages): SourceMessage[] {
+  const n = packed.count;
+  const offsets = new Float64Array(packed.numbers, 0, n);
+  const timestamps = new Float64Array(packed.numbers, 8 * n, n);
+  const ints = new Int32Array(packed.numbers, 16 * n, 4 * n);
+  const messages: SourceMessage[] = new Array(n);
+  let keyAt = 0;
+  let valueAt = 0;
+  for (let i = 0; i < n; i++) {
+    const keyLength = ints[2 * n + i]!;
+    const valueLength = ints[3 * n + i]!;
+    messages[i] = {
+      topic: packed.topics[ints[n + i]!]!,
+      partition: ints[i]!,
+      offset: offsets[i]!,
+      timestamp: timestamps[i]!,
+      key: keyLength < 0 ? null : packed.keys.subarray(keyAt, keyAt + keyLength),
+      value: valueLength < 0 ? null : packed.values.subarray(valueAt, valueAt + valueLength),
+      generation: 0,
+    };
+    if (keyLength > 0) keyAt += keyLength;
+    if (valueLength > 0) valueAt += valueLength;
+  }
+  return messages;
+}
+
 /** The keys `keyOf` made, kept: it runs for every consumed message, twice. */
 const partitionKeys = new Map<string, string[]>();
 
@@ -451,5 +546,10 @@ export function keyOf(p: TopicPartition): string {
     byPartition = [];
     partitionKeys.set(p.topic, byPartition);
   }
-  return (byPartition[p.partition] ??= `${p.topic}:${p.partition}`);
+  let key = byPartition[p.partition];
+  if (key === undefined) {
+    key = `${p.topic}:${p.partition}`;
+    byPartition[p.partition] = key;
+  }
+  return key;
 }
