@@ -176,6 +176,13 @@ export async function stopEngine(
   if (engine.child.exitCode !== null || engine.child.signalCode !== null) return;
   engine.child.kill(signal);
   await engine.exited;
+  // A graceful stop ends with exit code 0: a crash on the way out (a native addon's SIGSEGV at exit was
+  // seen once) must not pass unnoticed.
+  if (signal === 'SIGTERM' && engine.child.exitCode !== 0) {
+    throw new Error(
+      `the engine did not stop cleanly on SIGTERM: ${engine.child.exitCode ?? engine.child.signalCode} (log: ${engine.logFile})`,
+    );
+  }
 }
 
 export async function query<T = Record<string, unknown>>(

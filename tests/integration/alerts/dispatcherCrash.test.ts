@@ -151,7 +151,7 @@ describe('the dispatcher killed with SIGKILL mid-delivery and restarted', () => 
     expect(metrics).toMatch(/city_ops_alert_deliveries_skipped_total \d+/);
 
     second.child.kill('SIGTERM');
-    expect((await second.exited).code).toBe(0);
+    expect(await second.exited).toEqual({ code: 0, signal: null });
 
     // Which deliveries the first run had made durable (acknowledgement topic, written by pid).
     const acks = new Map<string, DeliveryAck[]>();
