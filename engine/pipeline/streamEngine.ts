@@ -843,6 +843,29 @@ function groupByPartition(messages: readonly SourceMessage[]): Map<string, Sourc
   return groups;
 }
 
+/** One byte field of every message, concatenated, with each one's length (-1 for null). */
+function concatenate(
+  messages: readonly SourceMessage[],
+  field: (m: SourceMessage) => Uint8Array | null,
+): { bytes: Uint8Array; lengths: Int32Array } {
+  const lengths = new Int32Array(messages.length);
+  let total = 0;
+  for (const m of messages) total += field(m)?.length ?? 0;
+  const bytes = new Uint8Array(total);
+  let position = 0;
+  for (let i = 0; i < messages.length; i++) {
+    const part = field(messages[i]!);
+    if (part === null) {
+      lengths[i] = -1;
+    } else {
+      bytes.set(part, position);
+      lengths[i] = part.length;
+      position += part.length;
+    }
+  }
+  return { bytes, lengths };
+}
+
 /** Packs messages of one partition into a task whose payload is one transferable buffer. */
 export function packTask(
   stream: StreamName,
@@ -853,37 +876,12 @@ export function packTask(
   const n = messages.length;
   const offsets = new Float64Array(n);
   const timestamps = new Float64Array(n);
-  const lengths = new Int32Array(n);
-  const keyLengths = new Int32Array(n);
-  let total = 0;
-  let keyTotal = 0;
   for (let i = 0; i < n; i++) {
-    total += messages[i]!.value?.length ?? 0;
-    keyTotal += messages[i]!.key?.length ?? 0;
+    offsets[i] = messages[i]!.offset;
+    timestamps[i] = messages[i]!.timestamp;
   }
-  const payload = new Uint8Array(total);
-  const keyPayload = new Uint8Array(keyTotal);
-  let position = 0;
-  let keyPosition = 0;
-  for (let i = 0; i < n; i++) {
-    const m = messages[i]!;
-    offsets[i] = m.offset;
-    timestamps[i] = m.timestamp;
-    if (m.key === null) {
-      keyLengths[i] = -1;
-    } else {
-      keyPayload.set(m.key, keyPosition);
-      keyLengths[i] = m.key.length;
-      keyPosition += m.key.length;
-    }
-    if (m.value === null) {
-      lengths[i] = -1;
-    } else {
-      payload.set(m.value, position);
-      lengths[i] = m.value.length;
-      position += m.value.length;
-    }
-  }
+  const { bytes: keyPayload, lengths: keyLengths } = concatenate(messages, (m) => m.key);
+  const { bytes: payload, lengths } = concatenate(messages, (m) => m.value);
   return {
     stream,
     topic,

@@ -197,7 +197,7 @@ export class KafkaSource {
     }
     if (Array.isArray(raw)) {
       for (const m of raw) {
-        const key = m.key === undefined || m.key === null ? null : m.key;
+        const key = m.key ?? null;
         this.#take(
           {
             topic: m.topic,
