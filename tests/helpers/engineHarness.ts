@@ -15,7 +15,7 @@ import {
   type VehicleObservation,
 } from '../../engine/pipeline/finalizer.ts';
 import { ENGINE_THREADPOOL_SIZE } from '../../engine/pipeline/streamEngine.ts';
-import { publishSimulation } from '../../engine/simulator/publishSimulation.ts';
+import { type PublishProgress, publishSimulation } from '../../engine/simulator/publishSimulation.ts';
 import { SimulationTruth, type SimulationTruthFile } from '../../engine/simulator/SimulationTruth.ts';
 import { type SimulatedMessage, simulateCity } from '../../engine/simulator/simulateCity.ts';
 import type { SimulationOptionsInput } from '../../engine/simulator/simulationOptions.ts';
@@ -73,11 +73,18 @@ export interface Published {
   readonly messages: SimulatedMessage[];
 }
 
-/** Runs the simulator (in this process) into the run's topics; resolves once every message is acknowledged. */
-export async function publish(run: EngineRun, options: SimulationOptionsInput): Promise<Published> {
+/**
+ * Runs the simulator (in this process) into the run's topics; resolves once every message is acknowledged.
+ * `onProgress` is called every `progressIntervalMs` (default 5000) while it publishes.
+ */
+export async function publish(
+  run: EngineRun,
+  options: SimulationOptionsInput,
+  progress: { onProgress?: (p: PublishProgress) => void; progressIntervalMs?: number } = {},
+): Promise<Published> {
   const simulation = simulateCity(options);
   const truth = new SimulationTruth(simulation.options);
-  const report = await publishSimulation(simulation, { env: run.env, truth });
+  const report = await publishSimulation(simulation, { env: run.env, truth, ...progress });
   if (report.deliveryFailures > 0) throw new Error(`${report.deliveryFailures} messages were not delivered`);
   return { truth: truth.toJSON(), messages: [...simulateCity(options)] };
 }
@@ -219,11 +226,16 @@ export function truthDistrictMinute(truth: SimulationTruthFile): Map<string, num
   return new Map(truth.windows.map((w) => [`${w.stream}|${w.district}|${w.window_start}`, w.events]));
 }
 
-/** Waits until the engine has written and finalized everything the simulation published. */
+/**
+ * Waits until the engine has written and finalized everything the simulation published. With `lateCounts`,
+ * a record in `city.late_events` counts as written, so that a test asserting that nothing is late fails on
+ * that assertion at once instead of waiting out its timeout.
+ */
 export async function waitForCompletion(
   run: EngineRun,
   published: Published,
   timeoutMs = 180_000,
+  { lateCounts = false }: { lateCounts?: boolean } = {},
 ): Promise<void> {
   const expectedEvents = published.truth.totals.accepted;
   const expectedDead = published.truth.totals.invalid;
@@ -243,13 +255,21 @@ export async function waitForCompletion(
        WHERE what IN ('pulse:${run.env.CITY_OPS_TOPIC_PREFIX}', 'impact:${run.env.CITY_OPS_TOPIC_PREFIX}') GROUP BY kind`,
     );
     const through = Object.fromEntries(progress.map((p) => [p.kind, Number(p.through)]));
-    return { events: Number(minute?.n ?? 0), dead: Number(dead?.n ?? 0), through };
+    const [late] = lateCounts
+      ? await query<{ n: string }>(run.clickhouse, `SELECT count() AS n FROM ${run.db}.late_events`)
+      : [];
+    return {
+      events: Number(minute?.n ?? 0),
+      dead: Number(dead?.n ?? 0),
+      late: Number(late?.n ?? 0),
+      through,
+    };
   };
   await waitUntil(
     async () => {
       const s = await state();
       return (
-        s.events === expectedEvents &&
+        (lateCounts ? s.events + s.late >= expectedEvents : s.events === expectedEvents) &&
         s.dead === expectedDead &&
         (s.through['pulse'] ?? 0) > lastTs &&
         (s.through['impact'] ?? 0) > lastTs
