@@ -24,6 +24,8 @@ export interface AggregatesReaderOptions {
 /** A running reader; `stop()` disconnects it. */
 export interface AggregatesReader {
   readonly topics: { aggregates: string; alerts: string };
+  /** Partitions (of both topics) sought to their offset of `now - historyMs`: all of them. */
+  readonly sought: number;
   stop(): Promise<void>;
 }
 
@@ -49,12 +51,19 @@ export async function startAggregatesReader(options: AggregatesReaderOptions): P
   try {
     await admin.connect();
     for (const topic of [topics.aggregates, topics.alerts]) {
-      // A topic created a moment ago may not be known to every broker yet: retry briefly.
+      // A topic created a moment ago may not be known to every broker yet, and a partition whose leader is
+      // not elected yet answers -1: retry briefly until every partition has an offset. A partition left
+      // without a seek would start at the end offset of the moment it is assigned (seconds later), and
+      // what was published meanwhile would never reach the map (seen in a CI run of mapServer.test.ts).
       for (let attempt = 1; ; attempt += 1) {
         try {
-          for (const { partition, offset } of await admin.fetchTopicOffsetsByTimestamp(topic, startAt)) {
-            if (Number(offset) >= 0) seeks.push({ topic, partition, offset });
-          }
+          const offsets = await admin.fetchTopicOffsetsByTimestamp(topic, startAt);
+          const unknown = offsets.filter(({ offset }) => !(Number(offset) >= 0)).map((o) => o.partition);
+          if (offsets.length === 0 || unknown.length > 0)
+            throw new Error(
+              `no offset yet for ${offsets.length === 0 ? 'any partition' : `partitions ${unknown.join(', ')}`} of ${topic}`,
+            );
+          for (const { partition, offset } of offsets) seeks.push({ topic, partition, offset });
           break;
         } catch (error) {
           if (attempt >= 20) throw error;
@@ -123,6 +132,7 @@ export async function startAggregatesReader(options: AggregatesReaderOptions): P
 
   return {
     topics,
+    sought: seeks.length,
     async stop() {
       stopped = true;
       await consumer.disconnect().catch(() => {});

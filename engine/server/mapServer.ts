@@ -375,6 +375,7 @@ export async function startMapServer(options: MapServerOptions): Promise<MapServ
   }
   logger.info({ url, kafka: options.kafka !== false }, 'map server listening');
 
+  let closing: Promise<void> | undefined;
   return {
     host,
     port,
@@ -385,13 +386,17 @@ export async function startMapServer(options: MapServerOptions): Promise<MapServ
     metrics,
     apply,
     applyAlert,
-    async close() {
-      await reader?.stop();
-      uWS.us_listen_socket_close(listenSocket);
-      hub.stop();
-      closeApp(app);
-      if (historyClient && !(options.history && options.history.client !== undefined))
-        await historyClient.close();
+    close() {
+      // Idempotent: a second call (a test cleaning up after a failed restart) waits for the first.
+      closing ??= (async () => {
+        await reader?.stop();
+        uWS.us_listen_socket_close(listenSocket);
+        hub.stop();
+        closeApp(app);
+        if (historyClient && !(options.history && options.history.client !== undefined))
+          await historyClient.close();
+      })();
+      return closing;
     },
   };
 }
