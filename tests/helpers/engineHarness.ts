@@ -13,7 +13,7 @@ import {
   type IncidentOpening,
   type PopulationReport,
   type VehicleObservation,
-} from '../../engine/pipeline/finalizer.ts';
+} from '../../engine/pipeline/incidentImpact.ts';
 import { ENGINE_THREADPOOL_SIZE } from '../../engine/pipeline/streamEngine.ts';
 import { type PublishProgress, publishSimulation } from '../../engine/simulator/publishSimulation.ts';
 import { SimulationTruth, type SimulationTruthFile } from '../../engine/simulator/SimulationTruth.ts';

@@ -1,6 +1,6 @@
 import { gridDisk, latLngToCell } from 'h3-js';
 import { describe, expect, it } from 'vitest';
-import { computeIncidentImpact, type IncidentOpening } from '../../../engine/pipeline/finalizer.ts';
+import { computeIncidentImpact, type IncidentOpening } from '../../../engine/pipeline/incidentImpact.ts';
 import { haversineMeters } from '../../../operators/geo/haversineMeters.ts';
 
 const incident: IncidentOpening = {
