@@ -9,11 +9,10 @@ import {
   type TransportRecord,
 } from '../contract/exchangeRecords.ts';
 import type { StreamName } from '../contract/topics.ts';
+import { CELL_RESOLUTION } from '../geo/cells.ts';
 import { shenzhenDistricts } from '../geo/shenzhenDistricts.ts';
 import { maskFreeText, maskIdNumber, maskName, maskPayload, maskPhone } from '../privacy/mask.ts';
 
-/** H3 resolution of the `cell` of every record (res 8: cells of about 0.74 km², edge about 460 m). */
-export const CELL_RESOLUTION = 8;
 /** Dead-letter payloads keep at most this many bytes in `city.dead_letters` (masked). */
 export const DEAD_LETTER_PAYLOAD_LIMIT = 4_096;
 /** District code of positions outside every district polygon. */

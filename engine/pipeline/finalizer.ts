@@ -1,7 +1,7 @@
 import type { KafkaJS } from '@confluentinc/kafka-javascript';
 import { Piscina } from 'piscina';
 import type { Environment } from '../config/environment.ts';
-import type { ClickHouseClient } from '../connectors/clickhouse/client.ts';
+import { type ClickHouseClient, selectRows } from '../connectors/clickhouse/client.ts';
 import { ClickHouseSink } from '../connectors/clickhouse/sink.ts';
 import { sqlNumber, sqlString, sqlStringList } from '../connectors/clickhouse/sqlLiteral.ts';
 import { createKafka } from '../connectors/kafka/client.ts';
@@ -144,8 +144,8 @@ export class Finalizer {
     return this.#env.CLICKHOUSE_DATABASE;
   }
 
-  async #select<T>(query: string): Promise<T[]> {
-    return (await this.#client.query({ query, format: 'JSONEachRow' })).json<T>();
+  #select<T>(query: string): Promise<T[]> {
+    return selectRows<T>(this.#client, query);
   }
 
   /** Finalizer progress is kept per topic prefix, like `engine_progress`. */

@@ -1,10 +1,10 @@
-import type { ClickHouseClient } from '@clickhouse/client';
 import { gridDisk } from 'h3-js';
 import { H3Proximity } from '../../operators/geo/H3Proximity.ts';
 import { haversineMeters } from '../../operators/geo/haversineMeters.ts';
+import { type ClickHouseClient, selectRows } from '../connectors/clickhouse/client.ts';
 import { sqlNumber, sqlStringList, tsvField } from '../connectors/clickhouse/sqlLiteral.ts';
 import type { IncidentImpactMessage } from '../contract/aggregates.ts';
-import { CELL_RESOLUTION } from './batchWorker.ts';
+import { CELL_RESOLUTION } from '../geo/cells.ts';
 
 const NEAREST_LIMIT = 50;
 
@@ -167,7 +167,7 @@ export async function joinIncidentImpacts(
     for (const c of gridDisk(x.cell, o.rings)) peopleCells.add(c);
   }
   const observations = (
-    await select<Record<string, string | number>>(
+    await selectRows<Record<string, string | number>>(
       client,
       `SELECT vehicle, mode, lat, lon, ts_ms, cell FROM ${city}.transport_atomic FINAL
          WHERE ${timeRange(Math.max(0, minTs - o.bandMs), maxTs + o.bandMs, true)}
@@ -182,7 +182,7 @@ export async function joinIncidentImpacts(
     cell: String(r['cell']),
   }));
   const reports = (
-    await select<Record<string, string | number>>(
+    await selectRows<Record<string, string | number>>(
       client,
       `SELECT cell, ts_ms, present FROM ${city}.population_atomic FINAL
          WHERE ${timeRange(Math.max(0, minTs - o.populationMaxAgeMs), maxTs, false)}
@@ -224,10 +224,6 @@ export async function joinIncidentImpacts(
     });
   }
   return { tsv, messages };
-}
-
-async function select<T>(client: ClickHouseClient, query: string): Promise<T[]> {
-  return (await client.query({ query, format: 'JSONEachRow' })).json<T>();
 }
 
 /**

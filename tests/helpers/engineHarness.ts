@@ -4,7 +4,11 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { latLngToCell } from 'h3-js';
 import { type Environment, loadEnvironment, PROJECT_ROOT } from '../../engine/config/environment.ts';
-import { type ClickHouseClient, createClickHouse } from '../../engine/connectors/clickhouse/client.ts';
+import {
+  type ClickHouseClient,
+  createClickHouse,
+  selectRows,
+} from '../../engine/connectors/clickhouse/client.ts';
 import { migrate } from '../../engine/connectors/clickhouse/migrate.ts';
 import { createKafka, ensureTopics } from '../../engine/connectors/kafka/client.ts';
 import { allTopics, STREAM_NAMES, streamTopic } from '../../engine/contract/topics.ts';
@@ -196,7 +200,7 @@ export async function query<T = Record<string, unknown>>(
   client: ClickHouseClient,
   sql: string,
 ): Promise<T[]> {
-  return (await client.query({ query: sql, format: 'JSONEachRow' })).json<T>();
+  return selectRows<T>(client, sql);
 }
 
 /** Polls `check` until it returns true or `timeoutMs` passes (then throws with `describe()`). */

@@ -30,3 +30,8 @@ export function createClickHouse(
     log: { level: ClickHouseLogLevel.OFF },
   });
 }
+
+/** The rows of a SELECT, as objects (JSONEachRow; 64-bit integers arrive as strings). */
+export async function selectRows<T>(client: ClickHouseClient, query: string): Promise<T[]> {
+  return (await client.query({ query, format: 'JSONEachRow' })).json<T>();
+}
