@@ -79,8 +79,9 @@ export interface LiveCell {
 export interface PipelineDrain {
   readonly stream: StreamName;
   readonly partition: number;
-  readonly atomicTsv: string[];
-  readonly restrictedTsv: string[];
+  /** UTF-8 TabSeparated bodies (see `BatchResult`). */
+  readonly atomicTsv: Uint8Array[];
+  readonly restrictedTsv: Uint8Array[];
   readonly deadLetters: DeadLetter[];
   readonly lateTsv: string;
   readonly lateCount: number;
@@ -123,8 +124,8 @@ export class PartitionPipeline {
   #nextOffset: number | undefined;
   #applied: AppliedBatch[] = [];
   #appliedCount = 0;
-  #atomic: string[] = [];
-  #restricted: string[] = [];
+  #atomic: Uint8Array[] = [];
+  #restricted: Uint8Array[] = [];
   #deadLetters: DeadLetter[] = [];
   #late = '';
   #lateCount = 0;
@@ -232,8 +233,8 @@ export class PartitionPipeline {
     const liveFrom = Date.now() - (this.#timing.liveHorizonMs ?? Number.POSITIVE_INFINITY);
     this.#handle(this.#processor.addBatch(records), liveFrom);
     this.#collectLive(result, liveFrom);
-    if (result.atomicTsv) this.#atomic.push(result.atomicTsv);
-    if (result.restrictedTsv) this.#restricted.push(result.restrictedTsv);
+    if (result.atomicTsv.length > 0) this.#atomic.push(result.atomicTsv);
+    if (result.restrictedTsv.length > 0) this.#restricted.push(result.restrictedTsv);
     for (const letter of result.deadLetters) this.#deadLetters.push(letter);
     for (const incident of result.incidents) this.#incidents.push(incident);
     this.#bufferedBytes += result.atomicTsv.length + result.restrictedTsv.length;

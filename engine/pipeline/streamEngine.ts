@@ -689,8 +689,8 @@ export class StreamEngine {
     const city = this.#env.CLICKHOUSE_DATABASE;
     const restricted = this.#env.CLICKHOUSE_RESTRICTED_DATABASE;
     const now = Math.floor(Date.now() / 1000);
-    const atomic: Record<StreamName, string[]> = { transport: [], events: [], population: [] };
-    const eventsRaw: string[] = [];
+    const atomic: Record<StreamName, Uint8Array[]> = { transport: [], events: [], population: [] };
+    const eventsRaw: Uint8Array[] = [];
     const late: string[] = [];
     let deadLetters = '';
     let deadLettersRaw = '';

@@ -12,9 +12,21 @@ import type { ClickHouseClient } from './client.ts';
 export class ClickHouseSink {
   constructor(private readonly client: ClickHouseClient) {}
 
-  /** Inserts TabSeparated text (rows ending in '\n'), in the given column order. Returns the row count. */
-  async insertTsv(table: string, columns: readonly string[], chunks: readonly string[]): Promise<number> {
-    const rows = chunks.reduce((n, chunk) => n + countLines(chunk), 0);
+  /**
+   * Inserts TabSeparated text (rows ending in '\n'), as strings or UTF-8 bytes, in the given column order.
+   * Returns the row count.
+   */
+  async insertTsv(
+    table: string,
+    columns: readonly string[],
+    chunks: readonly (string | Uint8Array)[],
+  ): Promise<number> {
+    const bodies = chunks
+      .filter((c) => c.length > 0)
+      .map((c) =>
+        typeof c === 'string' ? Buffer.from(c, 'utf8') : Buffer.from(c.buffer, c.byteOffset, c.byteLength),
+      );
+    const rows = bodies.reduce((n, body) => n + countLines(body), 0);
     if (rows === 0) return 0;
     try {
       await this.client.insert({
@@ -22,10 +34,7 @@ export class ClickHouseSink {
         columns: [...columns] as [string, ...string[]],
         format: 'TabSeparated',
         // A byte stream (not object mode): the client sends it as the body of the TabSeparated insert.
-        values: Readable.from(
-          chunks.filter((c) => c.length > 0).map((c) => Buffer.from(c, 'utf8')),
-          { objectMode: false },
-        ),
+        values: Readable.from(bodies, { objectMode: false }),
       });
     } catch (cause) {
       throw new CityOpsError(
@@ -59,8 +68,9 @@ export class ClickHouseSink {
   }
 }
 
-function countLines(text: string): number {
+/** Rows in a TabSeparated body: its '\n' bytes (`Buffer.indexOf` is a native byte search). */
+function countLines(body: Buffer): number {
   let n = 0;
-  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) n++;
+  for (let i = body.indexOf(10); i >= 0; i = body.indexOf(10, i + 1)) n++;
   return n;
 }

@@ -41,8 +41,8 @@ function batchResult(messages: readonly Message[]): BatchResult {
       inflow: new Float64Array(n),
       outflow: new Float64Array(n),
     },
-    atomicTsv: '',
-    restrictedTsv: '',
+    atomicTsv: new Uint8Array(0),
+    restrictedTsv: new Uint8Array(0),
     deadLetters: messages
       .filter((m) => m.record === undefined)
       .map((m) => ({
