@@ -14,7 +14,6 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
@@ -27,6 +26,7 @@ import { ENGINE_THREADPOOL_SIZE } from '../engine/pipeline/streamEngine.ts';
 import { publishSimulation } from '../engine/simulator/publishSimulation.ts';
 import { DAILY_EVENTS } from '../engine/simulator/simulationOptions.ts';
 import { LocalStack } from '../engine/stack/localStack.ts';
+import { machineFacts, processUsage } from './processUsage.ts';
 
 const { values } = parseArgs({
   options: {
@@ -54,16 +54,6 @@ const STALL_SECONDS = 120;
 const command = `npm run bench:day${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
 const say = (line: string) =>
   process.stderr.write(`[bench:day ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
-
-/** CPU seconds (user + system) and peak resident memory of a process, from /proc. */
-function processUsage(pid: number): { cpuSeconds: number; peakRssMb: number; rssMb: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]);
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
-  return { cpuSeconds: ticks / 100, peakRssMb: kb('VmHWM') / 1024, rssMb: kb('VmRSS') / 1024 };
-}
 
 function pidOf(file: string): number {
   return Number(readFileSync(file, 'utf8').trim());
@@ -296,11 +286,7 @@ async function main(): Promise<void> {
   const result = {
     command,
     date: new Date().toISOString(),
-    machine: {
-      cpu: cpus()[0]?.model,
-      logicalCpus: cpus().length,
-      memoryGiB: Math.round(totalmem() / 2 ** 30),
-    },
+    machine: machineFacts(),
     options: {
       events,
       seed,

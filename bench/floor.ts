@@ -26,7 +26,6 @@
  * Writes bench/results/floor.json (the command, the machine, every figure). Needs the local stack.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -46,6 +45,7 @@ import { simulatorProducerConfig } from '../engine/simulator/publishSimulation.t
 import { openBatchSource } from '../engine/simulator/simulationBatches.ts';
 import { DAILY_EVENTS, resolveSimulationOptions } from '../engine/simulator/simulationOptions.ts';
 import { LocalStack } from '../engine/stack/localStack.ts';
+import { machineFacts, processUsage } from './processUsage.ts';
 
 const { values } = parseArgs({
   options: {
@@ -64,13 +64,6 @@ const command = `npm run bench:floor${process.argv.length > 2 ? ` -- ${process.a
 const say = (line: string) =>
   process.stderr.write(`[bench:floor ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 
-/** CPU seconds (user + system) of a process, from /proc. */
-function processCpu(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
 function ownCpu(): number {
   const usage = process.cpuUsage();
   return (usage.user + usage.system) / 1e6;
@@ -88,13 +81,16 @@ async function measure(
   others: Readonly<Record<string, number>>,
   work: () => Promise<void>,
 ): Promise<Part> {
-  const before = Object.fromEntries(Object.entries(others).map(([k, pid]) => [k, processCpu(pid)]));
+  const before = Object.fromEntries(
+    Object.entries(others).map(([k, pid]) => [k, processUsage(pid).cpuSeconds]),
+  );
   const ownBefore = ownCpu();
   const started = performance.now();
   await work();
   const wallSeconds = (performance.now() - started) / 1000;
   const cpuSeconds: Record<string, number> = { bench: round(ownCpu() - ownBefore) };
-  for (const [k, pid] of Object.entries(others)) cpuSeconds[k] = round(processCpu(pid) - before[k]!);
+  for (const [k, pid] of Object.entries(others))
+    cpuSeconds[k] = round(processUsage(pid).cpuSeconds - before[k]!);
   const total = Object.values(cpuSeconds).reduce((a, b) => a + b, 0);
   say(`${name}: ${wallSeconds.toFixed(1)} s, CPU ${JSON.stringify(cpuSeconds)} (${round(total)} s)`);
   return { wallSeconds: round(wallSeconds), cpuSeconds };
@@ -274,11 +270,7 @@ async function main(): Promise<void> {
   const result = {
     command,
     date: new Date().toISOString(),
-    machine: {
-      cpu: cpus()[0]?.model,
-      logicalCpus: cpus().length,
-      memoryGiB: Math.round(totalmem() / 2 ** 30),
-    },
+    machine: machineFacts(),
     options: { events: generated, seed: Number(values.seed), partitions, insertsOfRows: GOAL_RATE },
     parts,
     cpuSecondsPerEventMicros: round((cpuTotal / generated) * 1e6),
