@@ -13,20 +13,17 @@
  * and memory are measured apart from the publisher, the broker and ClickHouse.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { loadEnvironment, PROJECT_ROOT } from '../engine/config/environment.ts';
-import { createClickHouse } from '../engine/connectors/clickhouse/client.ts';
-import { migrate } from '../engine/connectors/clickhouse/migrate.ts';
-import { createKafka, ensureTopics } from '../engine/connectors/kafka/client.ts';
-import { allTopics, streamTopic } from '../engine/contract/topics.ts';
+import { PROJECT_ROOT } from '../engine/config/environment.ts';
+import { createKafka } from '../engine/connectors/kafka/client.ts';
+import { streamTopic } from '../engine/contract/topics.ts';
 import { ENGINE_THREADPOOL_SIZE } from '../engine/pipeline/streamEngine.ts';
 import { publishSimulation } from '../engine/simulator/publishSimulation.ts';
 import { DAILY_EVENTS } from '../engine/simulator/simulationOptions.ts';
-import { LocalStack } from '../engine/stack/localStack.ts';
-import { machineFacts, processUsage } from './processUsage.ts';
+import { machineFacts, openBenchStack, processUsage } from './benchStack.ts';
 
 const { values } = parseArgs({
   options: {
@@ -55,38 +52,19 @@ const command = `npm run bench:day${process.argv.length > 2 ? ` -- ${process.arg
 const say = (line: string) =>
   process.stderr.write(`[bench:day ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 
-function pidOf(file: string): number {
-  return Number(readFileSync(file, 'utf8').trim());
-}
-
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
 async function main(): Promise<void> {
-  const stackEnv = loadEnvironment();
-  const stack = new LocalStack(stackEnv);
-  await stack.up(say);
-  const id = Date.now().toString(36);
-  const env = loadEnvironment({
-    ...process.env,
-    CITY_OPS_TOPIC_PREFIX: `bench-day-${id}.`,
-    CLICKHOUSE_DATABASE: `bench_day_${id}`,
-    CLICKHOUSE_RESTRICTED_DATABASE: `bench_day_${id}_restricted`,
-  });
-  await ensureTopics(env, allTopics(env.CITY_OPS_TOPIC_PREFIX), partitions);
-  const clickhouse = createClickHouse(env);
-  await migrate(clickhouse, env);
+  const { id, env, clickhouse, count, kafkaPid, clickhousePid, drop } = await openBenchStack(
+    'bench-day',
+    partitions,
+    say,
+  );
   const db = env.CLICKHOUSE_DATABASE;
-  const count = async (sql: string) =>
-    Number(
-      (await (await clickhouse.query({ query: sql, format: 'JSONEachRow' })).json<{ n: string }>())[0]?.n ??
-        0,
-    );
 
-  const kafkaPid = pidOf(join(stackEnv.CITY_OPS_STACK_DIR, 'kafka', 'kafka.pid'));
-  const clickhousePid = pidOf(join(stackEnv.CITY_OPS_STACK_DIR, 'clickhouse', 'clickhouse.pid'));
   const kafkaBefore = processUsage(kafkaPid);
   const clickhouseBefore = processUsage(clickhousePid);
   const publisherBefore = process.cpuUsage();
@@ -344,15 +322,8 @@ async function main(): Promise<void> {
   say(`wrote ${file}`);
   process.stdout.write(`${JSON.stringify(result.replay)}\n${JSON.stringify(result.latency)}\n`);
 
-  if (!values['keep-data']) {
-    await clickhouse.command({ query: `DROP DATABASE IF EXISTS ${db}` });
-    await clickhouse.command({ query: `DROP DATABASE IF EXISTS ${env.CLICKHOUSE_RESTRICTED_DATABASE}` });
-    const admin = createKafka(env, 'bench-cleanup').admin();
-    await admin.connect();
-    await admin.deleteTopics({ topics: allTopics(env.CITY_OPS_TOPIC_PREFIX) });
-    await admin.disconnect();
-  }
-  await clickhouse.close();
+  if (values['keep-data']) await clickhouse.close();
+  else await drop();
 }
 
 main().then(

@@ -25,18 +25,15 @@
  *
  * Writes bench/results/floor.json (the command, the machine, every figure). Needs the local stack.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import KafkaJavascript from '@confluentinc/kafka-javascript';
-import { loadEnvironment, PROJECT_ROOT } from '../engine/config/environment.ts';
-import { createClickHouse, selectRows } from '../engine/connectors/clickhouse/client.ts';
-import { migrate } from '../engine/connectors/clickhouse/migrate.ts';
-import { createKafka, ensureTopics } from '../engine/connectors/kafka/client.ts';
+import { PROJECT_ROOT } from '../engine/config/environment.ts';
 import { KafkaSource } from '../engine/connectors/kafka/source.ts';
-import { allTopics, type StreamName, streamTopic } from '../engine/contract/topics.ts';
+import { type StreamName, streamTopic } from '../engine/contract/topics.ts';
 import { createLogger } from '../engine/observability/logger.ts';
 import { type BatchTask, processBatch } from '../engine/pipeline/batchWorker.ts';
 import { TSV_COLUMNS } from '../engine/pipeline/streamEngine.ts';
@@ -44,8 +41,7 @@ import { BATCH_STREAMS, type EncodedBatch, INDEX_STRIDE } from '../engine/simula
 import { simulatorProducerConfig } from '../engine/simulator/publishSimulation.ts';
 import { openBatchSource } from '../engine/simulator/simulationBatches.ts';
 import { DAILY_EVENTS, resolveSimulationOptions } from '../engine/simulator/simulationOptions.ts';
-import { LocalStack } from '../engine/stack/localStack.ts';
-import { machineFacts, processUsage } from './processUsage.ts';
+import { machineFacts, openBenchStack, processUsage } from './benchStack.ts';
 
 const { values } = parseArgs({
   options: {
@@ -99,26 +95,12 @@ async function measure(
 const round = (x: number) => Number(x.toFixed(2));
 
 async function main(): Promise<void> {
-  const stackEnv = loadEnvironment();
-  await new LocalStack(stackEnv).up(say);
-  const id = Date.now().toString(36);
-  const env = loadEnvironment({
-    ...process.env,
-    CITY_OPS_TOPIC_PREFIX: `bench-floor-${id}.`,
-    CLICKHOUSE_DATABASE: `bench_floor_${id}`,
-    CLICKHOUSE_RESTRICTED_DATABASE: `bench_floor_${id}_restricted`,
-  });
-  const topics = allTopics(env.CITY_OPS_TOPIC_PREFIX);
-  const topicOf = BATCH_STREAMS.map((stream) => streamTopic(stream, env.CITY_OPS_TOPIC_PREFIX));
-  await ensureTopics(env, topics, partitions);
-  const clickhouse = createClickHouse(env);
-  await migrate(clickhouse, env);
-  const count = async (query: string) =>
-    Number((await selectRows<{ n: string }>(clickhouse, query))[0]?.n ?? 0);
-  const kafkaPid = Number(readFileSync(join(stackEnv.CITY_OPS_STACK_DIR, 'kafka', 'kafka.pid'), 'utf8'));
-  const clickhousePid = Number(
-    readFileSync(join(stackEnv.CITY_OPS_STACK_DIR, 'clickhouse', 'clickhouse.pid'), 'utf8'),
+  const { id, env, clickhouse, count, kafkaPid, clickhousePid, drop } = await openBenchStack(
+    'bench-floor',
+    partitions,
+    say,
   );
+  const topicOf = BATCH_STREAMS.map((stream) => streamTopic(stream, env.CITY_OPS_TOPIC_PREFIX));
 
   // 0. The messages, generated into memory (not part of the floor).
   say(`generating ${events.toLocaleString('en')} messages of seed ${values.seed}'s day`);
@@ -146,8 +128,9 @@ async function main(): Promise<void> {
   // it hands over, so the ClickHouse part measures sending them and ClickHouse's work.
   const rows: Record<StreamName, Uint8Array[]> = { transport: [], events: [], population: [] };
   let accepted = 0;
+  const nextOffset = BATCH_STREAMS.map(() => 0);
   for (const batch of batches) {
-    for (const [stream, task] of tasksOf(batch)) {
+    for (const [stream, task] of tasksOf(batch, nextOffset)) {
       const result = processBatch(task);
       rows[stream].push(result.atomicTsv);
       accepted += result.accepted.count;
@@ -289,20 +272,15 @@ async function main(): Promise<void> {
   writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
   say(`wrote ${file}`);
 
-  await clickhouse.command({ query: `DROP DATABASE IF EXISTS ${db}` });
-  await clickhouse.command({ query: `DROP DATABASE IF EXISTS ${env.CLICKHOUSE_RESTRICTED_DATABASE}` });
-  await clickhouse.close();
-  const admin = createKafka(env, 'bench-cleanup').admin();
-  await admin.connect();
-  await admin.deleteTopics({ topics });
-  await admin.disconnect();
+  await drop();
 }
 
 /**
  * The messages of a generated batch as the engine's BatchTasks, one per stream (offsets numbered per
- * stream across the run, partition 0): what a worker would get for them, to build their rows.
+ * stream across the run in `nextOffset`, partition 0): what a worker would get for them, to build their
+ * rows.
  */
-function tasksOf(batch: EncodedBatch): Array<[StreamName, BatchTask]> {
+function tasksOf(batch: EncodedBatch, nextOffset: number[]): Array<[StreamName, BatchTask]> {
   const view = new Uint8Array(batch.bytes);
   const index = batch.index;
   return BATCH_STREAMS.flatMap((stream, k): Array<[StreamName, BatchTask]> => {
@@ -336,7 +314,6 @@ function tasksOf(batch: EncodedBatch): Array<[StreamName, BatchTask]> {
     ];
   });
 }
-const nextOffset = [0, 0, 0];
 
 main().then(
   () => process.exit(0),
