@@ -29,7 +29,11 @@ import { loadEnvironment, PROJECT_ROOT } from '../engine/config/environment.ts';
 import { createClickHouse } from '../engine/connectors/clickhouse/client.ts';
 import { statements } from '../engine/connectors/clickhouse/migrations/0100_alerts.ts';
 import { createKafka, ensureTopics } from '../engine/connectors/kafka/client.ts';
-import { type DistrictWindowMessage, districtWindowMessage } from '../engine/contract/aggregates.ts';
+import {
+  aggregateKey,
+  type DistrictWindowMessage,
+  districtWindowMessage,
+} from '../engine/contract/aggregates.ts';
 import { internalTopic } from '../engine/contract/topics.ts';
 
 const ENDPOINTS = 50;
@@ -224,10 +228,10 @@ try {
   const publishWindow = async (start: number, busy: boolean) => {
     await producer.send({
       topic: aggregatesTopic,
-      messages: districts.map((d) => ({
-        key: `district_window:transport:${d}:${start}:0`,
-        value: JSON.stringify(partial(d, start, busy)),
-      })),
+      messages: districts.map((d) => {
+        const message = partial(d, start, busy);
+        return { key: aggregateKey(message), value: JSON.stringify(message) };
+      }),
     });
     closedAt.set(start, Date.now());
   };

@@ -47,12 +47,17 @@ export class DistrictWindowCompletion {
 
   /** Applies one partial; returns the totals of the windows it completed, oldest first. */
   apply(message: DistrictWindowMessage): DistrictWindowTotals[] {
+    // Partition and progress count even for a straggler: its partition exists and has passed this window.
+    let partitions = this.partitions.get(message.stream);
+    if (!partitions) {
+      partitions = new Set();
+      this.partitions.set(message.stream, partitions);
+    }
+    partitions.add(message.partition);
     const key = `${message.stream}|${message.district}|${message.window_start}`;
     if (this.closed.has(key)) {
       this.stragglers += 1;
-      return [];
-    }
-    if (this.table.apply(message) !== undefined) {
+    } else if (this.table.apply(message) !== undefined) {
       let window = this.pending.get(key);
       if (!window) {
         window = {
@@ -66,12 +71,6 @@ export class DistrictWindowCompletion {
       }
       window.partials.set(message.partition, message);
     }
-    let partitions = this.partitions.get(message.stream);
-    if (!partitions) {
-      partitions = new Set();
-      this.partitions.set(message.stream, partitions);
-    }
-    partitions.add(message.partition);
     if (!message.final) return [];
     let progress = this.progress.get(message.stream);
     if (!progress) {

@@ -201,9 +201,10 @@ export function districtWindowMessage(
 export function aggregateKey(message: AggregateMessage): string {
   switch (message.kind) {
     case 'district_window':
-      // Not the window: one district's successive windows from one source partition share a key, so they
-      // land on one partition of the aggregates topic and arrive in order.
-      return `district_window:${message.stream}:${message.district}:${message.partition}`;
+      // Per source partition, not per district or window: all of a partition's partials land on one
+      // partition of the aggregates topic and arrive in the order published, so a final of a later window
+      // proves that every partial of that source partition up to it has arrived (DistrictWindowCompletion).
+      return `district_window:${message.stream}:${message.partition}`;
     case 'vehicle_positions':
     case 'population_cells':
       return `${message.kind}:${message.partition}`;

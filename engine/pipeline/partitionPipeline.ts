@@ -434,7 +434,10 @@ const LIVE_CHUNK = 2_000;
  * incidents, vehicle positions and people counts in chunks, and the partition's watermark.
  */
 export function liveMessages(drain: PipelineDrain, now: number): AggregateMessage[] {
-  const messages: AggregateMessage[] = [...drain.liveWindows, ...drain.incidents];
+  // Windows in event-time order: a consumer takes a final of a later window as proof that this partition
+  // has nothing more for the earlier ones (DistrictWindowCompletion).
+  const windows = [...drain.liveWindows].sort((a, b) => a.window_end - b.window_end);
+  const messages: AggregateMessage[] = [...windows, ...drain.incidents];
   for (let i = 0; i < drain.vehicles.length; i += LIVE_CHUNK) {
     const vehicles = drain.vehicles.slice(i, i + LIVE_CHUNK);
     messages.push({
