@@ -384,6 +384,10 @@ export class AlertEvaluator {
     return active;
   }
 
+  /**
+   * The whole state that decides future transitions (not `stats`, which count what this process did, as
+   * its Prometheus counters do). `restore(config, snapshot()).snapshot()` equals `snapshot()`.
+   */
   snapshot(): EvaluatorSnapshot {
     return structuredClone({
       version: 1 as const,
@@ -407,12 +411,15 @@ export class AlertEvaluator {
   static restore(
     config: AlertConfig,
     snapshot: EvaluatorSnapshot,
-    options: { stallMs?: number } = {},
+    options: AlertEvaluatorOptions = {},
   ): AlertEvaluator {
     const evaluator = new AlertEvaluator(config, options);
     const copy = structuredClone(snapshot);
     evaluator.now = copy.now ?? Number.MIN_SAFE_INTEGER;
     evaluator.windows = DistrictWindowCompletion.restore(copy.windows, options.stallMs);
+    // A held window is already closed in `windows`: dropping it here would lose its evaluation for good.
+    for (const item of copy.held ?? []) evaluator.hold(item);
+    evaluator.inputProgress = new Map(copy.inputProgress ?? []);
     const saved = new Map(copy.rules.map((r) => [r.id, r]));
     for (const runtime of evaluator.rules) {
       const state = saved.get(runtime.rule.id);

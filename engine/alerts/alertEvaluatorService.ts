@@ -41,7 +41,8 @@ interface StoredSnapshot {
  *
  * Durability: every `snapshotIntervalMs` the evaluator's state is written (gzip) to the compacted
  * evaluator-state topic, and only then are the consumed offsets committed; a restart restores the latest
- * snapshot and resumes at the committed offsets. Transitions produced after the last snapshot may be produced
+ * snapshot and goes on from the offsets it covers (messages before them, read again when the commit did not
+ * happen, are skipped). Transitions produced after the last snapshot may be produced
  * again after a crash; their ids are deterministic, so the dispatcher delivers them once (acknowledgement
  * topic) and the map merges them.
  */
@@ -79,6 +80,10 @@ export class AlertEvaluatorService {
     };
     if (stored) {
       this.evaluator = AlertEvaluator.restore(config, stored.state, stall);
+      // The snapshot, not the group's commit, says what the state holds: a crash between writing a snapshot
+      // and committing its offsets leaves the commit behind, and those messages must not be applied twice.
+      for (const [partition, offset] of Object.entries(stored.offsets))
+        this.nextOffsets.set(Number(partition), offset);
       this.restoredFrom = new Date(stored.at).toISOString();
       logger.info({ snapshot_at: this.restoredFrom, offsets: stored.offsets }, 'evaluator state restored');
     } else {
@@ -124,7 +129,9 @@ export class AlertEvaluatorService {
     const { metrics, logger } = this.options;
     const evaluator = this.evaluator!;
     const transitions: AlertTransition[] = [];
+    const from = BigInt(this.nextOffsets.get(batch.partition) ?? '0');
     for (const message of batch.messages) {
+      if (BigInt(message.offset) < from) continue; // already in the restored snapshot
       let parsed: ReturnType<typeof AggregateMessage.safeParse>;
       try {
         parsed = AggregateMessage.safeParse(JSON.parse(message.value?.toString() ?? ''));
@@ -144,7 +151,8 @@ export class AlertEvaluatorService {
     }
     await this.publish(transitions);
     const last = batch.messages.at(-1);
-    if (last) this.nextOffsets.set(batch.partition, String(BigInt(last.offset) + 1n));
+    if (last && BigInt(last.offset) >= from)
+      this.nextOffsets.set(batch.partition, String(BigInt(last.offset) + 1n));
     if (Date.now() - this.lastSnapshotAt >= (this.options.snapshotIntervalMs ?? 5_000))
       await this.checkpoint();
   }

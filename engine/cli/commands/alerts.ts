@@ -32,6 +32,8 @@ Options:
   --clickhouse-database <db> database of the alert tables (default CLICKHOUSE_DATABASE)
   --no-clickhouse            do not write delivery states to ClickHouse
   --snapshot-interval <ms>   evaluator snapshot and commit interval (default 5000)
+  --idle-check <ms>          how often the evaluator checks for input partitions at their end, which then
+                             stop holding complete windows back (default 1000)
 
 Topics and consumer groups carry CITY_OPS_TOPIC_PREFIX. Stops gracefully on SIGTERM or SIGINT.`;
 
@@ -51,6 +53,7 @@ export const command: Command = {
           'clickhouse-database': { type: 'string' },
           'no-clickhouse': { type: 'boolean', default: false },
           'snapshot-interval': { type: 'string', default: '5000' },
+          'idle-check': { type: 'string', default: '1000' },
         },
       }));
     } catch (cause) {
@@ -67,6 +70,10 @@ export const command: Command = {
     const snapshotIntervalMs = Number(values['snapshot-interval']);
     if (!Number.isInteger(snapshotIntervalMs) || snapshotIntervalMs < 100) {
       throw new CityOpsError('CLI_USAGE', '--snapshot-interval must be an integer of at least 100 (ms)');
+    }
+    const idleCheckMs = Number(values['idle-check']);
+    if (!Number.isInteger(idleCheckMs) || idleCheckMs < 100) {
+      throw new CityOpsError('CLI_USAGE', '--idle-check must be an integer of at least 100 (ms)');
     }
     const path = resolve(String(values['rules'] ?? resolve(PROJECT_ROOT, 'config/alerts.example.yaml')));
     const out = (line: string) => process.stdout.write(`${line}\n`);
@@ -139,6 +146,7 @@ export const command: Command = {
         logger: logger.child({ component: 'evaluator' }),
         metrics,
         snapshotIntervalMs,
+        idleCheckMs,
       });
     }
     if (only !== 'evaluator') {

@@ -1,28 +1,20 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readTopicToEnd } from '../../../engine/alerts/alertKafka.ts';
 import type { DeliveryAck } from '../../../engine/alerts/deliveryAcks.ts';
-import { PROJECT_ROOT } from '../../../engine/config/environment.ts';
 import {
   type AlertWorld,
   createAlertWorld,
   publishToOutbox,
   rulesFile,
   SECRETS,
+  spawnAlerts,
   syntheticTransitions,
   waitFor,
 } from './alertTestKit.ts';
 import { TestReceiver } from './webhookReceivers.ts';
-
-interface Run {
-  readonly child: ChildProcess;
-  readonly output: string[];
-  statusPort(): number | undefined;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
 
 describe('the dispatcher killed with SIGKILL mid-delivery and restarted', () => {
   let world: AlertWorld;
@@ -36,43 +28,7 @@ describe('the dispatcher killed with SIGKILL mid-delivery and restarted', () => 
     rmSync(dir, { recursive: true, force: true });
   });
 
-  function startDispatcher(rules: string): Run {
-    const child = spawn(
-      process.execPath,
-      [
-        join(PROJECT_ROOT, 'bin/city-ops.mjs'),
-        'alerts',
-        '--only',
-        'dispatcher',
-        '--rules',
-        rules,
-        '--port',
-        '0',
-        '--clickhouse-database',
-        world.database,
-      ],
-      {
-        cwd: PROJECT_ROOT,
-        env: { ...process.env, CITY_OPS_TOPIC_PREFIX: world.env.CITY_OPS_TOPIC_PREFIX, LOG_LEVEL: 'warn' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    const output: string[] = [];
-    child.stdout?.on('data', (chunk: Buffer) => output.push(...chunk.toString().split('\n').filter(Boolean)));
-    child.stderr?.on('data', (chunk: Buffer) => output.push(...chunk.toString().split('\n').filter(Boolean)));
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-      child.once('exit', (code, signal) => resolve({ code, signal })),
-    );
-    return {
-      child,
-      output,
-      exited,
-      statusPort: () => {
-        const line = output.find((l) => l.startsWith('alerts: status on http://127.0.0.1:'));
-        return line ? Number(/:(\d+) /.exec(line)?.[1]) : undefined;
-      },
-    };
-  }
+  const startDispatcher = (rules: string) => spawnAlerts(world, ['--only', 'dispatcher', '--rules', rules]);
 
   it('delivers every alert at least once with the same id, duplicates only where a 2xx was lost, nothing lost', async () => {
     // Slow enough that the kill lands mid-delivery: 40 ms per request, 2 at a time.
