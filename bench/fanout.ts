@@ -55,7 +55,7 @@ const CELLS = Number(process.env['FANOUT_CELLS'] ?? 10_000);
 const RESOLUTION = Number(process.env['FANOUT_RESOLUTION'] ?? 7);
 const FLOOR_SECONDS = Number(process.env['FANOUT_FLOOR_SECONDS'] ?? 20);
 const VEHICLES = 2000;
-const TOKEN = 'fanout-bench-token';
+const TOKEN = 'fanout-bench-token-16';
 const SELF = fileURLToPath(import.meta.url);
 
 /** One JSON line on stdout, read by the orchestrator. */

@@ -55,9 +55,14 @@ function reportError(error: unknown): void {
 async function boot(): Promise<void> {
   // maplibre's worker is a module of its own: bundled by vite and served from our server.
   maplibregl.setWorkerUrl(maplibreWorkerUrl);
-  const params = new URLSearchParams(location.search);
-  const token = params.get('token') ?? sessionStorage.getItem('city-ops-token') ?? '';
+  // The token comes in the link's fragment (`#token=`, never sent to a server or in a Referer), or in the
+  // query of older links; it is kept for this tab only and taken out of the address bar and its history.
+  const fromLink =
+    new URLSearchParams(location.hash.slice(1)).get('token') ??
+    new URLSearchParams(location.search).get('token');
+  const token = fromLink ?? sessionStorage.getItem('city-ops-token') ?? '';
   sessionStorage.setItem('city-ops-token', token);
+  if (fromLink !== null) history.replaceState(null, '', location.pathname);
   const el = (id: string) => document.getElementById(id)!;
 
   const [style, districtGeo] = await Promise.all([

@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { AlertDispatcher } from './alertDispatcher.ts';
@@ -32,11 +32,25 @@ export async function startAlertStatusServer(
   host = '127.0.0.1',
 ): Promise<{ server: Server; port: number; close(): Promise<void> }> {
   const server = createServer((request, response) => {
-    const url = new URL(request.url ?? '/', 'http://status');
     const json = (status: number, body: unknown) => {
       response.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
       response.end(`${JSON.stringify(body, null, 2)}\n`);
     };
+    // Whatever a request does to a handler (a path `new URL` refuses, a failing summary), it gets an answer
+    // and the process, which delivers the city's alerts, goes on.
+    try {
+      route(request, response, json);
+    } catch (error) {
+      if (!response.headersSent) json(error instanceof TypeError ? 400 : 500, { error: String(error) });
+      else response.destroy();
+    }
+  });
+  const route = (
+    request: IncomingMessage,
+    response: ServerResponse,
+    json: (status: number, body: unknown) => void,
+  ): void => {
+    const url = new URL(request.url ?? '/', 'http://status');
     if (request.method !== 'GET') return json(405, { error: 'GET only' });
     switch (url.pathname) {
       case '/health':
@@ -79,7 +93,7 @@ export async function startAlertStatusServer(
       default:
         return json(404, { error: 'not found', paths: ['/health', '/metrics', '/status', '/deliveries'] });
     }
-  });
+  };
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());

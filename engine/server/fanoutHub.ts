@@ -56,6 +56,12 @@ export interface FanoutOptions {
   slowClientTimeoutMs: number;
   /** How often stale entities are evicted (ms, default 5 s). */
   evictEveryMs: number;
+  /**
+   * Messages a client may send in a burst (default 20), then `messagesPerSecond` (default 2): a subscribe
+   * costs the server a snapshot per topic, so a client sending them in a loop is slowed down, then closed.
+   */
+  messageBurst: number;
+  messagesPerSecond: number;
 }
 
 const DEFAULTS: FanoutOptions = {
@@ -67,7 +73,12 @@ const DEFAULTS: FanoutOptions = {
   maxBufferedBytes: 16 * 1024 * 1024,
   slowClientTimeoutMs: 15_000,
   evictEveryMs: 5_000,
+  messageBurst: 20,
+  messagesPerSecond: 2,
 };
+
+/** Close code for a client that keeps sending past its limit (RFC 6455 policy violation). */
+const POLICY_VIOLATION = 1008;
 
 /** One connected client. */
 export class ClientSession {
@@ -76,6 +87,13 @@ export class ClientSession {
   lagging: Map<string, number> | undefined;
   laggingSince = 0;
   closed = false;
+  /** The one resume this connection may ask for has been used (a reconnect resumes once). */
+  resumed = false;
+  /** Token bucket of client messages: tokens left and when it was last refilled. */
+  tokens = Number.NaN;
+  refilledAt = 0;
+  /** Messages dropped by the rate limit in a row. */
+  dropped = 0;
 
   constructor(
     readonly id: number,
@@ -178,6 +196,7 @@ export class FanoutHub {
 
   /** A text message from a client. */
   message(session: ClientSession, text: string): void {
+    if (!this.admit(session)) return;
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
@@ -201,6 +220,33 @@ export class FanoutHub {
       return;
     }
     this.subscribe(session, message);
+  }
+
+  /** Takes a token for one client message; past the limit it answers RATE_LIMITED, then closes (1008). */
+  private admit(session: ClientSession): boolean {
+    const { messageBurst, messagesPerSecond } = this.options;
+    const now = Date.now();
+    if (Number.isNaN(session.tokens)) session.tokens = messageBurst;
+    session.tokens = Math.min(
+      messageBurst,
+      session.tokens + ((now - session.refilledAt) / 1000) * messagesPerSecond,
+    );
+    session.refilledAt = now;
+    if (session.tokens >= 1) {
+      session.tokens -= 1;
+      session.dropped = 0;
+      return true;
+    }
+    session.dropped += 1;
+    this.metrics.badClientMessages.inc();
+    if (session.dropped === 1) {
+      this.reject(session, 'RATE_LIMITED', `more than ${messagesPerSecond} messages a second: ignored`);
+    } else if (session.dropped >= messageBurst) {
+      this.metrics.disconnects.inc({ reason: 'rate_limit' });
+      this.forget(session);
+      session.socket.end(POLICY_VIOLATION, 'too many messages');
+    }
+    return false;
   }
 
   /** The client's send buffer drained (uWS `drain`): catch it up now rather than at the next tick. */
@@ -239,7 +285,10 @@ export class FanoutHub {
       resolution: wanted.resolution,
     };
     session.socket.send(JSON.stringify(subscribed));
-    const resumeSeqs = message.resume?.epoch === this.epoch ? message.resume.seqs : undefined;
+    // Each resume makes the server compact a catch-up per topic: one per connection, the reconnect's.
+    const resumeSeqs =
+      message.resume?.epoch === this.epoch && !session.resumed ? message.resume.seqs : undefined;
+    if (message.resume) session.resumed = true;
     const now = Date.now();
     for (const topic of allowed) {
       const channel = this.state.channel(topic);

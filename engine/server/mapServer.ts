@@ -1,18 +1,19 @@
 import uWS from 'uWebSockets.js';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { extname, join, normalize, resolve, sep } from 'node:path';
+import { resolve } from 'node:path';
 import { type Environment, PROJECT_ROOT } from '../config/environment.ts';
 import { type ClickHouseClient, createClickHouse } from '../connectors/clickhouse/client.ts';
 import type { AggregateMessage } from '../contract/aggregates.ts';
-import { CityOpsError, isCityOpsError } from '../errors.ts';
+import { CityOpsError } from '../errors.ts';
 import { createLogger, type Logger } from '../observability/logger.ts';
 import { type AggregatesReader, startAggregatesReader } from './aggregatesReader.ts';
 import type { AlertEntity } from './alertEvent.ts';
 import { loadBasemap } from './basemap.ts';
 import { loadDistrictBoundaries } from './districtBoundaries.ts';
 import { type ClientSession, FanoutHub, type FanoutOptions, type Principal } from './fanoutHub.ts';
-import { DEFAULT_HISTORY_TABLES, type HistoryTables, queryHistory } from './historyQuery.ts';
+import { DEFAULT_HISTORY_TABLES, type HistoryTables } from './historyQuery.ts';
+import { printable, send } from './httpGuard.ts';
+import { registerHttpRoutes } from './httpRoutes.ts';
 import { LiveState, type LiveStateOptions } from './liveState.ts';
 import { SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX } from './protocol.ts';
 import { ServerMetrics } from './serverMetrics.ts';
@@ -77,20 +78,8 @@ export interface MapServer {
   close(): Promise<void>;
 }
 
-const CONTENT_TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json',
-  '.geojson': 'application/geo+json',
-  '.png': 'image/png',
-  '.svg': 'image/svg+xml',
-  '.woff2': 'font/woff2',
-  '.pbf': 'application/x-protobuf',
-  '.map': 'application/json',
-  '.wasm': 'application/wasm',
-};
+/** Shortest access token accepted: 16 characters (a generated one has 24, 144 random bits). */
+export const MIN_TOKEN_LENGTH = 16;
 
 /** A random access token (URL-safe), for `city-ops serve` when none is configured. */
 export function generateToken(): string {
@@ -106,21 +95,24 @@ export function generateToken(): string {
  * - `WS /ws?token=...` (or subprotocol `city-ops.token.<token>`): the protocol of docs/protocol.md.
  *
  * @example
- * const server = await startMapServer({ env: loadEnvironment(), token: 'secret', port: 0 });
- * console.log(`${server.url}/?token=secret`);
+ * const server = await startMapServer({ env: loadEnvironment(), token: 'a-secret-of-16-chars', port: 0 });
+ * console.log(`${server.url}/#token=secret`);
  * await server.close();
  */
 export async function startMapServer(options: MapServerOptions): Promise<MapServer> {
-  if (options.token.length < 8)
-    throw new CityOpsError('CONFIG_INVALID', 'the map access token must have at least 8 characters', {
-      hint: 'set CITY_OPS_MAP_TOKEN or --token to a longer secret, or leave both unset to generate one',
-    });
+  if (options.token.length < MIN_TOKEN_LENGTH)
+    throw new CityOpsError(
+      'CONFIG_INVALID',
+      `the map access token must have at least ${MIN_TOKEN_LENGTH} characters`,
+      {
+        hint: 'set CITY_OPS_MAP_TOKEN or --token to a longer secret, or leave both unset to generate one',
+      },
+    );
   const logger = options.logger ?? createLogger('map-server');
   const host = options.host ?? '127.0.0.1';
   const metrics = new ServerMetrics();
   const boundaries = loadDistrictBoundaries();
   const basemap = loadBasemap('/basemap');
-  const basemapStyle = JSON.stringify(basemap.style);
   const districtsJson = JSON.stringify(boundaries.geojson);
   const state = new LiveState(
     boundaries.districts.map((d) => d.code),
@@ -190,6 +182,23 @@ export async function startMapServer(options: MapServerOptions): Promise<MapServ
     };
   };
 
+  // A WebSocket handler that throws would end the process inside uWS: count it, log it, answer or close.
+  const wsGuard =
+    <A extends unknown[]>(what: string, handler: (...args: A) => void, recover: (...args: A) => void) =>
+    (...args: A): void => {
+      try {
+        handler(...args);
+      } catch (error) {
+        metrics.httpErrors.inc({ route: `/ws ${what}` });
+        logger.error({ err: error, handler: what }, 'WebSocket handler failed');
+        try {
+          recover(...args);
+        } catch {
+          // The socket or the response is gone already.
+        }
+      }
+    };
+
   app.ws<{ principal: Principal; session?: ClientSession }>('/ws', {
     compression: uWS.DISABLED,
     maxPayloadLength: 64 * 1024,
@@ -198,34 +207,46 @@ export async function startMapServer(options: MapServerOptions): Promise<MapServ
     // The hub keeps each client under its own limits (high water, then disconnect); this is the last guard.
     maxBackpressure: (options.fanout?.maxBufferedBytes ?? 16 * 1024 * 1024) * 2,
     closeOnBackpressureLimit: 1,
-    upgrade: (res, req, context) => {
-      const access = accessOf(res, req, '/ws');
-      const key = req.getHeader('sec-websocket-key');
-      const protocolHeader = req.getHeader('sec-websocket-protocol');
-      const extensions = req.getHeader('sec-websocket-extensions');
-      if (!originAllowed(access.origin)) {
-        metrics.rejected.inc({ reason: 'origin' });
-        res.writeStatus('403 Forbidden').end(`origin ${access.origin} is not allowed`);
-        return;
-      }
-      const principal = authorize(access);
-      if (!principal) {
-        metrics.rejected.inc({ reason: 'token' });
-        res.writeStatus('401 Unauthorized').end('a valid token is required (?token=...)');
-        return;
-      }
-      const offered = protocolHeader.split(',').map((p) => p.trim());
-      const selected = offered.includes(SUBPROTOCOL) ? SUBPROTOCOL : '';
-      res.upgrade({ principal }, key, selected, extensions, context);
-    },
-    open: (ws) => {
-      const data = ws.getUserData();
-      data.session = hub.open(ws, data.principal);
-    },
-    message: (ws, message) => {
-      const session = ws.getUserData().session;
-      if (session && !session.closed) hub.message(session, Buffer.from(message).toString('utf8'));
-    },
+    upgrade: wsGuard(
+      'upgrade',
+      (res, req, context) => {
+        const access = accessOf(res, req, '/ws');
+        const key = req.getHeader('sec-websocket-key');
+        const protocolHeader = req.getHeader('sec-websocket-protocol');
+        const extensions = req.getHeader('sec-websocket-extensions');
+        if (!originAllowed(access.origin)) {
+          metrics.rejected.inc({ reason: 'origin' });
+          send(res, '403 Forbidden', 'text/plain', `origin ${printable(access.origin ?? '')} is not allowed`);
+          return;
+        }
+        const principal = authorize(access);
+        if (!principal) {
+          metrics.rejected.inc({ reason: 'token' });
+          send(res, '401 Unauthorized', 'text/plain', 'a valid token is required (?token=...)');
+          return;
+        }
+        const offered = protocolHeader.split(',').map((p) => p.trim());
+        const selected = offered.includes(SUBPROTOCOL) ? SUBPROTOCOL : '';
+        res.upgrade({ principal }, key, selected, extensions, context);
+      },
+      (res) => send(res, '500 Internal Server Error', 'text/plain', 'internal error during the upgrade\n'),
+    ),
+    open: wsGuard(
+      'open',
+      (ws) => {
+        const data = ws.getUserData();
+        data.session = hub.open(ws, data.principal);
+      },
+      (ws) => ws.end(1011, 'internal error'),
+    ),
+    message: wsGuard(
+      'message',
+      (ws, message) => {
+        const session = ws.getUserData().session;
+        if (session && !session.closed) hub.message(session, Buffer.from(message).toString('utf8'));
+      },
+      (ws) => ws.end(1011, 'internal error'),
+    ),
     drain: (ws) => {
       const session = ws.getUserData().session;
       if (session && !session.closed) hub.drain(session);
@@ -236,113 +257,39 @@ export async function startMapServer(options: MapServerOptions): Promise<MapServ
     },
   });
 
-  const send = (
-    res: uWS.HttpResponse,
-    status: string,
-    type: string,
-    body: string | Buffer,
-    headers: Record<string, string> = {},
-  ): void => {
-    res.cork(() => {
-      res.writeStatus(status).writeHeader('Content-Type', type);
-      for (const [name, value] of Object.entries(headers)) res.writeHeader(name, value);
-      res.end(body);
-    });
-  };
-
-  app.get('/health', (res) => {
-    const kafkaOk = options.kafka === false || reader !== undefined;
-    const body = {
-      status: kafkaOk ? 'ok' : 'starting',
-      epoch: hub.epoch,
-      clients: hub.clientCount,
-      uptime_s: Math.round((Date.now() - startedAt) / 1000),
-      last_aggregate_age_s: lastAggregateAt ? (Date.now() - lastAggregateAt) / 1000 : null,
-      topics: state.topics().length,
-      kafka: options.kafka === false ? 'disabled' : reader ? reader.topics : 'connecting',
-    };
-    send(res, kafkaOk ? '200 OK' : '503 Service Unavailable', 'application/json', JSON.stringify(body));
-  });
-
-  app.get('/metrics', (res) => {
-    let aborted = false;
-    res.onAborted(() => {
-      aborted = true;
-    });
-    if (lastKafkaTs) metrics.consumeLag.set((Date.now() - lastKafkaTs) / 1000);
-    metrics.registry
-      .metrics()
-      .then((text) => {
-        if (!aborted) send(res, '200 OK', metrics.registry.contentType, text);
-      })
-      .catch((error: unknown) => {
-        if (!aborted) send(res, '500 Internal Server Error', 'text/plain', String(error));
-      });
-  });
-
-  app.get('/api/districts', (res) => {
-    send(res, '200 OK', 'application/geo+json', districtsJson, { 'Cache-Control': 'max-age=3600' });
-  });
-
-  app.get('/basemap/style.json', (res) => {
-    send(res, '200 OK', 'application/json', basemapStyle, { 'Cache-Control': 'max-age=3600' });
-  });
-
-  app.get('/basemap/*', (res, req) => {
-    const file = basemap.files.get(decodeURIComponent(req.getUrl().slice('/basemap/'.length)));
-    if (!file) return send(res, '404 Not Found', 'text/plain', 'not in the basemap package');
-    send(res, '200 OK', CONTENT_TYPES[extname(req.getUrl())] ?? 'application/octet-stream', file);
-  });
-
-  app.get('/api/history', (res, req) => {
-    const access = accessOf(res, req, '/api/history');
-    if (!originAllowed(access.origin) || !authorize(access)) {
-      metrics.rejected.inc({ reason: 'token' });
-      return send(res, '401 Unauthorized', 'text/plain', 'a valid token is required');
-    }
-    const query = new URLSearchParams(req.getQuery() ?? '');
-    let aborted = false;
-    res.onAborted(() => {
-      aborted = true;
-    });
-    if (!historyClient) {
-      const body = { note: 'history is turned off on this server', minutes: 0, districtMinute: [] };
-      return send(res, '200 OK', 'application/json', JSON.stringify(body));
-    }
-    queryHistory(historyClient, historyTables, {
-      minutes: Number(query.get('minutes') ?? 15),
-      district: query.get('district'),
-    })
-      .then((history) => {
-        if (!aborted) send(res, '200 OK', 'application/json', JSON.stringify(history));
-      })
-      .catch((error: unknown) => {
-        if (aborted) return;
-        const status =
-          isCityOpsError(error) && error.domain === 'user' ? '400 Bad Request' : '500 Internal Server Error';
-        send(res, status, 'text/plain', error instanceof Error ? error.message : String(error));
-      });
-  });
-
-  const staticCache = new Map<string, Buffer>();
-  app.get('/*', (res, req) => {
-    let path = req.getUrl();
-    if (path === '/' || path === '') path = '/index.html';
-    const file = normalize(join(staticDir, decodeURIComponent(path)));
-    if (!file.startsWith(staticDir + sep))
-      return send(res, '403 Forbidden', 'text/plain', 'outside the page');
-    let body = staticCache.get(file);
-    if (!body) {
-      if (!existsSync(file) || !statSync(file).isFile()) {
-        const hint = existsSync(staticDir) ? 'not found' : 'the page is not built: run `npm run build:viz`';
-        return send(res, '404 Not Found', 'text/plain', hint);
+  registerHttpRoutes(app, {
+    logger,
+    metrics,
+    staticDir,
+    basemap,
+    districtsJson,
+    health: () => {
+      const kafkaOk = options.kafka === false || reader !== undefined;
+      return {
+        ok: kafkaOk,
+        body: {
+          status: kafkaOk ? 'ok' : 'starting',
+          epoch: hub.epoch,
+          clients: hub.clientCount,
+          uptime_s: Math.round((Date.now() - startedAt) / 1000),
+          last_aggregate_age_s: lastAggregateAt ? (Date.now() - lastAggregateAt) / 1000 : null,
+          topics: state.topics().length,
+          kafka: options.kafka === false ? 'disabled' : reader ? reader.topics : 'connecting',
+        },
+      };
+    },
+    beforeMetrics: () => {
+      if (lastKafkaTs) metrics.consumeLag.set((Date.now() - lastKafkaTs) / 1000);
+    },
+    history: (res, req) => {
+      const access = accessOf(res, req, '/api/history');
+      if (!originAllowed(access.origin) || !authorize(access)) {
+        metrics.rejected.inc({ reason: 'token' });
+        send(res, '401 Unauthorized', 'text/plain', 'a valid token is required');
+        return undefined;
       }
-      body = readFileSync(file);
-      staticCache.set(file, body);
-    }
-    send(res, '200 OK', CONTENT_TYPES[extname(file)] ?? 'application/octet-stream', body, {
-      'Cache-Control': file.endsWith('index.html') ? 'no-cache' : 'max-age=300',
-    });
+      return historyClient ? { client: historyClient, tables: historyTables } : null;
+    },
   });
 
   const { listenSocket, port } = await listen(app, host, options.port ?? 8080, logger);
@@ -374,6 +321,11 @@ export async function startMapServer(options: MapServerOptions): Promise<MapServ
     }
   }
   logger.info({ url, kafka: options.kafka !== false }, 'map server listening');
+  if (!isLoopback(host))
+    logger.warn(
+      { host },
+      'listening beyond this machine without TLS: the token and the live data cross the network in clear; put the server behind a TLS proxy, or listen on 127.0.0.1',
+    );
 
   let closing: Promise<void> | undefined;
   return {
@@ -399,6 +351,11 @@ export async function startMapServer(options: MapServerOptions): Promise<MapServ
       return closing;
     },
   };
+}
+
+/** 127.0.0.0/8, ::1 and localhost: addresses no other machine can reach. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
 function digest(value: string): Buffer {

@@ -32,6 +32,9 @@ export function layerOfTopic(topic: string): Layer {
   return (slash < 0 ? topic : topic.slice(0, slash)) as Layer;
 }
 
+/** A resume names at most this many topics (the map has about 40: 3 district layers x 11 districts, and 4 more). */
+export const MAX_RESUME_TOPICS = 256;
+
 const DistrictCode = z.string().regex(/^[0-9a-z_]{1,32}$/, 'must be a district code such as 440304');
 
 /** What a client may send. Anything else is answered with an `error` message and ignored. */
@@ -39,7 +42,7 @@ export const ClientMessage = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('subscribe'),
     /** Layers wanted; a new subscribe replaces the previous one. */
-    layers: z.array(z.enum(LAYERS)).min(1),
+    layers: z.array(z.enum(LAYERS)).min(1).max(LAYERS.length),
     /** District list or bounding box [west, south, east, north] in WGS84 degrees; all districts if omitted. */
     area: z
       .object({
@@ -52,7 +55,14 @@ export const ClientMessage = z.discriminatedUnion('type', [
     zoom: z.number().min(0).max(24).optional(),
     /** Resume: the server epoch the seqs come from, and the last seq applied per topic. */
     resume: z
-      .object({ epoch: z.string().max(64), seqs: z.record(z.string().max(64), z.number().int().min(0)) })
+      .object({
+        epoch: z.string().max(64),
+        seqs: z
+          .record(z.string().max(64), z.number().int().min(0))
+          .refine((seqs) => Object.keys(seqs).length <= MAX_RESUME_TOPICS, {
+            message: `at most ${MAX_RESUME_TOPICS} topics`,
+          }),
+      })
       .optional(),
   }),
   z.object({ type: z.literal('ping'), t: z.number().optional() }),
@@ -119,7 +129,7 @@ export interface CatchupMessage {
 
 export interface ErrorMessage {
   type: 'error';
-  code: 'BAD_MESSAGE' | 'FORBIDDEN' | 'SLOW_CONSUMER';
+  code: 'BAD_MESSAGE' | 'FORBIDDEN' | 'SLOW_CONSUMER' | 'RATE_LIMITED';
   message: string;
 }
 

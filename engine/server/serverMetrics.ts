@@ -77,6 +77,12 @@ export class ServerMetrics {
     labelNames: ['kind'],
     registers: [this.registry],
   });
+  readonly httpErrors = new Counter({
+    name: 'city_map_handler_errors_total',
+    help: 'HTTP and WebSocket handlers that threw (answered 500 or closed 1011; the server kept serving), by route',
+    labelNames: ['route'],
+    registers: [this.registry],
+  });
   readonly invalidMessages = new Counter({
     name: 'city_map_invalid_messages_total',
     help: 'Kafka records of the aggregates or alerts topics that broke the contract and were skipped',

@@ -19,7 +19,7 @@ import {
 } from '../helpers/engineHarness.ts';
 import { CHROMIUM_ARGS, CHROMIUM_PATH, type CityOpsPage } from './chromium.ts';
 
-const TOKEN = 'engine-run-token';
+const TOKEN = 'engine-run-token-16';
 
 /**
  * The whole path with the real pieces: `city-ops simulate --live` -> Kafka -> `city-ops run` (the engine)
@@ -81,7 +81,7 @@ describe('the live map over a real simulator and engine run', () => {
   });
 
   it('shows the engine aggregates on the page and replays its ClickHouse history', async () => {
-    await page.goto(`${server.url}/?token=${TOKEN}`);
+    await page.goto(`${server.url}/#token=${TOKEN}`);
     await page.waitForFunction(() => document.body.dataset['ready'] === 'true', undefined, {
       timeout: 60_000,
     });

@@ -15,7 +15,7 @@ import { testEnv, uniqueSuffix } from '../helpers/environment.ts';
 import { CHROMIUM_ARGS, CHROMIUM_PATH, type CityOpsPage } from './chromium.ts';
 import { changedPixels, decodePng, type Pixels, pixelsNear } from './pngPixels.ts';
 
-const TOKEN = 'browser-test-token';
+const TOKEN = 'browser-test-token-16';
 const ARTIFACTS = resolve(PROJECT_ROOT, 'test-artifacts');
 
 type Layers = Record<'vehicles' | 'incidents' | 'population' | 'districts' | 'arcs', boolean>;
@@ -138,7 +138,7 @@ describe('the live map page in headless Chromium', () => {
   });
 
   it('loads with no external request, connects and shows live data, in Chinese', async () => {
-    await page.goto(`${server.url}/?token=${TOKEN}`);
+    await page.goto(`${server.url}/#token=${TOKEN}`);
     await page.waitForFunction(() => document.body.dataset['ready'] === 'true', undefined, {
       timeout: 60_000,
     });
@@ -149,6 +149,8 @@ describe('the live map page in headless Chromium', () => {
       'live data on the page',
     );
     expect(live.stats.gaps).toBe(0);
+    // The token left the address bar (and the tab's history) once read.
+    expect(page.url()).toBe(`${server.url}/`);
     expect(await page.textContent('#title')).toContain('城市运行中心');
     expect(await page.textContent('#district-panel')).toContain('福田区');
     await waitForPage(page, (v) => v.stats.deltas > live.stats.deltas + 5, 'deltas keep coming');

@@ -26,7 +26,7 @@ import { CHROMIUM_ARGS, CHROMIUM_PATH, type CityOpsPage } from './chromium.ts';
 const VEHICLES = Number(process.env['MAP_LOAD_VEHICLES'] ?? 50_000);
 const CELLS = Number(process.env['MAP_LOAD_CELLS'] ?? 10_000);
 const SECONDS = Number(process.env['MAP_LOAD_SECONDS'] ?? 30);
-const TOKEN = 'map-load-token';
+const TOKEN = 'map-load-token-16ch';
 
 /**
  * The page's data path without rendering, on V8 (Chrome's engine) in this process: one second of deltas
@@ -104,7 +104,7 @@ const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHR
 const page = await browser.newPage({ viewport: { width: 1600, height: 900 } });
 
 // The whole city in view, every hexagon at the engine's resolution (9) rather than the zoom's choice.
-await page.goto(`${server.url}/?token=${TOKEN}`);
+await page.goto(`${server.url}/#token=${TOKEN}`);
 await page.waitForFunction(() => document.body.dataset['ready'] === 'true', undefined, { timeout: 120_000 });
 await page.evaluate(() => {
   const o = (window as unknown as { __cityOps: CityOpsPage }).__cityOps;

@@ -166,7 +166,7 @@ async function runEmbedded(env: Environment, o: RunOptions & { why: string }): P
 function banner(log: (line: string) => void, map: MapServer, lines: string[]): void {
   log('');
   log('city-ops is running.');
-  log(`live map       ${map.url}/?token=${encodeURIComponent(map.token)}`);
+  log(`live map       ${map.url}/#token=${encodeURIComponent(map.token)}`);
   for (const line of lines) log(line);
   log('Ctrl+C stops.');
   log('');

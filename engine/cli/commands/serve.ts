@@ -2,14 +2,14 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { loadEnvironment } from '../../config/environment.ts';
 import { CityOpsError } from '../../errors.ts';
-import { generateToken, startMapServer } from '../../server/mapServer.ts';
+import { generateToken, isLoopback, MIN_TOKEN_LENGTH, startMapServer } from '../../server/mapServer.ts';
 import { SyntheticCity } from '../../server/syntheticCity.ts';
 import type { Command } from '../main.ts';
 
 const Flags = z.object({
   port: z.coerce.number().int().min(0).max(65_535),
   host: z.string().min(1),
-  token: z.string().min(8, 'must have at least 8 characters').optional(),
+  token: z.string().min(MIN_TOKEN_LENGTH, `must have at least ${MIN_TOKEN_LENGTH} characters`).optional(),
   origins: z.string().optional(),
   demo: z.boolean(),
   vehicles: z.coerce.number().int().min(0).max(200_000),
@@ -76,7 +76,11 @@ export const command: Command = {
     });
     const out = (line: string) => process.stdout.write(`${line}\n`);
     out(`map server listening on ${server.url}`);
-    out(`open ${server.url}/?token=${encodeURIComponent(token)}`);
+    if (!isLoopback(server.host))
+      out(
+        `warning: ${server.host} is reachable from other machines and the server has no TLS: the token and the live data cross the network in clear (put it behind a TLS proxy)`,
+      );
+    out(`open ${server.url}/#token=${encodeURIComponent(token)}`);
     if (generated) out('(token generated for this run; set CITY_OPS_MAP_TOKEN to keep one)');
 
     let demoTimer: NodeJS.Timeout | undefined;

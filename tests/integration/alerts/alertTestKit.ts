@@ -1,15 +1,14 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
 import type { KafkaJS } from '@confluentinc/kafka-javascript';
 import { toAlertCloudEvent } from '../../../engine/alerts/alertEvent.ts';
 import { alertId } from '../../../engine/alerts/alertIdentity.ts';
 import { ensureAlertTopics } from '../../../engine/alerts/alertKafka.ts';
 import type { AlertTopics } from '../../../engine/alerts/alertTopics.ts';
 import type { AlertTransition } from '../../../engine/alerts/alertTransition.ts';
-import { type Environment, loadEnvironment, PROJECT_ROOT } from '../../../engine/config/environment.ts';
+import { type Environment, loadEnvironment } from '../../../engine/config/environment.ts';
 import { type ClickHouseClient, createClickHouse } from '../../../engine/connectors/clickhouse/client.ts';
 import { statements } from '../../../engine/connectors/clickhouse/migrations/0100_alerts.ts';
 import { createKafka, type KafkaClient } from '../../../engine/connectors/kafka/client.ts';
+import { type CityOpsProcess, spawnCityOps } from '../../helpers/cityOpsProcess.ts';
 import { uniqueSuffix } from '../../helpers/environment.ts';
 
 /** An isolated world for one alert test file: topic prefix, ClickHouse database with migration 0100. */
@@ -152,47 +151,21 @@ export const SECRETS = [
   'whsec_exrk/S+VdIlpWH5J6kGZyJKRAckt0jq8',
 ] as const;
 
-/** A `city-ops alerts` child process of a test, with its output lines. */
-export interface AlertsRun {
-  readonly child: ChildProcess;
-  readonly output: string[];
+/** A `city-ops alerts` child process of a test. */
+export interface AlertsRun extends CityOpsProcess {
   /** Port of its status server, once it printed it. */
   statusPort(): number | undefined;
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
 /** Starts `city-ops alerts <args>` in `world` (its topic prefix and alert database), status on a free port. */
 export function spawnAlerts(world: AlertWorld, args: readonly string[]): AlertsRun {
-  const child = spawn(
-    process.execPath,
-    [
-      join(PROJECT_ROOT, 'bin/city-ops.mjs'),
-      'alerts',
-      ...args,
-      '--port',
-      '0',
-      '--clickhouse-database',
-      world.database,
-    ],
-    {
-      cwd: PROJECT_ROOT,
-      env: { ...process.env, CITY_OPS_TOPIC_PREFIX: world.env.CITY_OPS_TOPIC_PREFIX, LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  const output: string[] = [];
-  const collect = (chunk: Buffer) => output.push(...chunk.toString().split('\n').filter(Boolean));
-  child.stdout?.on('data', collect);
-  child.stderr?.on('data', collect);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
-  );
+  const run = spawnCityOps(['alerts', ...args, '--port', '0', '--clickhouse-database', world.database], {
+    CITY_OPS_TOPIC_PREFIX: world.env.CITY_OPS_TOPIC_PREFIX,
+  });
   return {
-    child,
-    output,
-    exited,
+    ...run,
     statusPort: () => {
-      const line = output.find((l) => l.startsWith('alerts: status on http://127.0.0.1:'));
+      const line = run.output.find((l) => l.startsWith('alerts: status on http://127.0.0.1:'));
       return line ? Number(/:(\d+) /.exec(line)?.[1]) : undefined;
     },
   };

@@ -145,7 +145,7 @@ describe('history for the time-window selector (ClickHouse, read as the analyst)
   it('is served at /api/history with the token', async () => {
     const server = await startMapServer({
       env: testEnv,
-      token: 'history-token',
+      token: 'history-token-16ch',
       port: 0,
       kafka: false,
       history: { tables },

@@ -9,7 +9,7 @@ import { SyntheticCity } from '../../../engine/server/syntheticCity.ts';
 import { testEnv, uniqueSuffix } from '../../helpers/environment.ts';
 import { ProtocolClient } from './protocolClient.ts';
 
-const TOKEN = 'integration-token-1';
+const TOKEN = 'integration-token-16ch';
 const ALL_LAYERS = ['vehicles', 'cells', 'incidents', 'districts', 'pulse', 'alerts', 'status'];
 
 /** Sum of a prom-client counter over its labels. */

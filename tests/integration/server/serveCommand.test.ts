@@ -33,11 +33,11 @@ describe('city-ops serve', () => {
     const { child, output } = run(['--demo', '--port', '0', '--vehicles', '300', '--cells', '100']);
     started.push(child);
     const deadline = Date.now() + 60_000;
-    while (!/open (http:\/\/127\.0\.0\.1:\d+)\/\?token=(\S+)/.test(output())) {
+    while (!/open (http:\/\/127\.0\.0\.1:\d+)\/#token=(\S+)/.test(output())) {
       if (Date.now() > deadline) throw new Error(`no URL printed: ${output()}`);
       await new Promise((r) => setTimeout(r, 100));
     }
-    const [, url, token] = /open (http:\/\/127\.0\.0\.1:\d+)\/\?token=(\S+)/.exec(output())!;
+    const [, url, token] = /open (http:\/\/127\.0\.0\.1:\d+)\/#token=(\S+)/.exec(output())!;
     expect(output()).toContain('token generated for this run');
     const health = (await (await fetch(`${url}/health`)).json()) as Record<string, unknown>;
     expect(health).toMatchObject({ status: 'ok', kafka: 'disabled' });
@@ -60,6 +60,6 @@ describe('city-ops serve', () => {
     started.push(child);
     const code = await new Promise<number | null>((r) => child.once('exit', r));
     expect(code).toBe(2);
-    expect(output()).toMatch(/CLI_USAGE.*--token: must have at least 8 characters/);
+    expect(output()).toMatch(/CLI_USAGE.*--token: must have at least 16 characters/);
   });
 });
