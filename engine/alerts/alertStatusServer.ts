@@ -49,7 +49,7 @@ export async function startAlertStatusServer(
     request: IncomingMessage,
     response: ServerResponse,
     json: (status: number, body: unknown) => void,
-  ): void => {
+  ) => {
     const url = new URL(request.url ?? '/', 'http://status');
     if (request.method !== 'GET') return json(405, { error: 'GET only' });
     switch (url.pathname) {

@@ -112,7 +112,8 @@ function history(res: uWS.HttpResponse, req: uWS.HttpRequest, context: HttpRoute
   });
   if (target === null) {
     const body = { note: 'history is turned off on this server', minutes: 0, districtMinute: [] };
-    return send(res, '200 OK', 'application/json', JSON.stringify(body));
+    send(res, '200 OK', 'application/json', JSON.stringify(body));
+    return;
   }
   const minutes = Number(query.get('minutes') ?? 15);
   queryHistory(target.client, target.tables, { minutes, district: query.get('district') })
