@@ -22,7 +22,7 @@ import { createKafka } from '../engine/connectors/kafka/client.ts';
 import { streamTopic } from '../engine/contract/topics.ts';
 import { ENGINE_THREADPOOL_SIZE } from '../engine/pipeline/streamEngine.ts';
 import { publishSimulation } from '../engine/simulator/publishSimulation.ts';
-import { DAILY_EVENTS } from '../engine/simulator/simulationOptions.ts';
+import { DAILY_EVENTS, recentLike } from '../engine/simulator/simulationOptions.ts';
 import { machineFacts, openBenchStack, processUsage } from './benchStack.ts';
 
 const { values } = parseArgs({
@@ -118,7 +118,7 @@ async function main(): Promise<void> {
   const started = performance.now();
   let publishedAt = 0;
   const report = await publishSimulation(
-    { seed, events, start: '2026-11-26T00:00:00+08:00', duration: '24h', rate: 'max' },
+    { seed, events, start: recentLike('2026-11-26T00:00:00+08:00'), duration: '24h', rate: 'max' },
     {
       env,
       truth: true,
@@ -270,7 +270,7 @@ async function main(): Promise<void> {
       seed,
       partitions,
       workers: Number(values.workers),
-      day: '2026-11-26 (Asia/Shanghai), daily curve',
+      day: `${recentLike('2026-11-26T00:00:00+08:00').slice(0, 10)} (Asia/Shanghai, a Thursday), daily curve`,
     },
     goal: { endToEndSeconds: 100, eventsPerSecond: 200_000 },
     replay: {

@@ -33,6 +33,7 @@ import { parseArgs } from 'node:util';
 import KafkaJavascript from '@confluentinc/kafka-javascript';
 import { PROJECT_ROOT } from '../engine/config/environment.ts';
 import { KafkaSource } from '../engine/connectors/kafka/source.ts';
+import { recordClock } from '../engine/contract/decodeRecord.ts';
 import { type StreamName, streamTopic } from '../engine/contract/topics.ts';
 import { createLogger } from '../engine/observability/logger.ts';
 import { type BatchTask, processBatch } from '../engine/pipeline/batchWorker.ts';
@@ -40,7 +41,7 @@ import { TSV_COLUMNS } from '../engine/pipeline/streamEngine.ts';
 import { BATCH_STREAMS, type EncodedBatch, INDEX_STRIDE } from '../engine/simulator/encodeBatch.ts';
 import { simulatorProducerConfig } from '../engine/simulator/publishSimulation.ts';
 import { openBatchSource } from '../engine/simulator/simulationBatches.ts';
-import { DAILY_EVENTS, resolveSimulationOptions } from '../engine/simulator/simulationOptions.ts';
+import { DAILY_EVENTS, recentLike, resolveSimulationOptions } from '../engine/simulator/simulationOptions.ts';
 import { machineFacts, openBenchStack, processUsage } from './benchStack.ts';
 
 const { values } = parseArgs({
@@ -108,7 +109,7 @@ async function main(): Promise<void> {
     resolveSimulationOptions({
       seed: Number(values.seed),
       events,
-      start: '2026-11-26T00:00:00+08:00',
+      start: recentLike('2026-11-26T00:00:00+08:00'),
       duration: '24h',
       rate: 'max',
     }),
@@ -308,7 +309,7 @@ function tasksOf(batch: EncodedBatch, nextOffset: number[]): Array<[StreamName, 
           lengths: Int32Array.from(values, (v) => (v === null ? -1 : v.length)),
           keyPayload: Buffer.concat(keys.filter((v) => v !== null)),
           keyLengths: Int32Array.from(keys, (v) => (v === null ? -1 : v.length)),
-          ingestedAt: Math.floor(Date.now() / 1000),
+          clock: recordClock(),
         },
       ],
     ];

@@ -1,6 +1,7 @@
 import type { KafkaJS } from '@confluentinc/kafka-javascript';
 import type { Environment } from '../config/environment.ts';
 import { createKafka, type KafkaClient } from '../connectors/kafka/client.ts';
+import { topicSettings } from '../contract/topics.ts';
 import { CityOpsError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import { type AlertTopics, alertTopics } from './alertTopics.ts';
@@ -8,7 +9,7 @@ import { type AlertTopics, alertTopics } from './alertTopics.ts';
 const SEVEN_DAYS_MS = String(7 * 86_400_000);
 
 /**
- * Creates the alert topics that are missing: the outbox with `partitions` partitions, the acknowledgements
+ * Creates the alert topics that are missing: the outbox with `partitions` partitions (kept until deleted), the acknowledgements
  * and evaluator snapshots compacted (acknowledgements also deleted after 7 days), dead letters kept 30 days.
  */
 export async function ensureAlertTopics(
@@ -21,7 +22,7 @@ export async function ensureAlertTopics(
     await admin.connect();
     const existing = new Set(await admin.listTopics({ timeout: 10_000 }));
     const wanted = [
-      { topic: topics.alerts, numPartitions: partitions, configEntries: [] },
+      { topic: topics.alerts, numPartitions: partitions, configEntries: topicSettings(topics.alerts) },
       {
         topic: topics.acks,
         numPartitions: partitions,

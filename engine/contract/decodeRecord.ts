@@ -2,7 +2,6 @@ import type { z } from 'zod';
 import {
   type CityEventRecord,
   MAX_EVENT_TIME,
-  MAX_FUTURE_SKEW_MS,
   MAX_RECORD_BYTES,
   MIN_EVENT_TIME,
   type PopulationRecord,
@@ -14,8 +13,8 @@ import type { StreamName } from './topics.ts';
 
 const utf8 = new TextDecoder('utf-8');
 
-/** Why a record went to the dead letters. Stable names: they are stored and counted by these. */
-export const DEAD_LETTER_REASONS = [
+/** Faults a publisher's record can carry, each dead-lettered with this reason by `decodeRecord`. */
+export const RECORD_FAULTS = [
   'empty',
   'oversized',
   'invalid_json',
@@ -25,9 +24,50 @@ export const DEAD_LETTER_REASONS = [
   'invalid_value',
   'impossible_timestamp',
   'impossible_coordinates',
+  'clock_skew',
+  'too_old',
 ] as const;
 
+/**
+ * Why a record went to the dead letters. Stable names: they are stored and counted by these. Besides the
+ * record faults, `enrichment_failed`: the record passed the contract, then computing its district or cell
+ * failed (a defect of ours, kept with the record rather than stopping its partition).
+ */
+export const DEAD_LETTER_REASONS = [...RECORD_FAULTS, 'enrichment_failed'] as const;
+
+export type RecordFault = (typeof RECORD_FAULTS)[number];
 export type DeadLetterReason = (typeof DEAD_LETTER_REASONS)[number];
+
+/** Default of `RecordClock.skewMs`: how far an event time may run ahead of the exchange's clock. */
+export const DEFAULT_CLOCK_SKEW_MS = 2 * 60_000;
+/**
+ * Default of `RecordClock.maxAgeMs`: 90 days, the retention the layers are sized for. Also what keeps an
+ * insert inside ClickHouse's limit of 100 partitions per insert (the atomic tables are partitioned by day).
+ */
+export const DEFAULT_MAX_EVENT_AGE_MS = 90 * 86_400_000;
+
+/**
+ * The clock a record's event time is judged against. The reference is the Kafka message's timestamp (the
+ * broker's append time on our input topics, so a replay judges exactly as the first run did) but never
+ * later than `now`, the engine's ingest clock: a zero, missing or forged timestamp cannot lift the limit.
+ */
+export interface RecordClock {
+  /** The engine's wall clock when the batch was taken, epoch ms. */
+  readonly now: number;
+  /** An event time may be at most this far after the reference, ms. */
+  readonly skewMs: number;
+  /** And at most this far before it, ms. */
+  readonly maxAgeMs: number;
+}
+
+/** The clock of a batch taken now, with the defaults. */
+export function recordClock(
+  now = Date.now(),
+  skewMs = DEFAULT_CLOCK_SKEW_MS,
+  maxAgeMs = DEFAULT_MAX_EVENT_AGE_MS,
+): RecordClock {
+  return { now, skewMs, maxAgeMs };
+}
 
 export type DecodedRecord =
   | { stream: 'transport'; record: TransportRecord; ts: number }
@@ -41,8 +81,8 @@ export type DecodeResult =
 /**
  * Decodes and validates one Kafka message value against the exchange contract.
  *
- * @param messageTimestamp the Kafka message timestamp (epoch ms), against which an event time "in the
- *   future" is judged; pass undefined when unknown (then only the absolute bounds apply).
+ * @param messageTimestamp the Kafka message timestamp (epoch ms; undefined or 0 when absent)
+ * @param clock what the event time is judged against (see `RecordClock`)
  * @returns the parsed record and its event time in epoch ms, or the dead-letter reason and a detail that
  *   names the field, e.g. `{ reason: 'wrong_type', detail: 'lat: expected number, received string' }`.
  */
@@ -50,6 +90,7 @@ export function decodeRecord(
   stream: StreamName,
   value: Uint8Array | string | null | undefined,
   messageTimestamp: number | undefined,
+  clock: RecordClock = recordClock(),
 ): DecodeResult {
   if (value === null || value === undefined || value.length === 0) {
     return { ok: false, reason: 'empty', detail: 'the message has no value' };
@@ -91,11 +132,22 @@ export function decodeRecord(
       detail: `ts ${JSON.stringify(record.ts)} is not between 2000 and 2100`,
     };
   }
-  if (messageTimestamp !== undefined && messageTimestamp > 0 && ts > messageTimestamp + MAX_FUTURE_SKEW_MS) {
+  const reference =
+    messageTimestamp !== undefined && messageTimestamp > 0
+      ? Math.min(messageTimestamp, clock.now)
+      : clock.now;
+  if (ts > reference + clock.skewMs) {
     return {
       ok: false,
-      reason: 'impossible_timestamp',
-      detail: `ts ${new Date(ts).toISOString()} is more than 1 h after the message was sent (${new Date(messageTimestamp).toISOString()})`,
+      reason: 'clock_skew',
+      detail: `ts ${new Date(ts).toISOString()} is more than ${clock.skewMs / 1000} s after the exchange took the record (${new Date(reference).toISOString()}): check the sender's clock`,
+    };
+  }
+  if (ts < reference - clock.maxAgeMs) {
+    return {
+      ok: false,
+      reason: 'too_old',
+      detail: `ts ${new Date(ts).toISOString()} is more than ${Math.round(clock.maxAgeMs / 86_400_000)} days before the exchange took the record (${new Date(reference).toISOString()}), beyond what the layers keep`,
     };
   }
   if ('lat' in record && record.lat === 0 && record.lon === 0) {

@@ -1,4 +1,6 @@
+import { getResolution, isValidCell } from 'h3-js';
 import { z } from 'zod';
+import { CELL_RESOLUTION } from '../geo/cells.ts';
 
 /**
  * The exchange contract: what departments publish to `city.transport`, `city.events` and
@@ -17,12 +19,6 @@ export const MAX_RECORD_BYTES = 64 * 1024;
 export const MIN_EVENT_TIME = Date.UTC(2000, 0, 1);
 /** Event times after this are impossible (2100-01-01T00:00:00Z). */
 export const MAX_EVENT_TIME = Date.UTC(2100, 0, 1);
-/**
- * How far an event time may lie after the Kafka message's own timestamp (the producer's clock when it
- * sent the record). Compared with the message timestamp, not the engine's clock, so a replay decides
- * exactly as the first run did.
- */
-export const MAX_FUTURE_SKEW_MS = 60 * 60 * 1000;
 
 /** The ISO-8601 event times the contract accepts (a zone is required). */
 export const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
@@ -38,15 +34,25 @@ export const EventTime = z.union([
     ),
 ]);
 
-/** Ids carry no control characters. */
-export const NO_CONTROL_CHARACTERS = /^[^\p{Cc}]+$/u;
+/**
+ * Ids and names carry no invisible characters: controls (Cc), format characters (Cf: bidi overrides,
+ * zero-width spaces and joiners, the BOM), line and paragraph separators. Each can make two ids look alike
+ * or reorder what a reader of a log, a table or the map sees.
+ */
+export const NO_INVISIBLE_CHARACTERS = /^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]+$/u;
 /** An H3 cell index as the contract writes it. */
 export const H3_CELL = /^[0-9a-f]{15}$/;
 
-const Id = z.string().min(1).max(128).regex(NO_CONTROL_CHARACTERS, 'must not contain control characters');
+/** A valid H3 cell at the engine's resolution (`CELL_RESOLUTION`), not only 15 hex digits. */
+export function isContractCell(cell: string): boolean {
+  return H3_CELL.test(cell) && isValidCell(cell) && getResolution(cell) === CELL_RESOLUTION;
+}
+
+const INVISIBLE = 'must not contain control, format (bidi, zero-width) or separator characters';
+const Id = z.string().min(1).max(128).regex(NO_INVISIBLE_CHARACTERS, INVISIBLE);
 const Latitude = z.number().min(-90).max(90);
 const Longitude = z.number().min(-180).max(180);
-const Name = z.string().min(1).max(128);
+const Name = z.string().min(1).max(128).regex(NO_INVISIBLE_CHARACTERS, INVISIBLE);
 
 export const TRANSPORT_MODES = ['bus', 'metro', 'taxi', 'tram', 'ferry', 'bike', 'other'] as const;
 
@@ -106,7 +112,11 @@ export const PopulationRecordSchema = z
     ts: EventTime,
     lat: Latitude.optional(),
     lon: Longitude.optional(),
-    h3: z.string().regex(H3_CELL, 'must be an H3 cell index (15 hex digits)').optional(),
+    h3: z
+      .string()
+      .regex(H3_CELL, 'must be an H3 cell index (15 hex digits)')
+      .refine(isContractCell, `must be a valid H3 cell of resolution ${CELL_RESOLUTION}`)
+      .optional(),
     present: z.number().int().min(0).max(10_000_000),
     inflow: z.number().int().min(0).max(10_000_000),
     outflow: z.number().int().min(0).max(10_000_000),

@@ -1,7 +1,7 @@
 import {
-  H3_CELL,
   ISO_8601,
-  NO_CONTROL_CHARACTERS,
+  isContractCell,
+  NO_INVISIBLE_CHARACTERS,
   type PopulationRecord,
   TRANSPORT_MODES,
   type TransportRecord,
@@ -56,8 +56,8 @@ function onlyKeys(value: Record<string, unknown>, keys: ReadonlySet<string>): bo
 }
 
 const isId = (v: unknown): v is string =>
-  typeof v === 'string' && v.length >= 1 && v.length <= 128 && NO_CONTROL_CHARACTERS.test(v);
-const isName = (v: unknown): v is string => typeof v === 'string' && v.length >= 1 && v.length <= 128;
+  typeof v === 'string' && v.length >= 1 && v.length <= 128 && NO_INVISIBLE_CHARACTERS.test(v);
+const isName = isId;
 const isEventTime = (v: unknown): boolean =>
   typeof v === 'number' ? Number.isSafeInteger(v) : typeof v === 'string' && ISO_8601.test(v);
 const inRange = (v: unknown, min: number, max: number): v is number =>
@@ -92,7 +92,7 @@ function acceptPopulation(r: Record<string, unknown>): PopulationRecord | undefi
     isEventTime(r['ts']) &&
     (lat === undefined || inRange(lat, -90, 90)) &&
     (lon === undefined || inRange(lon, -180, 180)) &&
-    (h3 === undefined || (typeof h3 === 'string' && H3_CELL.test(h3))) &&
+    (h3 === undefined || (typeof h3 === 'string' && isContractCell(h3))) &&
     (h3 !== undefined || (lat !== undefined && lon !== undefined)) &&
     intInRange(r['present'], 0, 10_000_000) &&
     intInRange(r['inflow'], 0, 10_000_000) &&

@@ -43,3 +43,17 @@ export function allTopics(prefix = ''): string[] {
     ...(Object.keys(INTERNAL_TOPICS) as InternalTopicName[]).map((n) => internalTopic(n, prefix)),
   ];
 }
+
+/**
+ * Broker settings a topic of ours is created with, by what it carries (any prefix):
+ * - input streams: `LogAppendTime`, so a message's timestamp is the broker's clock when it took the record,
+ *   which no publisher can set (not zero, not in the future); the engine judges event times against it;
+ * - the alert outbox: kept until deleted (`retention.ms=-1`): an alert no department has received yet must
+ *   not expire with the broker's 72 h default.
+ */
+export function topicSettings(topic: string): Array<{ name: string; value: string }> {
+  if (STREAM_NAMES.some((stream) => topic.endsWith(STREAM_TOPICS[stream])))
+    return [{ name: 'message.timestamp.type', value: 'LogAppendTime' }];
+  if (topic.endsWith(INTERNAL_TOPICS.alerts)) return [{ name: 'retention.ms', value: '-1' }];
+  return [];
+}

@@ -1,7 +1,12 @@
 import { cellToLatLng, latLngToCell } from 'h3-js';
 import { tsvField } from '../connectors/clickhouse/sqlLiteral.ts';
 import type { IncidentMessage } from '../contract/aggregates.ts';
-import { decodeRecord } from '../contract/decodeRecord.ts';
+import {
+  type DeadLetterReason,
+  type DecodedRecord,
+  decodeRecord,
+  type RecordClock,
+} from '../contract/decodeRecord.ts';
 import {
   type CityEventRecord,
   type PopulationRecord,
@@ -49,8 +54,8 @@ export interface BatchTask {
   readonly payload: Uint8Array;
   /** Length of each value in `payload`; -1 for a null value. */
   readonly lengths: Int32Array;
-  /** Wall-clock seconds to stamp `ingested_at` with. */
-  readonly ingestedAt: number;
+  /** The engine's clock when the batch was taken (also `ingested_at`), and the event-time limits. */
+  readonly clock: RecordClock;
 }
 
 /** The accepted records of a batch, columnar (one entry per record, in offset order). */
@@ -122,6 +127,7 @@ export function processBatch(task: BatchTask): BatchResult {
   let atomicTsv = '';
   let restrictedTsv = '';
   const source = `\t${task.partition}`;
+  const ingestedAt = Math.floor(task.clock.now / 1000);
   let position = 0;
   let keyPosition = 0;
   let count = 0;
@@ -133,37 +139,35 @@ export function processBatch(task: BatchTask): BatchResult {
     if (task.keyLengths[i]! > 0) keyPosition += task.keyLengths[i]!;
     const offset = task.offsets[i]!;
     const messageTs = task.timestamps[i]!;
-    const decoded = decodeRecord(task.stream, bytes, messageTs > 0 ? messageTs : undefined);
+    const decoded = decodeRecord(task.stream, bytes, messageTs > 0 ? messageTs : undefined, task.clock);
+    const deadLetter = (reason: DeadLetterReason, detail: string) =>
+      deadLetters.push(
+        toDeadLetter(
+          offset,
+          reason,
+          detail,
+          bytes,
+          task.keyPayload.subarray(keyStart, keyPosition),
+          messageTs,
+        ),
+      );
     if (!decoded.ok) {
-      const raw = bytes === null ? '' : decoder.decode(bytes);
-      deadLetters.push({
-        offset,
-        reason: decoded.reason,
-        detail: maskFreeText(decoded.detail),
-        key: maskFreeText(decoder.decode(task.keyPayload.subarray(keyStart, keyPosition))),
-        messageTs,
-        bytes: bytes?.length ?? 0,
-        payload: maskPayload(truncate(raw, DEAD_LETTER_PAYLOAD_LIMIT)),
-        rawPayload: raw,
-      });
+      deadLetter(decoded.reason, decoded.detail);
       continue;
     }
-    const ts = decoded.ts;
-    const tail = `${source}\t${offset}\t${task.ingestedAt}\n`;
-    const seconds = Math.floor(ts / 1000);
-    let lat: number;
-    let lon: number;
-    let cell: string;
-    if (decoded.stream === 'population' && decoded.record.lat === undefined) {
-      cell = decoded.record.h3!;
-      [lat, lon] = cellToLatLng(cell);
-    } else {
-      const positioned = decoded.record as { lat: number; lon: number };
-      lat = positioned.lat;
-      lon = positioned.lon;
-      cell = latLngToCell(lat, lon, CELL_RESOLUTION);
+    // Everything that may fail for one record is computed before any of its rows is written: a failure
+    // dead-letters that record, and the batch (and the partition's offsets) go on.
+    let place: Place;
+    try {
+      place = placeOf(decoded);
+    } catch (error) {
+      deadLetter('enrichment_failed', `district or cell: ${(error as Error).message}`);
+      continue;
     }
-    const district = index.lookup(lon, lat) ?? OUTSIDE;
+    const { lat, lon, cell, district } = place;
+    const ts = decoded.ts;
+    const tail = `${source}\t${offset}\t${ingestedAt}\n`;
+    const seconds = Math.floor(ts / 1000);
     accepted.offsets[count] = offset;
     accepted.ts[count] = ts;
     accepted.districtCodes[count] = districtCode.get(district)!;
@@ -275,6 +279,51 @@ function sliceColumns(c: AcceptedColumns, count: number): AcceptedColumns {
     labelCodes: c.labelCodes.slice(0, count),
     inflow: c.inflow.slice(0, count),
     outflow: c.outflow.slice(0, count),
+  };
+}
+
+interface Place {
+  readonly lat: number;
+  readonly lon: number;
+  readonly cell: string;
+  readonly district: string;
+}
+
+/** Where a decoded record is: its position (a population record by cell has its cell's centre), cell, district. */
+function placeOf(decoded: DecodedRecord): Place {
+  let lat: number;
+  let lon: number;
+  let cell: string;
+  if (decoded.stream === 'population' && decoded.record.lat === undefined) {
+    cell = decoded.record.h3!;
+    [lat, lon] = cellToLatLng(cell);
+  } else {
+    const positioned = decoded.record as { lat: number; lon: number };
+    lat = positioned.lat;
+    lon = positioned.lon;
+    cell = latLngToCell(lat, lon, CELL_RESOLUTION);
+  }
+  return { lat, lon, cell, district: index.lookup(lon, lat) ?? OUTSIDE };
+}
+
+function toDeadLetter(
+  offset: number,
+  reason: DeadLetterReason,
+  detail: string,
+  bytes: Uint8Array | null,
+  key: Uint8Array,
+  messageTs: number,
+): DeadLetter {
+  const raw = bytes === null ? '' : decoder.decode(bytes);
+  return {
+    offset,
+    reason,
+    detail: maskFreeText(detail),
+    key: maskFreeText(decoder.decode(key)),
+    messageTs,
+    bytes: bytes?.length ?? 0,
+    payload: maskPayload(truncate(raw, DEAD_LETTER_PAYLOAD_LIMIT)),
+    rawPayload: raw,
   };
 }
 

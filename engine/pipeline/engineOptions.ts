@@ -1,5 +1,6 @@
 import { availableParallelism, hostname } from 'node:os';
 import { z } from 'zod';
+import { DEFAULT_CLOCK_SKEW_MS, DEFAULT_MAX_EVENT_AGE_MS } from '../contract/decodeRecord.ts';
 import { CityOpsError } from '../errors.ts';
 
 /**
@@ -38,6 +39,14 @@ export const EngineOptionsSchema = z.object({
   graceMs: z.number().int().min(0).default(5_000),
   /** Bounded out-of-orderness: the watermark trails the largest event time by this much, ms. */
   outOfOrdernessMs: z.number().int().min(0).default(5_000),
+  /**
+   * An event time may run this far ahead of the exchange's clock (the broker's append time, never later
+   * than the engine's), ms; further, the record is a dead letter `clock_skew`. It also bounds how far one
+   * record can move a partition's watermark ahead.
+   */
+  clockSkewMs: z.number().int().min(0).max(3_600_000).default(DEFAULT_CLOCK_SKEW_MS),
+  /** An event time older than this (against the same clock) is a dead letter `too_old`, ms (default 90 days). */
+  maxEventAgeMs: z.number().int().min(60_000).max(DEFAULT_MAX_EVENT_AGE_MS).default(DEFAULT_MAX_EVENT_AGE_MS),
   /** A caught-up partition silent this long (wall clock, ms) has its watermark advanced (see docs). */
   idleTimeoutMs: z.number().int().min(100).default(10_000),
   /**

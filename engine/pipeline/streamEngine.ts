@@ -14,6 +14,7 @@ import {
   type TopicPartition,
 } from '../connectors/kafka/source.ts';
 import { aggregateKey } from '../contract/aggregates.ts';
+import { DEFAULT_CLOCK_SKEW_MS, DEFAULT_MAX_EVENT_AGE_MS, recordClock } from '../contract/decodeRecord.ts';
 import {
   internalTopic,
   STREAM_NAMES,
@@ -498,7 +499,7 @@ export class StreamEngine {
 
   #dispatch(slot: PartitionSlot, messages: SourceMessage[]): void {
     const pipeline = slot.pipeline;
-    const task = packTask(pipeline.stream, pipeline.topic, pipeline.partition, messages);
+    const task = packTask(pipeline.stream, pipeline.topic, pipeline.partition, messages, this.#options);
     const started = performance.now();
     this.#inflight += messages.length;
     const run = this.#pool!.run(task, {
@@ -872,6 +873,10 @@ export function packTask(
   topic: string,
   partition: number,
   messages: readonly SourceMessage[],
+  limits: { readonly clockSkewMs: number; readonly maxEventAgeMs: number } = {
+    clockSkewMs: DEFAULT_CLOCK_SKEW_MS,
+    maxEventAgeMs: DEFAULT_MAX_EVENT_AGE_MS,
+  },
 ): BatchTask {
   const n = messages.length;
   const offsets = new Float64Array(n);
@@ -892,6 +897,6 @@ export function packTask(
     keyLengths,
     payload,
     lengths,
-    ingestedAt: Math.floor(Date.now() / 1000),
+    clock: recordClock(Date.now(), limits.clockSkewMs, limits.maxEventAgeMs),
   };
 }

@@ -1,4 +1,4 @@
-import type { DeadLetterReason } from '../contract/decodeRecord.ts';
+import type { RecordFault } from '../contract/decodeRecord.ts';
 import { MAX_RECORD_BYTES } from '../contract/exchangeRecords.ts';
 import type { StreamName } from '../contract/topics.ts';
 import type { SeededRandom } from './SeededRandom.ts';
@@ -16,6 +16,7 @@ const QUOTED: Readonly<Record<StreamName, string>> = {
   population: 'present',
 };
 
+const DAY_MS = 86_400_000;
 const ATTACHMENT_CHUNK = 'iVBORw0KGgoAAAANSUhEUgAAAoAAAAHgCAYAAAA10dzkAAAgAElEQVR4nO3d';
 
 /**
@@ -23,7 +24,9 @@ const ATTACHMENT_CHUNK = 'iVBORw0KGgoAAAANSUhEUgAAAoAAAAHgCAYAAAA10dzkAAAgAElEQV
  * `decodeRecord(stream, value)` dead-letters it with exactly `reason`. The faults are the ones seen in
  * practice: a cut connection (invalid_json), a batch sent as one array (not_an_object), a camera still
  * attached (oversized), a device clock reset to 1970 (impossible_timestamp), swapped coordinates or a
- * GPS without a fix at (0, 0) (impossible_coordinates), a field dropped, quoted or out of range.
+ * GPS without a fix at (0, 0) (impossible_coordinates), a field dropped, quoted or out of range, a device
+ * clock a year ahead (clock_skew) or a backlog of more than a year flushed at last (too_old). The last two
+ * assume the record's own time is within the last 90 days, as every simulation the engine accepts is.
  *
  * @param record the valid record as an object (not mutated)
  * @returns the message value; '' for `empty` (published as a null value)
@@ -31,7 +34,7 @@ const ATTACHMENT_CHUNK = 'iVBORw0KGgoAAAANSUhEUgAAAoAAAAHgCAYAAAA10dzkAAAgAElEQV
 export function breakRecord(
   stream: StreamName,
   record: Readonly<Record<string, unknown>>,
-  reason: DeadLetterReason,
+  reason: RecordFault,
   random: SeededRandom,
 ): string {
   const copy: Record<string, unknown> = { ...record };
@@ -70,6 +73,12 @@ export function breakRecord(
       copy['ts'] = random.chance(0.5) ? ts % 86_400_000 : ts + 3_200_000_000_000;
       return JSON.stringify(copy);
     }
+    case 'clock_skew':
+      copy['ts'] = (copy['ts'] as number) + 400 * DAY_MS;
+      return JSON.stringify(copy);
+    case 'too_old':
+      copy['ts'] = (copy['ts'] as number) - 400 * DAY_MS;
+      return JSON.stringify(copy);
     case 'impossible_coordinates':
       if (random.chance(0.5)) {
         copy['lat'] = 0;

@@ -1,4 +1,4 @@
-import { DEAD_LETTER_REASONS, type DeadLetterReason } from '../contract/decodeRecord.ts';
+import { RECORD_FAULTS, type RecordFault } from '../contract/decodeRecord.ts';
 import { EVENT_CATEGORIES } from '../contract/exchangeRecords.ts';
 import type { StreamName } from '../contract/topics.ts';
 import { ascii, isAsciiRecord, PopulationRecord, TransportRecord } from './asciiRecords.ts';
@@ -71,7 +71,7 @@ export interface SimulatedMessage {
   /** valid: accepted; duplicate: a resend of an earlier valid message (same key, same bytes); invalid: dead-lettered. */
   readonly kind: 'valid' | 'duplicate' | 'invalid';
   /** For invalid messages: the reason `decodeRecord` gives. */
-  readonly deadLetterReason: DeadLetterReason | undefined;
+  readonly deadLetterReason: RecordFault | undefined;
   /** Valid and duplicate messages: the district code the engine must find, or 'outside'. Invalid: ''. */
   readonly district: string;
   /** Valid and duplicate messages: the figures the truth counts. */
@@ -348,7 +348,7 @@ class Simulation implements CitySimulation {
     this.#frontier = ts;
     this.eventTime = ts;
     const bad = options.badRatio > 0 && random.next() < options.badRatio;
-    const reason = bad ? DEAD_LETTER_REASONS[random.int(DEAD_LETTER_REASONS.length)]! : undefined;
+    const reason = bad ? RECORD_FAULTS[random.int(RECORD_FAULTS.length)]! : undefined;
     if (this.#surgeCloses.size > 0) this.#closeSurgeIncidents(ts);
     const u = random.next();
     if (u < STREAM_SHARES.transport) this.#transport(ts, reason, random, null);
@@ -374,7 +374,7 @@ class Simulation implements CitySimulation {
 
   #transport(
     ts: number,
-    reason: DeadLetterReason | undefined,
+    reason: RecordFault | undefined,
     random: SeededRandom,
     surge: ActiveSurge | null,
   ): void {
@@ -521,7 +521,7 @@ class Simulation implements CitySimulation {
     return surge.fleet;
   }
 
-  #population(ts: number, reason: DeadLetterReason | undefined, random: SeededRandom): void {
+  #population(ts: number, reason: RecordFault | undefined, random: SeededRandom): void {
     const cells = this.model.cells;
     const c = this.#cellCursor;
     this.#cellCursor = (c + 1) % cells.length;
@@ -566,12 +566,7 @@ class Simulation implements CitySimulation {
    * `surgeDistrict` >= 0 opens an extra incident there (a surge), with the surge's own random sequence,
    * ids and close queue, so that the normal stream is the same with or without surges.
    */
-  #incident(
-    ts: number,
-    reason: DeadLetterReason | undefined,
-    random: SeededRandom,
-    surgeDistrict: number,
-  ): void {
+  #incident(ts: number, reason: RecordFault | undefined, random: SeededRandom, surgeDistrict: number): void {
     const surge = surgeDistrict >= 0;
     const closes = surge ? this.#surgeCloses : this.#closes;
     const id = surge ? `e-${this.#tag}-s${this.#surgeIds++}` : `e-${this.#tag}-${this.#eventIds++}`;
@@ -720,7 +715,7 @@ class Simulation implements CitySimulation {
     key: string,
     ts: number,
     record: Record<string, unknown>,
-    reason: DeadLetterReason,
+    reason: RecordFault,
     random: SeededRandom,
   ): SimulatedMessage {
     return {

@@ -237,3 +237,18 @@ export function formatShanghaiTime(ts: number): string {
 function kebab(name: string): string {
   return name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 }
+
+const WEEK_MS = 7 * 86_400_000;
+
+/**
+ * `iso` (a Shanghai time such as '2026-11-26T07:50:00+08:00') moved by whole weeks so that its day falls
+ * between 8 and 1 days before `now`: the same weekday and time of day, so a seeded replay looks the same,
+ * but always within the 90 days of event time the engine accepts (tests and benchmarks use it).
+ */
+export function recentLike(iso: string, now = Date.now()): string {
+  const at = Date.parse(iso);
+  const day = Date.parse(`${iso.slice(0, 10)}T00:00:00+08:00`);
+  const weeks = Math.floor((now - 86_400_000 - day) / WEEK_MS);
+  const moved = new Date(at + weeks * WEEK_MS + 8 * 3_600_000).toISOString();
+  return `${moved.slice(0, 19)}+08:00`;
+}

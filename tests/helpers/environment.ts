@@ -8,3 +8,6 @@ export const testEnv = loadEnvironment();
 export function uniqueSuffix(): string {
   return randomBytes(4).toString('hex');
 }
+
+/** See `recentLike` in engine/simulator/simulationOptions.ts. */
+export { recentLike } from '../../engine/simulator/simulationOptions.ts';

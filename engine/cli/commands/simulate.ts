@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { loadEnvironment } from '../../config/environment.ts';
 import { ensureTopics } from '../../connectors/kafka/client.ts';
-import { MAX_FUTURE_SKEW_MS } from '../../contract/exchangeRecords.ts';
+import { DEFAULT_CLOCK_SKEW_MS, DEFAULT_MAX_EVENT_AGE_MS } from '../../contract/decodeRecord.ts';
 import { STREAM_NAMES, streamTopic } from '../../contract/topics.ts';
 import { CityOpsError } from '../../errors.ts';
 import { createLogger } from '../../observability/logger.ts';
@@ -121,11 +121,18 @@ export const command: Command = {
     const now = Date.now();
     const options = resolveSimulationOptions(toOptions(values), now);
     const dryRun = values['dry-run'];
-    if (!dryRun && !options.live && options.end - 1 > now + MAX_FUTURE_SKEW_MS) {
+    if (!dryRun && !options.live && options.end - 1 > now + DEFAULT_CLOCK_SKEW_MS) {
       throw new CityOpsError(
         'CLI_USAGE',
-        `the replay ends at ${formatShanghaiTime(options.end)}, more than 1 h after now: the engine dead-letters such events as impossible_timestamp`,
+        `the replay ends at ${formatShanghaiTime(options.end)}, after now: the engine dead-letters events from the future as clock_skew`,
         { hint: 'replay a span in the past (--start, --duration), or use --live' },
+      );
+    }
+    if (!dryRun && options.start < now - DEFAULT_MAX_EVENT_AGE_MS) {
+      throw new CityOpsError(
+        'CLI_USAGE',
+        `the replay starts at ${formatShanghaiTime(options.start)}, more than 90 days ago: the engine dead-letters such events as too_old`,
+        { hint: 'replay a span of the last 90 days (--start)' },
       );
     }
     const env = loadEnvironment();

@@ -1,6 +1,7 @@
 import type { KafkaJS } from '@confluentinc/kafka-javascript';
 import KafkaJavascript from '@confluentinc/kafka-javascript';
 import { type Environment, kafkaBrokers } from '../../config/environment.ts';
+import { topicSettings } from '../../contract/topics.ts';
 import { CityOpsError } from '../../errors.ts';
 import type { Logger } from '../../observability/logger.ts';
 
@@ -52,7 +53,11 @@ export async function ensureTopics(
     if (missing.length > 0) {
       await admin.createTopics({
         timeout: 30_000,
-        topics: missing.map((topic) => ({ topic, numPartitions: partitions })),
+        topics: missing.map((topic) => ({
+          topic,
+          numPartitions: partitions,
+          configEntries: topicSettings(topic),
+        })),
       });
     }
     return missing;

@@ -19,6 +19,7 @@ import {
   truthDistrictMinute,
   waitForCompletion,
 } from '../../helpers/engineHarness.ts';
+import { recentLike } from '../../helpers/environment.ts';
 
 /**
  * The real path end to end: simulator -> Kafka (6 partitions) -> `city-ops run` (a separate process, piscina
@@ -33,7 +34,7 @@ describe('engine: exact results from a simulated city', () => {
     run = await prepareRun('exact');
     published = await publish(run, {
       seed: 7,
-      start: '2026-11-26T07:50:00+08:00',
+      start: recentLike('2026-11-26T07:50:00+08:00'),
       duration: '20m',
       events: 40_000,
       badRatio: 0.004,

@@ -16,10 +16,10 @@ import {
   waitForCompletion,
   waitUntil,
 } from '../../helpers/engineHarness.ts';
-import { testEnv } from '../../helpers/environment.ts';
+import { recentLike, testEnv } from '../../helpers/environment.ts';
 
 const SIMULATION = {
-  start: '2026-11-26T09:00:00+08:00',
+  start: recentLike('2026-11-26T09:00:00+08:00'),
   duration: '15m',
   events: 40_000,
   badRatio: 0.002,

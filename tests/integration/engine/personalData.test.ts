@@ -15,7 +15,7 @@ import {
   stopEngine,
   waitForDrained,
 } from '../../helpers/engineHarness.ts';
-import { testEnv, uniqueSuffix } from '../../helpers/environment.ts';
+import { recentLike, testEnv, uniqueSuffix } from '../../helpers/environment.ts';
 
 /** The personal data the simulation put into incident reports. */
 function reporters(published: Published): Array<{ name: string; phone: string; id_number: string }> {
@@ -51,7 +51,7 @@ describe('engine: personal data is protected', () => {
     });
     published = await publish(run, {
       seed: 21,
-      start: '2026-11-26T12:00:00+08:00',
+      start: recentLike('2026-11-26T12:00:00+08:00'),
       duration: '10m',
       events: 20_000,
       badRatio: 0.01,

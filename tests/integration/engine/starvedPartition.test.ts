@@ -16,6 +16,7 @@ import {
   waitForCompletion,
   waitUntil,
 } from '../../helpers/engineHarness.ts';
+import { recentLike } from '../../helpers/environment.ts';
 
 /** The harness's idle timeout (startEngine passes --idle-timeout-ms 2000). */
 const IDLE_TIMEOUT_MS = 2_000;
@@ -71,7 +72,7 @@ describe('engine: a partition starved of fetches is not taken for idle', () => {
       run,
       {
         seed: 17,
-        start: '2026-11-26T17:30:00+08:00',
+        start: recentLike('2026-11-26T17:30:00+08:00'),
         duration: '30m',
         events,
         badRatio: 0,

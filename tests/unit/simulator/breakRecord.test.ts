@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEAD_LETTER_REASONS, decodeRecord } from '../../../engine/contract/decodeRecord.ts';
+import { decodeRecord, RECORD_FAULTS } from '../../../engine/contract/decodeRecord.ts';
 import { STREAM_NAMES } from '../../../engine/contract/topics.ts';
 import { breakRecord } from '../../../engine/simulator/breakRecord.ts';
 import { SeededRandom } from '../../../engine/simulator/SeededRandom.ts';
@@ -49,7 +49,7 @@ describe('breakRecord', () => {
     }
   });
 
-  for (const reason of DEAD_LETTER_REASONS) {
+  for (const reason of RECORD_FAULTS) {
     it(`breaks records of every stream so that they are dead-lettered as ${reason}`, () => {
       const random = new SeededRandom(1);
       for (const stream of STREAM_NAMES) {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DEAD_LETTER_REASONS, decodeRecord } from '../../../engine/contract/decodeRecord.ts';
+import { decodeRecord, RECORD_FAULTS } from '../../../engine/contract/decodeRecord.ts';
 import { shenzhenDistricts } from '../../../engine/geo/shenzhenDistricts.ts';
 import { activityAtHour, shanghaiHourOfDay } from '../../../engine/simulator/dailyCurve.ts';
 import { OUTSIDE, type SimulatedMessage, simulateCity } from '../../../engine/simulator/simulateCity.ts';
@@ -80,7 +80,7 @@ describe('simulateCity', () => {
     expect(wrong).toEqual([]);
   });
 
-  it('broken records fail the contract with exactly the intended reason, all nine reasons present', () => {
+  it('broken records fail the contract with exactly the intended reason, every record fault present', () => {
     const invalid = messages.filter((m) => m.kind === 'invalid');
     expect(invalid.length / 25_000).toBeCloseTo(0.05, 1);
     const wrong = invalid
@@ -88,7 +88,7 @@ describe('simulateCity', () => {
       .filter(({ m, decoded }) => (decoded.ok ? 'accepted' : decoded.reason) !== m.deadLetterReason)
       .map(({ m }) => `${m.deadLetterReason}: ${m.value.slice(0, 200)}`);
     expect(wrong).toEqual([]);
-    expect(new Set(invalid.map((m) => m.deadLetterReason))).toEqual(new Set(DEAD_LETTER_REASONS));
+    expect(new Set(invalid.map((m) => m.deadLetterReason))).toEqual(new Set(RECORD_FAULTS));
   });
 
   it('positions lie inside the district boundaries, except a small share just outside', () => {
