@@ -103,7 +103,12 @@ export function decodeRecord(
   try {
     parsed = JSON.parse(typeof value === 'string' ? value : utf8.decode(value));
   } catch (error) {
-    return { ok: false, reason: 'invalid_json', detail: (error as Error).message };
+    // V8 quotes the input in its message ('"张三丰 138..." is not valid JSON'): keep only where it broke.
+    const detail = (error as Error).message.replace(
+      /"[\s\S]*"(?:\.\.\.)?(?= is not valid JSON)/,
+      '(the input)',
+    );
+    return { ok: false, reason: 'invalid_json', detail };
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     return {

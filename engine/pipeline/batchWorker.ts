@@ -18,7 +18,7 @@ import { CELL_RESOLUTION } from '../geo/cells.ts';
 import { shenzhenDistricts } from '../geo/shenzhenDistricts.ts';
 import { maskFreeText, maskIdNumber, maskName, maskPayload, maskPhone } from '../privacy/mask.ts';
 
-/** Dead-letter payloads keep at most this many bytes in `city.dead_letters` (masked). */
+/** Dead-letter payloads keep at most this many characters in `city.dead_letters`, masked before the cut. */
 export const DEAD_LETTER_PAYLOAD_LIMIT = 4_096;
 /** District code of positions outside every district polygon. */
 export const OUTSIDE = 'outside';
@@ -196,7 +196,7 @@ export function processBatch(task: BatchTask): BatchResult {
           phone: reporter?.phone ? maskPhone(reporter.phone) : null,
           id_number: reporter?.id_number ? maskIdNumber(reporter.id_number) : null,
         };
-        const description = maskFreeText(r.description ?? '');
+        const description = maskFreeText(r.description ?? '', reporter);
         atomicTsv += `${tsvField(r.id)}\t${tsvField(incidentId)}\t${seconds}\t${ts}\t${r.category}\t${r.severity}\t${r.status}\t${r.source ?? ''}\t${lat}\t${lon}\t${district}\t${cell}\t${tsvField(description)}\t${tsvField(masked.name ?? '')}\t${tsvField(masked.phone ?? '')}\t${tsvField(masked.id_number ?? '')}\t${reporter ? 1 : 0}${tail}`;
         const payload = bytes === null ? '' : decoder.decode(bytes);
         restrictedTsv += `${tsvField(r.id)}\t${tsvField(incidentId)}\t${seconds}\t${ts}\t${tsvField(reporter?.name ?? '')}\t${tsvField(reporter?.phone ?? '')}\t${tsvField(reporter?.id_number ?? '')}\t${tsvField(payload)}${tail}`;
@@ -322,11 +322,7 @@ function toDeadLetter(
     key: maskFreeText(decoder.decode(key)),
     messageTs,
     bytes: bytes?.length ?? 0,
-    payload: maskPayload(truncate(raw, DEAD_LETTER_PAYLOAD_LIMIT)),
+    payload: maskPayload(raw, DEAD_LETTER_PAYLOAD_LIMIT),
     rawPayload: raw,
   };
-}
-
-function truncate(text: string, limit: number): string {
-  return text.length <= limit ? text : `${text.slice(0, limit)}…[truncated]`;
 }

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 /**
  * Desensitisation of personal data (reporter names, phone numbers, ID numbers) before anything leaves the
  * restricted raw layer: cleaned tables, marts, the map, webhooks, dead letters and logs all carry these
@@ -40,17 +42,42 @@ export function maskIdNumber(id: string | undefined | null): string {
   return '*'.repeat(Math.max(chars.length - 1, 1)) + (chars.length > 1 ? chars[chars.length - 1] : '');
 }
 
-// Mainland mobile numbers (11 digits starting with 1), landlines with area code, 15/18-character IDs.
-const ID_IN_TEXT = /(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])|(?<![0-9A-Za-z])\d{15}(?![0-9A-Za-z])/g;
-const PHONE_IN_TEXT =
-  /(?<!\d)(?:\+?86[- ]?)?1[3-9]\d[- ]?\d{4}[- ]?\d{4}(?!\d)|(?<!\d)0\d{2,3}-?\d{7,8}(?!\d)/g;
+/**
+ * A run of digits as people write numbers: optionally a leading `+` or `(`, then digits with at most three
+ * separators (spaces, `-`, `.`, `/`, parentheses) between any two of them, and an ID number's final `X`.
+ * Matched on NFKC-normalised text, so full-width digits and separators count as their ASCII forms.
+ */
+const NUMBER_RUN = /[+(]?\d(?:[\s\-./()]{0,3}\d)*(?:[\s\-./]{0,3}[Xx](?![A-Za-z]))?/g;
+/** A date as written in a report (2026-11-27, 2026/11/27, 2026.11.27), at the start of a run: not a phone. */
+const DATE = /^(?:19|20)\d\d[-./](?:0?[1-9]|1[0-2])[-./](?:0?[1-9]|[12]\d|3[01])(?!\d)/;
+/** Shortest digit count masked: local landlines have 7 digits; phones, IDs and all else are longer. */
+const MIN_MASKED_DIGITS = 7;
 
-/** Masks phone and ID numbers found anywhere in free text (descriptions, unparseable payloads). */
-export function maskFreeText(text: string | undefined | null): string {
-  if (!text) return '';
-  return text.replace(ID_IN_TEXT, (m) => maskIdNumber(m)).replace(PHONE_IN_TEXT, (m) => maskPhone(m));
+/** Masks one number run: an ID number keeps region and check character, anything else 3 + 2 digits. */
+function maskNumberRun(run: string): string {
+  const date = DATE.exec(run)?.[0];
+  if (date) return date + run.slice(date.length).replace(NUMBER_RUN, maskNumberRun);
+  const chars = run.replace(/[^\dXx]/g, '').toUpperCase();
+  const digits = chars.replace(/X/g, '');
+  if (digits.length < MIN_MASKED_DIGITS) return run;
+  if (chars.length === 18 || (chars.length === 15 && !chars.includes('X'))) return maskIdNumber(chars);
+  return maskPhone(digits);
 }
 
+/**
+ * Masks personal data in free text (descriptions, dead-letter details and keys): every number of 7 or more
+ * digits however it is written (`138.1234.5678`, `138 1234  5678`, full-width digits, `440304 19900101 1234`,
+ * `(0755) 8888 6666`), and the record's own reporter wherever the name, phone or ID appears. The text is
+ * NFKC-normalised first (its full-width forms come out as ASCII). Over-masking is the side chosen: a
+ * long number that was not a phone (a count, an order number) loses its middle digits too; dates stay.
+ */
+export function maskFreeText(text: string | undefined | null, reporter?: Reporter | null): string {
+  if (!text) return '';
+  let out = text.normalize('NFKC');
+  const name = reporter?.name?.normalize('NFKC').trim();
+  if (name && [...name].length >= 2) out = out.split(name).join(maskName(name));
+  return out.replace(NUMBER_RUN, maskNumberRun);
+}
 /** A reporter as the contract carries it. */
 export interface Reporter {
   name?: string | undefined;
@@ -71,30 +98,61 @@ export function maskReporter(
 }
 
 /**
- * Masks a raw message payload for places outside the restricted layer (the dead letters): a JSON object
- * gets its `reporter` fields masked and every string field passed through `maskFreeText`; anything else
- * (invalid JSON, truncated text) is masked as free text.
+ * What a raw message payload may show outside the restricted layer (the dead letters), at most `limit`
+ * characters: a JSON payload with its `reporter` fields masked and every string passed through
+ * `maskFreeText` (with the reporter's own name), masked before it is cut; a JSON string that holds JSON is
+ * masked as JSON. A payload that is not JSON shows only its size and digest: it cannot be masked reliably.
  */
-export function maskPayload(payload: string): string {
+export function maskPayload(payload: string, limit = Number.POSITIVE_INFINITY): string {
   let parsed: unknown;
   try {
     parsed = JSON.parse(payload);
   } catch {
-    return maskFreeText(payload);
+    // In groups of 4: a bare hex digest holds digit runs that a scanner (or a reader) takes for a phone.
+    const digest = createHash('sha256').update(payload).digest('hex').match(/.{4}/g)!.join('-');
+    return `[not JSON: ${Buffer.byteLength(payload)} bytes, sha256 ${digest}]`;
   }
-  return JSON.stringify(maskValue(parsed, ''));
+  const masked = JSON.stringify(maskValue(parsed, '', reporterIn(parsed)));
+  return masked.length <= limit ? masked : `${masked.slice(0, limit)}…[truncated]`;
 }
 
-function maskValue(value: unknown, key: string): unknown {
+/** The first `reporter` object anywhere in a parsed payload, to mask its name where it recurs. */
+function reporterIn(value: unknown): Reporter | undefined {
+  if (value === null || typeof value !== 'object') return undefined;
+  const reporter = (value as { reporter?: unknown }).reporter;
+  if (reporter && typeof reporter === 'object' && !Array.isArray(reporter)) {
+    const name = (reporter as { name?: unknown }).name;
+    return typeof name === 'string' ? { name } : {};
+  }
+  for (const child of Object.values(value)) {
+    const found = reporterIn(child);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+function maskValue(value: unknown, key: string, reporter: Reporter | undefined): unknown {
   if (typeof value === 'string') {
     if (key === 'name') return maskName(value);
     if (key === 'phone') return maskPhone(value);
     if (key === 'id_number') return maskIdNumber(value);
-    return maskFreeText(value);
+    const inner = /^\s*[[{]/.test(value) ? tryParse(value) : undefined;
+    if (inner !== undefined) return JSON.stringify(maskValue(inner, key, reporterIn(inner) ?? reporter));
+    return maskFreeText(value, reporter);
   }
-  if (Array.isArray(value)) return value.map((v) => maskValue(v, key));
+  if (Array.isArray(value)) return value.map((v) => maskValue(v, key, reporter));
   if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskValue(v, k)]));
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [maskFreeText(k, reporter), maskValue(v, k, reporter)]),
+    );
   }
   return value;
+}
+
+function tryParse(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }

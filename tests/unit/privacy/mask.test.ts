@@ -58,7 +58,77 @@ describe('masking personal data', () => {
       phone: '139******78',
       id_number: '440304***********4',
     });
-    expect(maskPayload('{"broken": "13912345678"')).not.toContain('13912345678');
+    expect(maskPayload('{"broken": "13912345678"')).toMatch(
+      /^\[not JSON: 24 bytes, sha256 [0-9a-f]{4}(-[0-9a-f]{4}){15}\]$/,
+    );
     expect(maskReporter(undefined)).toBeNull();
+  });
+});
+
+/** The ways a number gets written: groups with dots, spaces, dashes; full-width digits. */
+function written(number: string, style: number): string {
+  const groups = number.length === 11 ? [3, 4, 4] : number.length === 18 ? [6, 8, 4] : [4, 4, 4];
+  const parts: string[] = [];
+  let at = 0;
+  for (const g of groups) {
+    parts.push(number.slice(at, at + g));
+    at += g;
+  }
+  if (at < number.length) parts.push(number.slice(at));
+  const separator = ['', '.', ' ', '  ', '-', ' - '][style % 6]!;
+  const text = parts.join(separator);
+  return style >= 6 ? text.replace(/[0-9]/g, (d) => String.fromCharCode(0xff10 + Number(d))) : text;
+}
+
+describe('masking personal data written in every form', () => {
+  it('masks the forms a review saw unmasked', () => {
+    const cases = [
+      '138.1234.5678',
+      '138 1234  5678',
+      '1381 234 5678',
+      '１３８１２３４５６７８',
+      '440304 19900101 1234',
+      '440304-19900101-123X',
+      '(0755) 8888 6666',
+      '０７５５－８８８８６６６６',
+    ];
+    for (const text of cases) {
+      const masked = maskFreeText(`报告 ${text} 处理`);
+      expect(masked, text).not.toMatch(/1234|8888|6666|19900101/);
+      expect(masked, text).toMatch(/^报告 .*\*{4,}.* 处理$/);
+    }
+    // Dates and short numbers stay.
+    expect(maskFreeText('2026-11-27 08:00 3 号线 B12345')).toBe('2026-11-27 08:00 3 号线 B12345');
+  });
+
+  it("masks the reporter's own name where the text repeats it", () => {
+    expect(maskFreeText('张三丰报告：张三丰家门口积水', { name: '张三丰' })).toBe('张**报告:张**家门口积水'); // NFKC: the full-width colon comes out as ':';
+  });
+
+  it('never shows the middle digits of a phone or ID number, however written (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(mobile, idNumber),
+        fc.nat(11),
+        fc.string({ maxLength: 12 }).filter((t) => !/[0-9０-９]/.test(t)),
+        (number, style, noise) => {
+          const masked = maskFreeText(`${noise}${written(number, style)}${noise}`);
+          const middle = number.length === 18 ? number.slice(6, 17) : number.slice(3, 9);
+          expect(masked.replace(/[^0-9*X]/g, '')).not.toContain(middle);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it('masks a payload before cutting it, and JSON inside a JSON string', () => {
+    const reporter = { name: '赵六', phone: '13700001111', id_number: '440304199001011234' };
+    const long = JSON.stringify({ id: 'e', description: 'x'.repeat(5_000), reporter });
+    const cut = maskPayload(long, 4_096);
+    expect(cut).toMatch(/…\[truncated\]$/);
+    expect(cut).not.toMatch(/赵六|13700001111|4403041990/);
+    const twice = JSON.stringify(JSON.stringify({ id: 'e', reporter, description: '赵六说' }));
+    expect(maskPayload(twice)).not.toMatch(/赵六|13700001111|19900101/);
+    expect(maskPayload('张三丰 13812345678 not json')).not.toMatch(/张|138/);
   });
 });
