@@ -16,12 +16,13 @@ export const SEVERITIES = ['info', 'warning', 'critical'] as const;
 export const Severity = z.enum(SEVERITIES);
 export type Severity = z.infer<typeof Severity>;
 
-const WebhookSecret = z
-  .string()
-  .regex(
-    /^whsec_[A-Za-z0-9+/]{16,}={0,2}$/,
-    "a secret is 'whsec_' followed by base64 of at least 12 random bytes (Standard Webhooks)",
-  );
+/** Standard Webhooks asks for secrets of 24 to 64 random bytes (192 bits at least). */
+const SECRET_BYTES = { min: 24, max: 64 } as const;
+export const WebhookSecret = z.string().refine((secret) => {
+  if (!/^whsec_[A-Za-z0-9+/]+={0,2}$/.test(secret)) return false;
+  const bytes = Buffer.from(secret.slice('whsec_'.length), 'base64').length;
+  return bytes >= SECRET_BYTES.min && bytes <= SECRET_BYTES.max;
+}, `a secret is 'whsec_' followed by base64 of ${SECRET_BYTES.min} to ${SECRET_BYTES.max} random bytes (Standard Webhooks); make one with: openssl rand -base64 32`);
 
 const RetryPolicy = z.object({
   /** Attempts in all, the first included; after the last one the delivery is dead-lettered. */

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import { CityOpsError } from '../errors.ts';
-import { type AlertConfig, AlertConfigSchema, type EndpointConfig } from './alertConfig.ts';
+import { type AlertConfig, AlertConfigSchema, type EndpointConfig, WebhookSecret } from './alertConfig.ts';
 
 /** An endpoint with its department and its signing secrets resolved (from the file or the environment). */
 export interface ResolvedEndpoint extends Omit<EndpointConfig, 'secrets' | 'secrets_env'> {
@@ -78,7 +78,7 @@ export function parseAlertConfig(
       let secrets = listed ?? [];
       if (variable !== undefined) {
         secrets = (env[variable] ?? '').split(/\s+/).filter(Boolean);
-        const bad = secrets.find((s) => !/^whsec_[A-Za-z0-9+/]{16,}={0,2}$/.test(s));
+        const bad = secrets.find((s) => !WebhookSecret.safeParse(s).success);
         if (secrets.length === 0 || bad !== undefined) {
           problems.push(
             `${path}: endpoint '${endpoint.id}': environment variable ${variable} must hold one or more whsec_... secrets, space-separated`,

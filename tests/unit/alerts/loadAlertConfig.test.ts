@@ -96,6 +96,9 @@ describe('loadAlertConfig', () => {
     );
     expect(message).toContain("rules.0.cooldown: '10 minutes' is not a duration");
     expect(message).toContain("departments.0.endpoints.0.secrets.0: a secret is 'whsec_'");
+    // 12 random bytes, which the Standard Webhooks minimum (24) refuses.
+    const twelve = `whsec_${Buffer.alloc(12, 7).toString('base64')}`;
+    expect(problemsOf(minimal().replace(SECRET, twelve))).toContain('base64 of 24 to 64 random bytes');
     // Cross-references and duplicates are checked once every field is valid.
     const duplicate = minimal().replace(
       'routes:',
