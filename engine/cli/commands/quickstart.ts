@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { ensureAlertTopics } from '../../alerts/alertKafka.ts';
 import { type Environment, loadEnvironment, PROJECT_ROOT } from '../../config/environment.ts';
 import { createClickHouse } from '../../connectors/clickhouse/client.ts';
 import { migrate } from '../../connectors/clickhouse/migrate.ts';
@@ -9,21 +10,22 @@ import { CityOpsError, isCityOpsError } from '../../errors.ts';
 import { createLogger } from '../../observability/logger.ts';
 import { EmbeddedEngine } from '../../pipeline/embeddedEngine.ts';
 import { resolveEngineOptions } from '../../pipeline/engineOptions.ts';
-import { StreamEngine } from '../../pipeline/streamEngine.ts';
-import { generateToken, type MapServer, startMapServer } from '../../server/mapServer.ts';
-import { publishSimulation } from '../../simulator/publishSimulation.ts';
+import { generateToken, startMapServer } from '../../server/mapServer.ts';
 import { simulateCity } from '../../simulator/simulateCity.ts';
 import { LocalStack } from '../../stack/localStack.ts';
 import type { Command } from '../main.ts';
+import { Supervisor } from '../supervisor.ts';
 
-const USAGE = `city-ops quickstart [--port 8080] [--rate N] [--embedded]
+const USAGE = `city-ops quickstart [--port 8080] [--rate N] [--embedded] [--metrics-port N] [--alerts-port N]
 
 The main job, in one command: starts the local stack (Kafka + ClickHouse on 127.0.0.1), migrates the
-schema, then runs in this process the engine, the live map server and the city simulator at a live rate
-(event time = now), and prints where to look. Ctrl+C stops everything but the stack
-(\`city-ops stack down\` stops that).
+schema, then runs the engine, the live map server, the city simulator at a live rate (event time = now)
+and the alert path, each in a process of its own that is started again if it dies, and prints where to
+look. Ctrl+C stops everything but the stack (\`city-ops stack down\` stops that).
 
   --port      port of the live map (default 8080)
+  --metrics-port, --alerts-port   the engine's /metrics and /health (default 9464), the alert path's
+              status server (default 9470)
   --rate      mean simulated events per second over a day (default 231.5, i.e. 20 million a day)
   --embedded  no Kafka, no ClickHouse: an in-process exchange with the same contract and operator graph
               (chosen automatically when the stack cannot be installed or started here)`;
@@ -52,14 +54,19 @@ export const command: Command = {
       args: [...argv],
       options: {
         port: { type: 'string', default: '8080' },
+        'metrics-port': { type: 'string', default: '9464' },
+        'alerts-port': { type: 'string', default: '9470' },
         rate: { type: 'string' },
         embedded: { type: 'boolean', default: false },
       },
     });
-    const port = Number(values.port);
+    const [port, metricsPort, alertsPort] = (['port', 'metrics-port', 'alerts-port'] as const).map((flag) => {
+      const value = Number(values[flag]);
+      if (!Number.isInteger(value) || value < 1 || value > 65_535)
+        throw new CityOpsError('CLI_USAGE', `--${flag} must be a port number, not '${values[flag]}'`);
+      return value;
+    }) as [number, number, number];
     const rate = values.rate === undefined ? undefined : Number(values.rate);
-    if (!Number.isInteger(port) || port < 0 || port > 65_535)
-      throw new CityOpsError('CLI_USAGE', '--port must be a port number');
     if (rate !== undefined && !(rate > 0))
       throw new CityOpsError('CLI_USAGE', '--rate must be a positive number');
     const log = (line: string) => process.stdout.write(`${line}\n`);
@@ -89,7 +96,7 @@ export const command: Command = {
     process.once('SIGTERM', () => stop.abort());
     return embedded
       ? runEmbedded(env, { port, rate, why, log, signal: stop.signal })
-      : runOnStack(env, { port, rate, log, signal: stop.signal });
+      : runOnStack(env, { port, metricsPort, alertsPort, rate, log, signal: stop.signal });
   },
 };
 
@@ -100,36 +107,48 @@ interface RunOptions {
   signal: AbortSignal;
 }
 
-async function runOnStack(env: Environment, o: RunOptions): Promise<number> {
+async function runOnStack(
+  env: Environment,
+  o: RunOptions & { metricsPort: number; alertsPort: number },
+): Promise<number> {
   const client = createClickHouse(env);
   await migrate(client, env, o.log);
   await client.close();
-  const logger = createLogger('city-ops', process.env['LOG_LEVEL'] ?? 'warn');
-  const engine = new StreamEngine(env, resolveEngineOptions({ idleTimeoutMs: 15_000 }), logger);
-  await engine.start();
+  await ensureAlertTopics(env);
   const token = process.env['CITY_OPS_MAP_TOKEN'] ?? generateToken();
-  const map = await startMapServer({ env, token, port: o.port, logger });
-  const simulation = simulateCity({ live: true, ...(o.rate ? { rate: o.rate } : {}) });
-  const publishing = publishSimulation(simulation, { env, signal: o.signal, logger });
-  banner(o.log, map, [
-    `engine         metrics http://127.0.0.1:${engine.metricsPort}/metrics, health /health`,
-    `simulator      live, about ${Math.round(simulation.options.rate as number)} events/s over a day (daily curve), seed ${simulation.options.seed}`,
+  const supervisor = new Supervisor(join(env.CITY_OPS_STACK_DIR, 'quickstart'), (line) =>
+    o.log(`quickstart: ${line}`),
+  );
+  const rate = o.rate ? ['--rate', String(o.rate)] : [];
+  supervisor.start({
+    name: 'engine',
+    args: () => ['run', '--idle-timeout-ms', '15000', '--metrics-port', String(o.metricsPort)],
+  });
+  supervisor.start({
+    name: 'map',
+    args: () => ['serve', '--port', String(o.port)],
+    env: { CITY_OPS_MAP_TOKEN: token },
+  });
+  // A new seed at every start: a restarted simulator must not send the ids of the first run again.
+  supervisor.start({
+    name: 'simulator',
+    args: () => ['simulate', '--live', '--quiet', '--seed', String(Math.floor(Date.now() / 1000)), ...rate],
+  });
+  supervisor.start({ name: 'alerts', args: () => ['alerts', '--port', String(o.alertsPort)] });
+  const url = `http://127.0.0.1:${o.port}`;
+  banner(o.log, url, token, [
+    `engine         metrics http://127.0.0.1:${o.metricsPort}/metrics, health /health`,
+    `simulator      live, about ${o.rate ?? 231.5} events/s over a day (daily curve)`,
+    `alerts         status http://127.0.0.1:${o.alertsPort}/status (rules: config/alerts.example.yaml; its webhook`,
+    `               receivers are examples: deliveries to them retry and end in dead letters)`,
     `ClickHouse     clickhouse-client --user ${env.CLICKHOUSE_ANALYST_USER} --password ${env.CLICKHOUSE_ANALYST_PASSWORD} (or HTTP ${env.CLICKHOUSE_URL}); queries in docs/schema.md`,
     `               SELECT * FROM city.district_minute ORDER BY window_start DESC LIMIT 20`,
-    `alerts         run \`city-ops alerts\` in another terminal (rules: config/alerts.example.yaml)`,
+    `processes      engine, map, simulator and alerts each run apart and are started again if they die;`,
+    `               their logs: ${join(env.CITY_OPS_STACK_DIR, 'quickstart')}/<name>.log`,
   ]);
-  const status = setInterval(() => {
-    const t = engine.totals;
-    o.log(
-      `status: ${t.consumed} consumed, ${t.accepted} accepted, ${t.deadLettered} dead letters, ${t.late} late, ${map.hub ? 'map up' : ''}`,
-    );
-  }, 30_000);
   await new Promise<void>((resolve) => o.signal.addEventListener('abort', () => resolve(), { once: true }));
-  clearInterval(status);
-  o.log('stopping: simulator, map, engine (the stack stays up: `city-ops stack down` stops it) ...');
-  await publishing.catch(() => {});
-  await map.close();
-  await engine.stop();
+  o.log('stopping: simulator, map, alerts, engine (the stack stays up: `city-ops stack down` stops it) ...');
+  await supervisor.stop();
   return 0;
 }
 
@@ -147,7 +166,7 @@ async function runEmbedded(env: Environment, o: RunOptions & { why: string }): P
   );
   engine.start();
   const simulation = simulateCity({ live: true, ...(o.rate ? { rate: o.rate } : {}) });
-  banner(o.log, map, [
+  banner(o.log, map.url, map.token, [
     `simulator      live, about ${Math.round(simulation.options.rate as number)} events/s over a day, in-process exchange`,
   ]);
   // Live pacing: publish each record when its event time comes (the generator runs slightly ahead).
@@ -163,10 +182,10 @@ async function runEmbedded(env: Environment, o: RunOptions & { why: string }): P
   return 0;
 }
 
-function banner(log: (line: string) => void, map: MapServer, lines: string[]): void {
+function banner(log: (line: string) => void, url: string, token: string, lines: string[]): void {
   log('');
   log('city-ops is running.');
-  log(`live map       ${map.url}/#token=${encodeURIComponent(map.token)}`);
+  log(`live map       ${url}/#token=${encodeURIComponent(token)}`);
   for (const line of lines) log(line);
   log('Ctrl+C stops.');
   log('');

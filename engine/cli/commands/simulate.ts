@@ -31,7 +31,7 @@ Live:
   --rate <n>               mean events per second over a day (default 231.5 = 20 M/day), shaped by the daily curve
 Both:
   --seed <n>               seed of every random choice (default 1): same options, same messages
-  --bad-ratio <0..0.5>     share of records that break the contract, over all nine reasons (default 0)
+  --bad-ratio <0..0.5>     share of records that break the contract, over the eleven record faults (default 0)
   --duplicate-ratio <r>    share of valid records sent twice, same key and bytes (default 0)
   --outside-ratio <r>      share of transport and incident positions just outside the city (default 0.005)
   --max-delay-ms <ms>      bound of the disorder between event time and publication order (default 2000)
