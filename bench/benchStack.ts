@@ -10,7 +10,7 @@ import {
 import { migrate } from '../engine/connectors/clickhouse/migrate.ts';
 import { createKafka, ensureTopics } from '../engine/connectors/kafka/client.ts';
 import { allTopics } from '../engine/contract/topics.ts';
-import { LocalStack } from '../engine/stack/localStack.ts';
+import { LocalStack, stackEnvironment } from '../engine/stack/localStack.ts';
 
 /** A benchmark's own topics and databases on the local stack, and what it measures the stack with. */
 export interface BenchStack {
@@ -36,7 +36,7 @@ export async function openBenchStack(
   partitions: number,
   say: (line: string) => void,
 ): Promise<BenchStack> {
-  const stackEnv = loadEnvironment();
+  const stackEnv = stackEnvironment(say);
   await new LocalStack(stackEnv).up(say);
   const id = Date.now().toString(36);
   const env = loadEnvironment({

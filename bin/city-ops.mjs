@@ -4,7 +4,10 @@
 import { register } from 'tsx/esm/api';
 
 register();
-const { main } = await import('../engine/cli/main.ts');
+const { main, KAFKA_PRINCIPAL_OF } = await import('../engine/cli/main.ts');
+// Each command is its own Kafka user (whatever the parent process was: the quick start's children too).
+const principal = KAFKA_PRINCIPAL_OF[process.argv[2] ?? ''];
+if (principal) process.env.CITY_OPS_KAFKA_PRINCIPAL = principal;
 const code = await main(process.argv.slice(2));
 // A command has finished and closed what it opened; leftover handles of client libraries (a lingering
 // socket, a librdkafka thread) must not keep the process alive after it.

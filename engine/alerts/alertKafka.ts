@@ -1,64 +1,21 @@
 import type { KafkaJS } from '@confluentinc/kafka-javascript';
 import type { Environment } from '../config/environment.ts';
-import { createKafka, type KafkaClient } from '../connectors/kafka/client.ts';
-import { topicSettings } from '../contract/topics.ts';
+import { ensureTopics, type KafkaClient } from '../connectors/kafka/client.ts';
 import { CityOpsError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import { type AlertTopics, alertTopics } from './alertTopics.ts';
 
-const SEVEN_DAYS_MS = String(7 * 86_400_000);
-
 /**
- * Creates the alert topics that are missing: the outbox with `partitions` partitions (kept until deleted), the acknowledgements
- * and evaluator snapshots compacted (acknowledgements also deleted after 7 days), dead letters kept 30 days.
+ * Creates the alert topics that are missing (their settings: `topicSettings` in engine/contract/topics.ts),
+ * with `partitions` partitions each.
  */
 export async function ensureAlertTopics(
   env: Environment,
   partitions = env.KAFKA_PARTITIONS,
 ): Promise<AlertTopics> {
   const topics = alertTopics(env.CITY_OPS_TOPIC_PREFIX);
-  const admin = createKafka(env, 'city-ops-alerts-admin').admin();
-  try {
-    await admin.connect();
-    const existing = new Set(await admin.listTopics({ timeout: 10_000 }));
-    const wanted = [
-      { topic: topics.alerts, numPartitions: partitions, configEntries: topicSettings(topics.alerts) },
-      {
-        topic: topics.acks,
-        numPartitions: partitions,
-        configEntries: [
-          { name: 'cleanup.policy', value: 'compact,delete' },
-          { name: 'retention.ms', value: SEVEN_DAYS_MS },
-        ],
-      },
-      {
-        topic: topics.deadLetters,
-        numPartitions: 1,
-        configEntries: [{ name: 'retention.ms', value: String(30 * 86_400_000) }],
-      },
-      {
-        topic: topics.evaluatorState,
-        numPartitions: 1,
-        configEntries: [
-          { name: 'cleanup.policy', value: 'compact' },
-          { name: 'max.message.bytes', value: String(64 * 1024 * 1024) },
-        ],
-      },
-    ].filter((t) => !existing.has(t.topic));
-    if (wanted.length > 0) await admin.createTopics({ timeout: 30_000, topics: wanted });
-    return topics;
-  } catch (cause) {
-    throw new CityOpsError(
-      'SERVICE_UNAVAILABLE',
-      `could not create the alert topics on ${env.KAFKA_BROKERS}`,
-      {
-        cause,
-        hint: 'is the broker up? `city-ops stack status` tells',
-      },
-    );
-  } finally {
-    await admin.disconnect().catch(() => {});
-  }
+  await ensureTopics(env, Object.values(topics), partitions);
+  return topics;
 }
 
 /**

@@ -14,9 +14,9 @@ import { internalTopic } from '../contract/topics.ts';
 export function alertTopics(prefix = '') {
   return {
     alerts: internalTopic('alerts', prefix),
-    acks: `${prefix}city.alert-acks`,
-    deadLetters: `${prefix}city.alert-dead-letters`,
-    evaluatorState: `${prefix}city.alert-evaluator-state`,
+    acks: internalTopic('alertAcks', prefix),
+    deadLetters: internalTopic('alertDeadLetters', prefix),
+    evaluatorState: internalTopic('alertEvaluatorState', prefix),
   } as const;
 }
 

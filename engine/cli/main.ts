@@ -1,4 +1,5 @@
 import { CityOpsError, isCityOpsError } from '../errors.ts';
+import type { KafkaPrincipal } from '../stack/credentials.ts';
 
 /** A CLI command: `run` gets the arguments after the command name and returns the process exit code. */
 export interface Command {
@@ -16,6 +17,20 @@ const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
   serve: () => import('./commands/serve.ts'),
   simulate: () => import('./commands/simulate.ts'),
   stack: () => import('./commands/stack.ts'),
+};
+
+/**
+ * The Kafka user each command runs as on the local stack (engine/stack/kafkaAccess.ts says what each may
+ * do); the binary sets it before anything reads the environment. Commands that build the stack are admin.
+ */
+export const KAFKA_PRINCIPAL_OF: Readonly<Record<string, KafkaPrincipal>> = {
+  alerts: 'alerts',
+  migrate: 'admin',
+  quickstart: 'admin',
+  run: 'engine',
+  serve: 'map',
+  simulate: 'publisher',
+  stack: 'admin',
 };
 
 function usage(): string {

@@ -2,6 +2,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { CityOpsError } from '../errors.ts';
+import { KAFKA_PRINCIPALS, readCredentials } from '../stack/credentials.ts';
 
 /** The project's root folder (where package.json is), whatever the current directory. */
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -36,13 +37,19 @@ const EnvironmentSchema = z.object({
     .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
     .default('engine')
     .describe("the engine's ClickHouse user"),
-  CLICKHOUSE_PASSWORD: z.string().default('engine-local').describe("the engine's ClickHouse password"),
+  CLICKHOUSE_PASSWORD: z
+    .string()
+    .optional()
+    .describe("the engine's ClickHouse password (default: the local stack's, from .stack/credentials.json)"),
   CLICKHOUSE_ANALYST_USER: z
     .string()
     .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
     .default('analyst')
     .describe('the read-only analyst user'),
-  CLICKHOUSE_ANALYST_PASSWORD: z.string().default('analyst-local').describe("the analyst's password"),
+  CLICKHOUSE_ANALYST_PASSWORD: z
+    .string()
+    .optional()
+    .describe("the analyst's password (default: the local stack's, from .stack/credentials.json)"),
   CLICKHOUSE_DATABASE: z
     .string()
     .regex(/^[a-z_][a-z0-9_]*$/)
@@ -52,6 +59,15 @@ const EnvironmentSchema = z.object({
     .regex(/^[a-z_][a-z0-9_]*$/)
     .default('city_restricted')
     .describe('database of personal data; the analyst user has no access to it'),
+  KAFKA_SASL_USERNAME: z
+    .string()
+    .optional()
+    .describe("SCRAM-SHA-512 user for Kafka (default: the local stack's user of this process's principal)"),
+  KAFKA_SASL_PASSWORD: z.string().optional().describe('its password'),
+  CITY_OPS_KAFKA_PRINCIPAL: z
+    .enum(KAFKA_PRINCIPALS)
+    .default('admin')
+    .describe('which local-stack Kafka user this process is: each city-ops command sets its own'),
   CITY_OPS_STACK_DIR: z.string().min(1).default(resolve(PROJECT_ROOT, '.stack')),
   STACK_KAFKA_PORT: port.default(9092),
   STACK_KAFKA_CONTROLLER_PORT: port.default(9093),
@@ -63,7 +79,13 @@ const EnvironmentSchema = z.object({
   STACK_CLICKHOUSE_TCP_PORT: port.default(9000),
 });
 
-export type Environment = Readonly<z.infer<typeof EnvironmentSchema>>;
+/** The environment, its passwords filled in (from the variables, else from the local stack's credentials). */
+export type Environment = Readonly<
+  Omit<z.infer<typeof EnvironmentSchema>, 'CLICKHOUSE_PASSWORD' | 'CLICKHOUSE_ANALYST_PASSWORD'> & {
+    CLICKHOUSE_PASSWORD: string;
+    CLICKHOUSE_ANALYST_PASSWORD: string;
+  }
+>;
 
 /**
  * Reads and validates the environment once. An invalid value fails with CONFIG_INVALID naming the variable.
@@ -79,7 +101,29 @@ export function loadEnvironment(source: NodeJS.ProcessEnv = process.env): Enviro
       hint: 'fix or unset the variables named above (README, "Configuration" lists them all)',
     });
   }
-  return Object.freeze(parsed.data);
+  return Object.freeze(withStackCredentials(parsed.data));
+}
+
+/**
+ * Fills the passwords the variables leave unset from the local stack's credentials file, written at its
+ * first `city-ops stack up` (no passwords are built in). Kafka: the SCRAM user of this process's principal;
+ * without a credentials file and without KAFKA_SASL_* the client connects without authentication.
+ */
+function withStackCredentials(env: z.infer<typeof EnvironmentSchema>): Environment {
+  const stored = readCredentials(env.CITY_OPS_STACK_DIR);
+  const principal = env.CITY_OPS_KAFKA_PRINCIPAL;
+  const sasl =
+    env.KAFKA_SASL_USERNAME !== undefined
+      ? { KAFKA_SASL_USERNAME: env.KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD: env.KAFKA_SASL_PASSWORD ?? '' }
+      : stored
+        ? { KAFKA_SASL_USERNAME: principal, KAFKA_SASL_PASSWORD: stored.kafka[principal] }
+        : {};
+  return {
+    ...env,
+    ...sasl,
+    CLICKHOUSE_PASSWORD: env.CLICKHOUSE_PASSWORD ?? stored?.clickhouse.engine ?? '',
+    CLICKHOUSE_ANALYST_PASSWORD: env.CLICKHOUSE_ANALYST_PASSWORD ?? stored?.clickhouse.analyst ?? '',
+  };
 }
 
 /** `KAFKA_BROKERS` as a list. */

@@ -12,11 +12,17 @@ export const STREAM_TOPICS = {
 export type StreamName = keyof typeof STREAM_TOPICS;
 export const STREAM_NAMES = Object.keys(STREAM_TOPICS) as StreamName[];
 
-/** city-ops' own topics: dead letters, live aggregates for the map servers, the alert outbox. */
+/**
+ * city-ops' own topics: dead letters, live aggregates for the map servers, the alert outbox and the alert
+ * path's acknowledgements, dead letters and evaluator snapshots (engine/alerts/alertTopics.ts says more).
+ */
 export const INTERNAL_TOPICS = {
   deadLetters: 'city.dead-letters',
   aggregates: 'city.aggregates',
   alerts: 'city.alerts',
+  alertAcks: 'city.alert-acks',
+  alertDeadLetters: 'city.alert-dead-letters',
+  alertEvaluatorState: 'city.alert-evaluator-state',
 } as const;
 
 export type InternalTopicName = keyof typeof INTERNAL_TOPICS;
@@ -44,16 +50,32 @@ export function allTopics(prefix = ''): string[] {
   ];
 }
 
+const DAY_MS = 86_400_000;
+
 /**
  * Broker settings a topic of ours is created with, by what it carries (any prefix):
  * - input streams: `LogAppendTime`, so a message's timestamp is the broker's clock when it took the record,
  *   which no publisher can set (not zero, not in the future); the engine judges event times against it;
  * - the alert outbox: kept until deleted (`retention.ms=-1`): an alert no department has received yet must
- *   not expire with the broker's 72 h default.
+ *   not expire with the broker's 72 h default;
+ * - alert acknowledgements compacted and kept 7 days, alert dead letters 30 days, evaluator snapshots
+ *   compacted (a snapshot may be large).
  */
 export function topicSettings(topic: string): Array<{ name: string; value: string }> {
   if (STREAM_NAMES.some((stream) => topic.endsWith(STREAM_TOPICS[stream])))
     return [{ name: 'message.timestamp.type', value: 'LogAppendTime' }];
   if (topic.endsWith(INTERNAL_TOPICS.alerts)) return [{ name: 'retention.ms', value: '-1' }];
+  if (topic.endsWith(INTERNAL_TOPICS.alertAcks))
+    return [
+      { name: 'cleanup.policy', value: 'compact,delete' },
+      { name: 'retention.ms', value: String(7 * DAY_MS) },
+    ];
+  if (topic.endsWith(INTERNAL_TOPICS.alertDeadLetters))
+    return [{ name: 'retention.ms', value: String(30 * DAY_MS) }];
+  if (topic.endsWith(INTERNAL_TOPICS.alertEvaluatorState))
+    return [
+      { name: 'cleanup.policy', value: 'compact' },
+      { name: 'max.message.bytes', value: String(64 * 1024 * 1024) },
+    ];
   return [];
 }

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import KafkaJavascript from '@confluentinc/kafka-javascript';
 import { type Environment, kafkaBrokers } from '../config/environment.ts';
+import { librdkafkaAuth } from '../connectors/kafka/client.ts';
 import { type StreamName, streamTopic } from '../contract/topics.ts';
 import { CityOpsError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -89,6 +90,7 @@ export function simulatorProducerConfig(
 ): Record<string, string | number | boolean> {
   return {
     'bootstrap.servers': kafkaBrokers(env).join(','),
+    ...librdkafkaAuth(env),
     'client.id': 'city-ops-simulator',
     partitioner: 'murmur2_random',
     'enable.idempotence': true,

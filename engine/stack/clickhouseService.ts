@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Environment } from '../config/environment.ts';
@@ -114,12 +114,25 @@ export class ClickHouseService implements StackService {
     }
   }
 
+  /**
+   * Writes users.xml again when its passwords or users changed (a stack of an earlier version, with
+   * built-in passwords): a running server reloads it by itself within seconds.
+   */
+  refreshUsers(log: (line: string) => void): void {
+    const file = join(this.dir, 'users.xml');
+    if (!existsSync(file)) return;
+    const wanted = renderUsersConfig(this.env);
+    if (readFileSync(file, 'utf8') === wanted) return;
+    writeFileSync(file, wanted, { mode: 0o600 });
+    log("clickhouse: users.xml rewritten with the stack's generated passwords (the server reloads it)");
+  }
+
   private writeConfig(): void {
     for (const sub of ['data', 'tmp', 'user_files', 'format_schemas', 'log']) {
       mkdirSync(join(this.dir, sub), { recursive: true });
     }
     writeFileSync(this.configFile, renderServerConfig(this.dir, this.env));
-    writeFileSync(join(this.dir, 'users.xml'), renderUsersConfig(this.env));
+    writeFileSync(join(this.dir, 'users.xml'), renderUsersConfig(this.env), { mode: 0o600 });
   }
 }
 

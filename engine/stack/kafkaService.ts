@@ -1,10 +1,11 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Environment, PROJECT_ROOT } from '../config/environment.ts';
 import { CityOpsError } from '../errors.ts';
+import { readCredentials } from './credentials.ts';
 import { ManagedProcess } from './managedProcess.ts';
 import { describeListener, isListening } from './ports.ts';
 import { ensurePrerequisites, findProgram } from './prerequisites.ts';
@@ -146,9 +147,30 @@ export class KafkaService implements StackService {
     }
   }
 
+  /** The admin password of this stack (credentials.json, written by `LocalStack.up` before any start). */
+  private get adminPassword(): string {
+    const stored = readCredentials(this.env.CITY_OPS_STACK_DIR);
+    if (!stored)
+      throw new CityOpsError('CONFIG_INVALID', 'the stack has no credentials file yet', {
+        hint: 'run city-ops stack up',
+      });
+    return stored.kafka.admin;
+  }
+
+  /** A broker of ours started by an earlier version, without authentication: `up` restarts it. */
+  outdated(): boolean {
+    return (
+      this.process.runningPid() !== undefined &&
+      existsSync(this.propertiesFile) &&
+      !readFileSync(this.propertiesFile, 'utf8').includes('SASL_PLAINTEXT')
+    );
+  }
+
   private writeConfig(): void {
     mkdirSync(join(this.dir, 'data'), { recursive: true });
-    writeFileSync(this.propertiesFile, renderServerProperties(this.dir, this.env));
+    writeFileSync(this.propertiesFile, renderServerProperties(this.dir, this.env, this.adminPassword), {
+      mode: 0o600,
+    });
     writeFileSync(
       join(this.dir, 'log4j2.yaml'),
       [
@@ -175,7 +197,17 @@ export class KafkaService implements StackService {
 
   /** KRaft needs its storage formatted once with a cluster id; later starts reuse it. */
   private formatStorage(java: string, log: (line: string) => void): void {
-    if (existsSync(join(this.dir, 'data', 'meta.properties'))) return;
+    const data = join(this.dir, 'data');
+    const marker = join(data, '.city-ops-scram');
+    if (existsSync(join(data, 'meta.properties'))) {
+      if (existsSync(marker)) return;
+      // Formatted by an earlier version, without the admin's SCRAM credentials the broker now logs in with:
+      // this local data cannot be opened with authentication, so it is set aside, not deleted.
+      const aside = `${data}.before-auth-${Date.now()}`;
+      renameSync(data, aside);
+      mkdirSync(data, { recursive: true });
+      log(`kafka: the local data was created without authentication; moved to ${aside}, starting afresh`);
+    }
     const clusterId = newClusterId();
     log(`kafka: formatting KRaft storage (cluster id ${clusterId})`);
     const result = spawnSync(
@@ -190,6 +222,8 @@ export class KafkaService implements StackService {
         clusterId,
         '-c',
         this.propertiesFile,
+        '--add-scram',
+        `SCRAM-SHA-512=[name=admin,password=${this.adminPassword}]`,
       ],
       { encoding: 'utf8' },
     );
@@ -202,6 +236,7 @@ export class KafkaService implements StackService {
         },
       );
     }
+    writeFileSync(marker, 'formatted with the admin SCRAM credentials of ../../credentials.json\n');
   }
 }
 
@@ -218,17 +253,33 @@ export function newClusterId(random: (size: number) => Buffer = randomBytes): st
   }
 }
 
-export function renderServerProperties(dir: string, env: Environment): string {
+/**
+ * Clients authenticate with SCRAM-SHA-512 (users and their ACLs: engine/stack/kafkaAccess.ts), the broker to
+ * itself as `admin`; the controller listener takes PLAIN with the same admin password (KRaft controllers
+ * cannot use SCRAM, whose credentials live in the metadata they serve). Nothing is allowed without an ACL.
+ */
+export function renderServerProperties(dir: string, env: Environment, adminPassword: string): string {
+  const scram = `org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="${adminPassword}";`;
+  const plain = `org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="${adminPassword}" user_admin="${adminPassword}";`;
   return [
     '# Written by city-ops stack up; edits are overwritten.',
     'process.roles=broker,controller',
     'node.id=1',
     `controller.quorum.voters=1@${HOST}:${env.STACK_KAFKA_CONTROLLER_PORT}`,
-    `listeners=PLAINTEXT://${HOST}:${env.STACK_KAFKA_PORT},CONTROLLER://${HOST}:${env.STACK_KAFKA_CONTROLLER_PORT}`,
-    `advertised.listeners=PLAINTEXT://${HOST}:${env.STACK_KAFKA_PORT}`,
+    `listeners=CLIENT://${HOST}:${env.STACK_KAFKA_PORT},CONTROLLER://${HOST}:${env.STACK_KAFKA_CONTROLLER_PORT}`,
+    `advertised.listeners=CLIENT://${HOST}:${env.STACK_KAFKA_PORT}`,
     'controller.listener.names=CONTROLLER',
-    'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
-    'inter.broker.listener.name=PLAINTEXT',
+    'listener.security.protocol.map=CLIENT:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT',
+    'inter.broker.listener.name=CLIENT',
+    'sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512',
+    'sasl.mechanism.controller.protocol=PLAIN',
+    'listener.name.client.sasl.enabled.mechanisms=SCRAM-SHA-512',
+    `listener.name.client.scram-sha-512.sasl.jaas.config=${scram}`,
+    'listener.name.controller.sasl.enabled.mechanisms=PLAIN',
+    `listener.name.controller.plain.sasl.jaas.config=${plain}`,
+    'authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer',
+    'super.users=User:admin',
+    'allow.everyone.if.no.acl.found=false',
     `log.dirs=${join(dir, 'data')}`,
     `num.partitions=${env.KAFKA_PARTITIONS}`,
     'auto.create.topics.enable=false',

@@ -12,7 +12,7 @@ import { EmbeddedEngine } from '../../pipeline/embeddedEngine.ts';
 import { resolveEngineOptions } from '../../pipeline/engineOptions.ts';
 import { generateToken, startMapServer } from '../../server/mapServer.ts';
 import { simulateCity } from '../../simulator/simulateCity.ts';
-import { LocalStack } from '../../stack/localStack.ts';
+import { LocalStack, stackEnvironment } from '../../stack/localStack.ts';
 import type { Command } from '../main.ts';
 import { Supervisor } from '../supervisor.ts';
 
@@ -70,13 +70,14 @@ export const command: Command = {
     if (rate !== undefined && !(rate > 0))
       throw new CityOpsError('CLI_USAGE', '--rate must be a positive number');
     const log = (line: string) => process.stdout.write(`${line}\n`);
-    const env = loadEnvironment();
+    let env = loadEnvironment();
     ensurePageBuilt(log);
 
     let embedded = values.embedded;
     let why = embedded ? 'asked for with --embedded' : '';
     if (!embedded) {
       try {
+        env = stackEnvironment(log);
         await new LocalStack(env).up(log);
       } catch (error) {
         if (
@@ -141,7 +142,8 @@ async function runOnStack(
     `simulator      live, about ${o.rate ?? 231.5} events/s over a day (daily curve)`,
     `alerts         status http://127.0.0.1:${o.alertsPort}/status (rules: config/alerts.example.yaml; its webhook`,
     `               receivers are examples: deliveries to them retry and end in dead letters)`,
-    `ClickHouse     clickhouse-client --user ${env.CLICKHOUSE_ANALYST_USER} --password ${env.CLICKHOUSE_ANALYST_PASSWORD} (or HTTP ${env.CLICKHOUSE_URL}); queries in docs/schema.md`,
+    `ClickHouse     clickhouse-client --user ${env.CLICKHOUSE_ANALYST_USER} --password "$(node -p "require('./.stack/credentials.json').clickhouse.analyst")"`,
+    `               (or HTTP ${env.CLICKHOUSE_URL}); queries in docs/schema.md`,
     `               SELECT * FROM city.district_minute ORDER BY window_start DESC LIMIT 20`,
     `processes      engine, map, simulator and alerts each run apart and are started again if they die;`,
     `               their logs: ${join(env.CITY_OPS_STACK_DIR, 'quickstart')}/<name>.log`,

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { loadEnvironment } from '../../config/environment.ts';
 import { CityOpsError } from '../../errors.ts';
-import { LocalStack } from '../../stack/localStack.ts';
+import { LocalStack, stackEnvironment } from '../../stack/localStack.ts';
 import type { ServiceStatus } from '../../stack/stackService.ts';
 import type { Command } from '../main.ts';
 
@@ -33,8 +33,8 @@ export const command: Command = {
       options: { json: { type: 'boolean', default: false } },
     });
     const action = positionals[0];
-    const stack = new LocalStack(loadEnvironment());
     const log = (line: string) => process.stdout.write(`${line}\n`);
+    const stack = new LocalStack(action === 'up' ? stackEnvironment(log) : loadEnvironment());
     const print = (statuses: ServiceStatus[]) => {
       if (values.json) process.stdout.write(`${JSON.stringify(statuses, null, 2)}\n`);
       else for (const status of statuses) log(formatStatus(status));

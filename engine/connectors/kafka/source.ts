@@ -3,6 +3,7 @@ import type { Environment } from '../../config/environment.ts';
 import { kafkaBrokers } from '../../config/environment.ts';
 import { CityOpsError } from '../../errors.ts';
 import type { Logger } from '../../observability/logger.ts';
+import { librdkafkaAuth } from './client.ts';
 
 const { KafkaConsumer, CODES } = KafkaJavascript;
 
@@ -118,6 +119,7 @@ export class KafkaSource {
     this.#consumer = new KafkaConsumer(
       {
         'bootstrap.servers': kafkaBrokers(env).join(','),
+        ...librdkafkaAuth(env),
         'group.id': options.groupId,
         'client.id': options.clientId,
         // Static membership: an instance restarted under the same id (after a crash, a deploy) takes its
