@@ -115,15 +115,17 @@ export class ClickHouseService implements StackService {
   }
 
   /**
-   * Writes users.xml again when its passwords or users changed (a stack of an earlier version, with
-   * built-in passwords): a running server reloads it by itself within seconds.
+   * Writes users.xml again when it lacks the stack's passwords (a stack of an earlier version, with built-in
+   * ones): a running server reloads it by itself within seconds. Only then: an `up` from a process with
+   * another CLICKHOUSE_DATABASE (a test's) must not move the analyst of a running stack to that database.
    */
   refreshUsers(log: (line: string) => void): void {
     const file = join(this.dir, 'users.xml');
     if (!existsSync(file)) return;
-    const wanted = renderUsersConfig(this.env);
-    if (readFileSync(file, 'utf8') === wanted) return;
-    writeFileSync(file, wanted, { mode: 0o600 });
+    const current = readFileSync(file, 'utf8');
+    const hashes = [this.env.CLICKHOUSE_PASSWORD, this.env.CLICKHOUSE_ANALYST_PASSWORD].map(sha256);
+    if (hashes.every((hash) => current.includes(hash))) return;
+    writeFileSync(file, renderUsersConfig(this.env), { mode: 0o600 });
     log("clickhouse: users.xml rewritten with the stack's generated passwords (the server reloads it)");
   }
 

@@ -153,12 +153,12 @@ describe('history for the time-window selector (ClickHouse, read as the analyst)
     try {
       expect((await fetch(`${server.url}/api/history?minutes=15`)).status).toBe(401);
       const response = await fetch(`${server.url}/api/history?minutes=15`, {
-        headers: { Authorization: 'Bearer history-token' },
+        headers: { Authorization: 'Bearer history-token-16ch' },
       });
       expect(response.status).toBe(200);
       const body = (await response.json()) as { districtMinute: unknown[] };
       expect(body.districtMinute).toHaveLength(3);
-      expect((await fetch(`${server.url}/api/history?minutes=3&token=history-token`)).status).toBe(400);
+      expect((await fetch(`${server.url}/api/history?minutes=3&token=history-token-16ch`)).status).toBe(400);
     } finally {
       await server.close();
     }

@@ -62,4 +62,26 @@ describe('city-ops serve', () => {
     expect(code).toBe(2);
     expect(output()).toMatch(/CLI_USAGE.*--token: must have at least 16 characters/);
   });
+
+  it('warns when it listens beyond this machine (no TLS)', async () => {
+    const { child, output } = run([
+      '--demo',
+      '--port',
+      '0',
+      '--host',
+      '0.0.0.0',
+      '--token',
+      'a-token-of-16-chars',
+    ]);
+    started.push(child);
+    const deadline = Date.now() + 60_000;
+    while (!output().includes('map server listening')) {
+      if (Date.now() > deadline) throw new Error(`not listening: ${output()}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(output()).toMatch(
+      /warning: 0\.0\.0\.0 is reachable from other machines and the server has no TLS/,
+    );
+    child.kill('SIGKILL');
+  });
 });
