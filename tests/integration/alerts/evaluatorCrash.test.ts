@@ -6,12 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EvaluatorSnapshot } from '../../../engine/alerts/alertEvaluator.ts';
 import { readTopicToEnd } from '../../../engine/alerts/alertKafka.ts';
 import { ensureTopics } from '../../../engine/connectors/kafka/client.ts';
-import {
-  type AggregateMessage,
-  aggregateKey,
-  districtWindowMessage,
-} from '../../../engine/contract/aggregates.ts';
+import { type AggregateMessage, districtWindowMessage } from '../../../engine/contract/aggregates.ts';
 import { internalTopic } from '../../../engine/contract/topics.ts';
+import { publishAggregates } from '../../../engine/server/publishAggregates.ts';
 import {
   type AlertsRun,
   type AlertWorld,
@@ -86,11 +83,7 @@ describe('the alert evaluator killed with SIGKILL while a complete window is hel
     );
     const producer = world.kafka.producer({ kafkaJS: { acks: -1 } } as KafkaJS.ProducerConstructorConfig);
     await producer.connect();
-    const publish = (messages: AggregateMessage[]) =>
-      producer.send({
-        topic: aggregates,
-        messages: messages.map((m) => ({ key: aggregateKey(m), value: JSON.stringify(m) })),
-      });
+    const publish = (messages: AggregateMessage[]) => publishAggregates(producer, aggregates, messages);
 
     const first = spawnAlerts(world, [
       '--rules',

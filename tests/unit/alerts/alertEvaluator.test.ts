@@ -5,21 +5,7 @@ import { AlertEvaluator } from '../../../engine/alerts/alertEvaluator.ts';
 import type { AlertTransition } from '../../../engine/alerts/alertTransition.ts';
 import { parseAlertConfig } from '../../../engine/alerts/loadAlertConfig.ts';
 import type { AggregateMessage, IncidentImpactMessage } from '../../../engine/contract/aggregates.ts';
-import { DAY, DAY0, MINUTE, transportDays, windowPartial } from './syntheticCity.ts';
-
-const HEADER = `version: 1
-departments:
-  - id: transport
-    name_en: Transport
-    name_zh: 交通运输局
-    endpoints: [{ id: t1, url: 'http://127.0.0.1:1/h', secrets: [whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw] }]
-routes: [{ departments: [transport] }]
-rules:
-`;
-
-function configOf(rules: string): AlertConfig {
-  return parseAlertConfig(HEADER + rules, 'test.yaml', {}).config;
-}
+import { configOf, DAY, DAY0, MINUTE, transportDays, windowPartial } from './syntheticCity.ts';
 
 function run(evaluator: AlertEvaluator, messages: Iterable<AggregateMessage>): AlertTransition[] {
   const out: AlertTransition[] = [];

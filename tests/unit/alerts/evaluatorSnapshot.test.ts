@@ -1,12 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { AlertConfig } from '../../../engine/alerts/alertConfig.ts';
 import { AlertEvaluator, type EvaluatorSnapshot } from '../../../engine/alerts/alertEvaluator.ts';
 import { transitionEventId } from '../../../engine/alerts/alertIdentity.ts';
 import type { AlertTransition } from '../../../engine/alerts/alertTransition.ts';
-import { parseAlertConfig } from '../../../engine/alerts/loadAlertConfig.ts';
 import { type AggregateMessage, aggregateKey } from '../../../engine/contract/aggregates.ts';
-import { DAY0, MINUTE, transportDays } from './syntheticCity.ts';
+import { configOf, DAY0, MINUTE, transportDays } from './syntheticCity.ts';
 
 /**
  * What `city-ops alerts` does across crashes, as a pure model: the evaluator reads the aggregates topic's
@@ -16,16 +14,7 @@ import { DAY0, MINUTE, transportDays } from './syntheticCity.ts';
  * as in an uninterrupted run: same ids, same contents, none missing, none extra.
  */
 
-const CONFIG: AlertConfig = parseAlertConfig(
-  `version: 1
-departments:
-  - id: transport
-    name_en: Transport
-    name_zh: 交通运输局
-    endpoints: [{ id: t1, url: 'http://127.0.0.1:1/h', secrets: [whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw] }]
-routes: [{ departments: [transport] }]
-rules:
-  - id: slow
+const CONFIG = configOf(`  - id: slow
     severity: warning
     title_en: 'Slow in {district_en}'
     title_zh: '{district_zh}缓慢'
@@ -37,10 +26,7 @@ rules:
     title_zh: 激增
     source: { kind: district_window, stream: transport, indicator: events }
     condition: { type: anomaly, baseline: { kind: rolling, samples: 30, min_samples: 10 }, z_fire: 4, z_clear: 2 }
-`,
-  'snapshot.yaml',
-  {},
-).config;
+`);
 
 const PARTITIONS = 3;
 const T0 = DAY0 + 7 * 3_600_000;

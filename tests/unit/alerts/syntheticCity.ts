@@ -1,3 +1,5 @@
+import type { AlertConfig } from '../../../engine/alerts/alertConfig.ts';
+import { parseAlertConfig } from '../../../engine/alerts/loadAlertConfig.ts';
 import { type DistrictWindowMessage, districtWindowMessage } from '../../../engine/contract/aggregates.ts';
 
 /** Districts of the synthetic city and their size (vehicle events per minute at the busiest hour). */
@@ -118,4 +120,19 @@ export function windowPartial(options: {
     speed_sum: speed * options.events,
     speed_count: options.events,
   });
+}
+
+const HEADER = `version: 1
+departments:
+  - id: transport
+    name_en: Transport
+    name_zh: 交通运输局
+    endpoints: [{ id: t1, url: 'http://127.0.0.1:1/h', secrets: [whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw] }]
+routes: [{ departments: [transport] }]
+rules:
+`;
+
+/** An alert configuration of one department and endpoint with `rules` (YAML list items). */
+export function configOf(rules: string): AlertConfig {
+  return parseAlertConfig(HEADER + rules, 'test.yaml', {}).config;
 }
