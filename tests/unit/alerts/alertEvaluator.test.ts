@@ -1,9 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { AlertConfig } from '../../../engine/alerts/alertConfig.ts';
 import { AlertEvaluator } from '../../../engine/alerts/alertEvaluator.ts';
 import type { AlertTransition } from '../../../engine/alerts/alertTransition.ts';
-import { parseAlertConfig } from '../../../engine/alerts/loadAlertConfig.ts';
 import type { AggregateMessage, IncidentImpactMessage } from '../../../engine/contract/aggregates.ts';
 import { configOf, DAY, DAY0, MINUTE, transportDays, windowPartial } from './syntheticCity.ts';
 
