@@ -16,6 +16,8 @@ const StackCredentialsSchema = z.object({
   kafka: z.object(
     Object.fromEntries(KAFKA_PRINCIPALS.map((p) => [p, Secret])) as Record<KafkaPrincipal, typeof Secret>,
   ),
+  /** Publishing departments added with `city-ops stack publisher <name>`, each a Kafka user of its own. */
+  publishers: z.record(z.string(), Secret).default({}),
 });
 export type StackCredentials = z.infer<typeof StackCredentialsSchema>;
 
@@ -53,17 +55,30 @@ export function ensureCredentials(
 ): { credentials: StackCredentials; created: boolean } {
   const existing = readCredentials(stackDir);
   if (existing) return { credentials: existing, created: false };
-  const secret = () => randomBytes(24).toString('base64url');
   const credentials: StackCredentials = {
-    clickhouse: { engine: secret(), analyst: secret() },
-    kafka: Object.fromEntries(KAFKA_PRINCIPALS.map((p) => [p, secret()])) as Record<KafkaPrincipal, string>,
+    clickhouse: { engine: newSecret(), analyst: newSecret() },
+    kafka: Object.fromEntries(KAFKA_PRINCIPALS.map((p) => [p, newSecret()])) as Record<
+      KafkaPrincipal,
+      string
+    >,
+    publishers: {},
   };
+  writeCredentials(stackDir, credentials);
+  log(`credentials: generated for this stack in ${credentialsFile(stackDir)} (mode 0600), shown this once:`);
+  log(`  ClickHouse engine ${credentials.clickhouse.engine}, analyst ${credentials.clickhouse.analyst}`);
+  log(`  Kafka (SCRAM-SHA-512) ${KAFKA_PRINCIPALS.map((p) => `${p} ${credentials.kafka[p]}`).join(', ')}`);
+  return { credentials, created: true };
+}
+
+/** 24 random bytes, URL-safe. */
+export function newSecret(): string {
+  return randomBytes(24).toString('base64url');
+}
+
+/** Writes the credentials file (mode 0600) and keeps it as the process's current one. */
+export function writeCredentials(stackDir: string, credentials: StackCredentials): void {
   const file = credentialsFile(stackDir);
   writeFileSync(file, `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600 });
   chmodSync(file, 0o600);
   cache.set(file, credentials);
-  log(`credentials: generated for this stack in ${file} (mode 0600), shown this once:`);
-  log(`  ClickHouse engine ${credentials.clickhouse.engine}, analyst ${credentials.clickhouse.analyst}`);
-  log(`  Kafka (SCRAM-SHA-512) ${KAFKA_PRINCIPALS.map((p) => `${p} ${credentials.kafka[p]}`).join(', ')}`);
-  return { credentials, created: true };
 }

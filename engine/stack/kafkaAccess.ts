@@ -52,6 +52,17 @@ export function topicGrants(topics: readonly string[]): string[] {
   return lines;
 }
 
+/**
+ * The spec lines of one publishing department's user: it may write and describe the given input stream
+ * topics (with the deployment's prefix), nothing else.
+ */
+export function publisherGrants(name: string, password: string, topics: readonly string[]): string[] {
+  const lines = [`user\t${name}\t${password}`];
+  for (const topic of topics)
+    for (const operation of WRITES) lines.push(`acl\tUser:${name}\tTOPIC\tLITERAL\t${topic}\t${operation}`);
+  return lines;
+}
+
 /** The spec lines of the users (SCRAM-SHA-512) and their group rights. */
 export function userGrants(passwords: Readonly<Record<KafkaPrincipal, string>>): string[] {
   const lines: string[] = [];

@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import type { KafkaJS } from '@confluentinc/kafka-javascript';
 import KafkaJavascript from '@confluentinc/kafka-javascript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,6 +7,7 @@ import { createClickHouse } from '../../../engine/connectors/clickhouse/client.t
 import { createKafka, ensureTopics } from '../../../engine/connectors/kafka/client.ts';
 import { allTopics, internalTopic, streamTopic } from '../../../engine/contract/topics.ts';
 import { credentialsFile, type KafkaPrincipal } from '../../../engine/stack/credentials.ts';
+import { spawnCityOps } from '../../helpers/cityOpsProcess.ts';
 import { testEnv, uniqueSuffix } from '../../helpers/environment.ts';
 
 const prefix = `test.access.${uniqueSuffix()}.`;
@@ -106,5 +107,34 @@ describe('credentials: no built-in passwords, one Kafka user per service with on
     expect(visible).toContain(internalTopic('aggregates', prefix));
     expect(visible).not.toContain(streamTopic('events', prefix));
     expect(visible).not.toContain(internalTopic('deadLetters', prefix));
+  });
+
+  it('gives a publishing department a user of its own that may write the input streams and nothing else', async () => {
+    const name = `dept-${uniqueSuffix()}`;
+    const added = spawnCityOps(['stack', 'publisher', name], { CITY_OPS_TOPIC_PREFIX: prefix });
+    const password = (await added.line(new RegExp(`publisher ${name}: SCRAM-SHA-512 password (\\S+)`)))[1]!;
+    expect(await added.exited).toEqual({ code: 0, signal: null });
+    expect(
+      JSON.parse(readFileSync(credentialsFile(testEnv.CITY_OPS_STACK_DIR), 'utf8')).publishers[name],
+    ).toBe(password);
+    const department = createKafka(
+      loadEnvironment({ ...process.env, KAFKA_SASL_USERNAME: name, KAFKA_SASL_PASSWORD: password }),
+      name,
+    );
+    const send = async (topic: string) => {
+      const producer = department.producer({ kafkaJS: { acks: -1 } } as KafkaJS.ProducerConstructorConfig);
+      await producer.connect();
+      try {
+        return await producer.send({ topic, messages: [{ value: '{}' }] }).then(
+          () => 'ok',
+          (e: Error) => e.message,
+        );
+      } finally {
+        await producer.disconnect();
+      }
+    };
+    expect(await send(streamTopic('population', prefix))).toBe('ok');
+    expect(await send(internalTopic('alerts', prefix))).toMatch(/authorization failed/i);
+    expect(await send(internalTopic('aggregates', prefix))).toMatch(/authorization failed/i);
   });
 });
