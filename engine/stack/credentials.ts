@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 
@@ -77,6 +77,7 @@ export function newSecret(): string {
 
 /** Writes the credentials file (mode 0600) and keeps it as the process's current one. */
 export function writeCredentials(stackDir: string, credentials: StackCredentials): void {
+  mkdirSync(stackDir, { recursive: true });
   const file = credentialsFile(stackDir);
   writeFileSync(file, `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600 });
   chmodSync(file, 0o600);
