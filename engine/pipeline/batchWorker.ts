@@ -120,6 +120,7 @@ const utf8 = new TextEncoder();
  * letter with its reason; none is skipped.
  */
 export function processBatch(task: BatchTask): BatchResult {
+  if (FAULT !== undefined) injectFault(task);
   const n = task.offsets.length;
   const accepted = newColumns(n);
   const deadLetters: DeadLetter[] = [];
@@ -280,6 +281,21 @@ function sliceColumns(c: AcceptedColumns, count: number): AcceptedColumns {
     inflow: c.inflow.slice(0, count),
     outflow: c.outflow.slice(0, count),
   };
+}
+
+/**
+ * A test hook: `CITY_OPS_TEST_FAIL_AT=<topic>:<partition>:<offset>` makes the batch holding that message
+ * fail in the worker, as a defect would, so tests can prove that nothing is committed past it.
+ */
+const FAULT = /^(.+):(\d+):(\d+)$/.exec(process.env['CITY_OPS_TEST_FAIL_AT'] ?? '')?.slice(1);
+
+function injectFault(task: BatchTask): void {
+  const [topic, partition, offset] = FAULT!;
+  if (task.topic !== topic || task.partition !== Number(partition)) return;
+  if (task.offsets.includes(Number(offset)))
+    throw new Error(
+      `injected fault (CITY_OPS_TEST_FAIL_AT) in the batch holding ${topic}[${partition}]@${offset}`,
+    );
 }
 
 interface Place {

@@ -334,6 +334,7 @@ export class StreamEngine {
    * call waits for the first.
    */
   async stop(): Promise<void> {
+    if (this.#fatal) return this.#closeAfterFailure();
     if (!this.#running) return;
     this.#running = false;
     for (const timer of this.#timers) clearInterval(timer);
@@ -357,11 +358,40 @@ export class StreamEngine {
     this.#log.info({ totals: this.totals }, 'engine stopped');
   }
 
+  /**
+   * A failure the engine cannot carry on from (a batch that failed in a worker, a broken invariant). From
+   * here nothing more is applied, written or committed: the timers stop, later batches of every chain are
+   * dropped, and a flush under way commits nothing after its write. The committed offsets stay before the
+   * failed batch, so a restart reads it again.
+   */
   #die(error: unknown): void {
+    if (this.#fatal) return;
     this.#fatal = error instanceof Error ? error : new Error(String(error));
-    this.#log.fatal({ err: this.#fatal }, 'engine failed');
+    this.#log.fatal({ err: this.#fatal }, 'engine failed; nothing more is written or committed');
     this.#running = false;
+    for (const timer of this.#timers) clearInterval(timer);
+    this.#timers = [];
     this.#onFatal(this.#fatal);
+  }
+
+  /** After a failure: lets what runs end, releases the clients and threads; writes and commits nothing. */
+  #closing: Promise<void> | undefined;
+  #closeAfterFailure(): Promise<void> {
+    this.#closing ??= (async () => {
+      await this.#loop?.catch(() => {});
+      await this.#flushing?.catch(() => {});
+      this.#finalizer?.requestStop();
+      await this.#finalizing;
+      await this.#finalizer?.close().catch(() => {});
+      await this.#source?.close().catch(() => {});
+      await this.#pool?.destroy().catch(() => {});
+      await this.#sink?.close().catch(() => {});
+      await this.#clickhouse?.close().catch(() => {});
+      await new Promise<void>((resolve) =>
+        this.#metricsServer ? this.#metricsServer.close(() => resolve()) : resolve(),
+      );
+    })();
+    return this.#closing;
   }
 
   async #pollLoop(): Promise<void> {
@@ -505,9 +535,13 @@ export class StreamEngine {
     const run = this.#pool!.run(task, {
       transferList: [task.payload.buffer as ArrayBuffer, task.keyPayload.buffer as ArrayBuffer],
     }) as Promise<BatchResult>;
+    // Handled in its turn by the chain below; until then a failure must not count as unhandled (which
+    // ends the process before the chain can stop the engine cleanly).
+    run.catch(() => {});
     slot.chain = slot.chain
       .then(() => run)
       .then((result) => {
+        if (this.#fatal) return; // an earlier batch failed: this one must not move the partition on
         if (this.#slots.get(keyOf(pipeline)) !== slot) return; // revoked meanwhile
         pipeline.apply(result);
         this.#count(pipeline.stream, result);
@@ -652,6 +686,7 @@ export class StreamEngine {
 
   /** Writes everything drained so far, then commits; on failure keeps it for the next attempt. */
   #flush(): Promise<void> {
+    if (this.#fatal) return Promise.resolve();
     if (this.#flushing) return this.#flushing;
     this.#flushing = this.#flushOnce().finally(() => {
       this.#flushing = undefined;
@@ -668,6 +703,8 @@ export class StreamEngine {
     const started = performance.now();
     try {
       await this.#write(drains);
+      // The write is idempotent and may stand; the commit must not come after a failure.
+      if (this.#fatal) return;
       await this.#commit(drains);
       this.#lastFlushOkAt = Date.now();
       this.#lastFlushError = undefined;
