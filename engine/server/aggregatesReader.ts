@@ -7,6 +7,7 @@ import { internalTopic } from '../contract/topics.ts';
 import { CityOpsError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import { type AlertEntity, parseAlertEvent } from './alertEvent.ts';
+import { type ReaderHealth, ReaderWatch } from './readerWatch.ts';
 
 /** Where the serving tier reads from and what it does with each record. */
 export interface AggregatesReaderOptions {
@@ -19,6 +20,10 @@ export interface AggregatesReaderOptions {
   onAggregate(message: AggregateMessage, kafkaTimestamp: number): void;
   onAlert(alert: AlertEntity, kafkaTimestamp: number): void;
   onInvalid(topic: string, reason: string): void;
+  /** Records waiting and nothing read for this long (ms, default 30 s): unhealthy (see `ReaderWatch`). */
+  stallMs?: number;
+  /** How often that is checked (ms, default 5 s). */
+  checkMs?: number;
 }
 
 /** A running reader; `stop()` disconnects it. */
@@ -26,6 +31,8 @@ export interface AggregatesReader {
   readonly topics: { aggregates: string; alerts: string };
   /** Partitions (of both topics) sought to their offset of `now - historyMs`: all of them. */
   readonly sought: number;
+  /** Whether it still reads: false once its consumer stopped or stalled with records waiting. */
+  health(): ReaderHealth;
   stop(): Promise<void>;
 }
 
@@ -89,6 +96,17 @@ export async function startAggregatesReader(options: AggregatesReaderOptions): P
   await consumer.connect();
   await consumer.subscribe({ topics: [topics.aggregates, topics.alerts] });
   for (const seek of seeks) consumer.seek(seek);
+  const watchAdmin = kafka.admin();
+  await watchAdmin.connect();
+  const watch = new ReaderWatch(
+    watchAdmin,
+    [topics.aggregates, topics.alerts],
+    logger,
+    options.stallMs,
+    options.checkMs,
+  );
+  for (const seek of seeks) watch.sought(seek.topic, seek.partition, seek.offset);
+  watch.start();
 
   let stopped = false;
   const handle = (topic: string, message: KafkaJS.KafkaMessage): void => {
@@ -120,11 +138,21 @@ export async function startAggregatesReader(options: AggregatesReaderOptions): P
       eachBatch: async ({ batch }: KafkaJS.EachBatchPayload) => {
         for (const message of batch.messages) {
           if (stopped) return;
-          handle(batch.topic, message);
+          try {
+            handle(batch.topic, message);
+          } catch (error) {
+            // One record the live state cannot take must not stop the map for every later one.
+            options.onInvalid(batch.topic, `could not be applied: ${(error as Error).message}`);
+          }
+          watch.read(batch.topic, batch.partition, message.offset);
         }
       },
     })
-    .catch((error: unknown) => logger.error({ err: error }, 'aggregates consumer stopped'));
+    // run() resolves once the consumer runs; only its rejection says it will read nothing more.
+    .catch((error: unknown) => {
+      logger.error({ err: error }, 'aggregates consumer stopped');
+      watch.died(String(error));
+    });
   logger.info(
     { topics, groupId, from: new Date(startAt).toISOString(), partitions: seeks.length },
     'reading aggregates',
@@ -133,9 +161,12 @@ export async function startAggregatesReader(options: AggregatesReaderOptions): P
   return {
     topics,
     sought: seeks.length,
+    health: () => watch.state,
     async stop() {
       stopped = true;
+      watch.stop();
       await consumer.disconnect().catch(() => {});
+      await watchAdmin.disconnect().catch(() => {});
     },
   };
 }

@@ -51,6 +51,8 @@ export interface MapServerOptions {
   topicPrefix?: string;
   /** How far back to start reading the aggregates (ms, default 60 min). */
   historyMs?: number;
+  /** Records waiting and nothing read for this long makes /health fail (ms, default 30 s). */
+  readerStallMs?: number;
   /** ClickHouse history for the time-window selector; false turns it off (default: analyst user, `city`). */
   history?: false | { tables?: Partial<HistoryTables>; client?: ClickHouseClient };
   /** The built page (default viz/dist). */
@@ -264,11 +266,13 @@ export async function startMapServer(options: MapServerOptions): Promise<MapServ
     basemap,
     districtsJson,
     health: () => {
-      const kafkaOk = options.kafka === false || reader !== undefined;
+      const readerHealth = reader?.health();
+      const kafkaOk = options.kafka === false || readerHealth?.ok === true;
       return {
         ok: kafkaOk,
         body: {
-          status: kafkaOk ? 'ok' : 'starting',
+          status: kafkaOk ? 'ok' : reader ? 'blind' : 'starting',
+          ...(readerHealth ? { kafka_lag: readerHealth.lag, kafka_detail: readerHealth.detail } : {}),
           epoch: hub.epoch,
           clients: hub.clientCount,
           uptime_s: Math.round((Date.now() - startedAt) / 1000),
@@ -306,6 +310,7 @@ export async function startMapServer(options: MapServerOptions): Promise<MapServ
         logger,
         ...(options.topicPrefix !== undefined ? { topicPrefix: options.topicPrefix } : {}),
         ...(options.historyMs !== undefined ? { historyMs: options.historyMs } : {}),
+        ...(options.readerStallMs !== undefined ? { stallMs: options.readerStallMs, checkMs: 500 } : {}),
         onAggregate: apply,
         onAlert: applyAlert,
         onInvalid: (topic, reason) => {

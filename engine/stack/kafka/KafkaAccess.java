@@ -4,6 +4,7 @@
 // The spec (written by engine/stack/kafkaAccess.ts) has one line per item, tab-separated:
 //   user <name> <password>                          SCRAM-SHA-512 credentials, created or replaced
 //   acl <principal> <TOPIC|GROUP|CLUSTER> <LITERAL|PREFIXED> <name> <operation>   an ALLOW rule
+//   revoke <principal> <TOPIC|GROUP|CLUSTER> <LITERAL|PREFIXED> <name> <operation>  removes that rule
 // Prints one line with what it applied; exits 1 with the reason on stderr when the broker refuses.
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,6 +19,7 @@ import org.apache.kafka.clients.admin.UserScramCredentialAlteration;
 import org.apache.kafka.clients.admin.UserScramCredentialUpsertion;
 import org.apache.kafka.common.acl.AccessControlEntry;
 import org.apache.kafka.common.acl.AclBinding;
+import org.apache.kafka.common.acl.AclBindingFilter;
 import org.apache.kafka.common.acl.AclOperation;
 import org.apache.kafka.common.acl.AclPermissionType;
 import org.apache.kafka.common.resource.PatternType;
@@ -41,6 +43,7 @@ public class KafkaAccess {
     config.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, "20000");
     List<UserScramCredentialAlteration> users = new ArrayList<>();
     List<AclBinding> acls = new ArrayList<>();
+    List<AclBindingFilter> revoked = new ArrayList<>();
     for (String line : Files.readAllLines(Path.of(args[3]))) {
       if (line.isBlank()) continue;
       String[] f = line.split("\t");
@@ -51,6 +54,11 @@ public class KafkaAccess {
         acls.add(new AclBinding(
             new ResourcePattern(ResourceType.fromString(f[2]), f[4], PatternType.fromString(f[3])),
             new AccessControlEntry(f[1], "*", AclOperation.fromString(f[5]), AclPermissionType.ALLOW)));
+      } else if (f[0].equals("revoke")) {
+        revoked.add(new AclBinding(
+            new ResourcePattern(ResourceType.fromString(f[2]), f[4], PatternType.fromString(f[3])),
+            new AccessControlEntry(f[1], "*", AclOperation.fromString(f[5]), AclPermissionType.ALLOW))
+            .toFilter());
       } else {
         throw new IllegalArgumentException("unknown spec line: " + f[0]);
       }
@@ -58,11 +66,13 @@ public class KafkaAccess {
     try (Admin admin = Admin.create(config)) {
       if (!users.isEmpty()) admin.alterUserScramCredentials(users).all().get();
       if (!acls.isEmpty()) admin.createAcls(acls).all().get();
+      if (!revoked.isEmpty()) admin.deleteAcls(revoked).all().get();
     } catch (Exception error) {
       Throwable cause = error.getCause() != null ? error.getCause() : error;
       System.err.println(cause.getClass().getSimpleName() + ": " + cause.getMessage());
       System.exit(1);
     }
-    System.out.println("applied " + users.size() + " users and " + acls.size() + " ACLs");
+    System.out.println(
+        "applied " + users.size() + " users and " + acls.size() + " ACLs, revoked " + revoked.size());
   }
 }
