@@ -2,7 +2,6 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ensureAlertTopics } from '../../alerts/alertKafka.ts';
 import { type Environment, loadEnvironment, PROJECT_ROOT } from '../../config/environment.ts';
 import { createClickHouse } from '../../connectors/clickhouse/client.ts';
 import { migrate } from '../../connectors/clickhouse/migrate.ts';
@@ -115,7 +114,6 @@ async function runOnStack(
   const client = createClickHouse(env);
   await migrate(client, env, o.log);
   await client.close();
-  await ensureAlertTopics(env);
   const token = process.env['CITY_OPS_MAP_TOKEN'] ?? generateToken();
   const supervisor = new Supervisor(join(env.CITY_OPS_STACK_DIR, 'quickstart'), (line) =>
     o.log(`quickstart: ${line}`),
