@@ -77,4 +77,4 @@ export type {
   WindowProcessorStats,
 } from './windows/WindowProcessor.ts';
 export type { WindowSpec } from './windows/WindowSpec.ts';
-export { windowAggregate } from './windows/windowAggregate.ts';
+export { windowAggregate, windowsOf } from './windows/windowAggregate.ts';

@@ -1,6 +1,5 @@
 import type { Server } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Piscina } from 'piscina';
 import type { Environment } from '../config/environment.ts';
 import { type ClickHouseClient, createClickHouse } from '../connectors/clickhouse/client.ts';
 import { ClickHouseSink } from '../connectors/clickhouse/sink.ts';
@@ -25,15 +24,12 @@ import {
 import { CityOpsError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import { createEngineMetrics, type EngineMetrics, serveMetrics } from '../observability/metrics.ts';
-import type { BatchResult, BatchTask } from './batchWorker.ts';
+import type { BatchTask } from './batchWorker.ts';
 import type { EngineOptions } from './engineOptions.ts';
 import { Finalizer } from './finalizer.ts';
-import {
-  liveMessages,
-  PartitionPipeline,
-  type PipelineDrain,
-  parseCommitMetadata,
-} from './partitionPipeline.ts';
+import { liveMessages, type PipelineDrain, parseCommitMetadata } from './partitionPipeline.ts';
+import type { BatchReply, DrainReply, PartitionStatus } from './partitionWorker.ts';
+import { PartitionWorkers } from './partitionWorkers.ts';
 
 /** librdkafka's "fatal error" code: the client instance cannot continue. */
 const ERR_FATAL = -150;
@@ -199,18 +195,27 @@ export interface EngineTotals {
   written: number;
 }
 
+/** The main thread's view of a partition whose state lives in its worker (see `PartitionWorkers`). */
 interface PartitionSlot {
-  readonly pipeline: PartitionPipeline;
+  readonly key: string;
+  readonly stream: StreamName;
+  readonly topic: string;
+  readonly partition: number;
   /** The source's generation of the assignment this state was restored for (see `SourceMessage.generation`). */
   readonly generation: number;
-  /** Applies worker results in offset order, whatever order the workers finish in. */
-  chain: Promise<void>;
+  /** As of the worker's last reply. */
+  status: PartitionStatus;
+  /** Wall-clock time of the last batch reply, for idleness. */
+  lastActivityAt: number;
+  /** Batches sent to the worker and not answered yet. */
+  inflightBatches: number;
 }
 
 /**
- * The engine: a Kafka consumer-group member that hands batches of the three exchange streams to piscina
- * worker threads (decode, validate, enrich), folds the results into per-partition event-time windows in the
- * main thread, writes every layer to ClickHouse, and commits offsets only once what they cover is written.
+ * The engine: a Kafka consumer-group member that hands batches of the three exchange streams to the piscina
+ * worker thread owning each partition (decode, validate, enrich, de-duplicate, event-time windows; see
+ * `PartitionWorkers`), writes every layer to ClickHouse from what the workers drain, and commits offsets
+ * only once what they cover is written.
  *
  * Exactly once, end to end: writes are idempotent (deterministic keys, ReplacingMergeTree), and a restart
  * or a rebalance re-derives each partition's state from its committed offset and commit metadata (see
@@ -224,7 +229,7 @@ export class StreamEngine {
   readonly #log: Logger;
   readonly #slots = new Map<string, PartitionSlot>();
   readonly #revisionBase = Math.floor(Date.now() / 1000) * 1_000_000;
-  #pool: Piscina | undefined;
+  #workers: PartitionWorkers | undefined;
   #source: KafkaSource | undefined;
   #sink: KafkaSink | undefined;
   #clickhouse: ClickHouseClient | undefined;
@@ -232,6 +237,8 @@ export class StreamEngine {
   #finalizer: Finalizer | undefined;
   #metricsServer: Server | undefined;
   #pending: PipelineDrain[] = [];
+  /** Drains of revoked partitions, on their way from the workers: written at the next flush. */
+  #revoked: Array<Promise<DrainReply>> = [];
   /** What was last committed per partition, to skip commits and progress rows that would change nothing. */
   readonly #committed = new Map<string, string>();
   #inflight = 0;
@@ -276,12 +283,7 @@ export class StreamEngine {
     this.#writer = new ClickHouseSink(this.#clickhouse);
     this.#sink = new KafkaSink(this.#env, `${o.instanceId}-sink`, this.#log);
     await this.#sink.connect();
-    this.#pool = new Piscina({
-      filename: new URL('./batchWorkerEntry.mjs', import.meta.url).href,
-      minThreads: o.workers,
-      maxThreads: o.workers,
-      idleTimeout: 60_000,
-    });
+    this.#workers = new PartitionWorkers(o.workers, o, this.#revisionBase);
     const prefix = this.#env.CITY_OPS_TOPIC_PREFIX;
     this.#source = this.#createSource();
     await this.#source.connect();
@@ -342,14 +344,13 @@ export class StreamEngine {
     this.#finalizer?.requestStop();
     await this.#finalizing;
     await this.#finalizer?.close();
-    await Promise.all([...this.#slots.values()].map((s) => s.chain));
     for (let attempt = 1; attempt <= 5; attempt++) {
       await this.#flush();
       if (this.#pending.length === 0) break;
       await sleep(500 * attempt);
     }
     await this.#source?.close();
-    await this.#pool?.destroy();
+    await this.#workers?.destroy();
     await this.#sink?.close();
     await this.#clickhouse?.close();
     await new Promise<void>((resolve) =>
@@ -384,7 +385,7 @@ export class StreamEngine {
       await this.#finalizing;
       await this.#finalizer?.close().catch(() => {});
       await this.#source?.close().catch(() => {});
-      await this.#pool?.destroy().catch(() => {});
+      await this.#workers?.destroy().catch(() => {});
       await this.#sink?.close().catch(() => {});
       await this.#clickhouse?.close().catch(() => {});
       await new Promise<void>((resolve) =>
@@ -445,7 +446,7 @@ export class StreamEngine {
           ? all
           : all.filter((m) => m.generation === slot.generation);
         if (group.length === 0) continue;
-        const stream = slot.pipeline.stream;
+        const stream = slot.stream;
         this.metrics.consumed.inc({ stream }, group.length);
         this.#totals.consumed += group.length;
         for (let i = 0; i < group.length; i += o.batchSize)
@@ -489,10 +490,7 @@ export class StreamEngine {
 
   async #replaceSource(cause: unknown): Promise<void> {
     this.#log.error({ err: cause }, 'replacing the Kafka consumer (state re-derived from commits)');
-    await Promise.all([...this.#slots.values()].map((s) => s.chain));
-    this.#onRevoke(
-      [...this.#slots.values()].map((s) => ({ topic: s.pipeline.topic, partition: s.pipeline.partition })),
-    );
+    this.#onRevoke([...this.#slots.values()]);
     // A consumer in a fatal state may never answer a disconnect: do not wait for it forever.
     await Promise.race([this.#source?.close().catch(() => {}), sleep(5_000)]);
     for (;;) {
@@ -528,41 +526,38 @@ export class StreamEngine {
   }
 
   #dispatch(slot: PartitionSlot, messages: SourceMessage[]): void {
-    const pipeline = slot.pipeline;
-    const task = packTask(pipeline.stream, pipeline.topic, pipeline.partition, messages, this.#options);
+    const task = packTask(slot.stream, slot.topic, slot.partition, messages, this.#options);
     const started = performance.now();
     this.#inflight += messages.length;
-    const run = this.#pool!.run(task, {
-      transferList: [task.payload.buffer as ArrayBuffer, task.keyPayload.buffer as ArrayBuffer],
-    }) as Promise<BatchResult>;
-    // Handled in its turn by the chain below; until then a failure must not count as unhandled (which
-    // ends the process before the chain can stop the engine cleanly).
-    run.catch(() => {});
-    slot.chain = slot.chain
-      .then(() => run)
-      .then((result) => {
-        if (this.#fatal) return; // an earlier batch failed: this one must not move the partition on
-        if (this.#slots.get(keyOf(pipeline)) !== slot) return; // revoked meanwhile
-        pipeline.apply(result);
-        this.#count(pipeline.stream, result);
-        this.metrics.batchLatency.observe({ stream: pipeline.stream }, (performance.now() - started) / 1000);
+    slot.inflightBatches += 1;
+    this.#workers!.batch(slot.key, task)
+      .then((reply) => {
+        // After a failure nothing more moves on; a revoked partition's batch is in its closing drain.
+        if (this.#fatal) return;
+        this.#count(slot.stream, reply);
+        this.metrics.batchLatency.observe({ stream: slot.stream }, (performance.now() - started) / 1000);
+        slot.status = reply;
+        slot.lastActivityAt = Date.now();
       })
       .catch((error: unknown) => this.#die(error))
       .finally(() => {
         this.#inflight -= messages.length;
+        slot.inflightBatches -= 1;
       });
   }
 
-  #count(stream: StreamName, result: BatchResult): void {
-    this.metrics.accepted.inc({ stream }, result.accepted.count);
-    this.#totals.accepted += result.accepted.count;
-    for (const letter of result.deadLetters) this.metrics.deadLettered.inc({ stream, reason: letter.reason });
-    this.#totals.deadLettered += result.deadLetters.length;
+  #count(stream: StreamName, reply: BatchReply): void {
+    this.metrics.accepted.inc({ stream }, reply.accepted);
+    this.#totals.accepted += reply.accepted;
+    for (const [reason, count] of Object.entries(reply.deadLetters)) {
+      this.metrics.deadLettered.inc({ stream, reason }, count);
+      this.#totals.deadLettered += count;
+    }
   }
 
   #bufferedBytes(): number {
     let bytes = 0;
-    for (const slot of this.#slots.values()) bytes += slot.pipeline.bufferedBytes;
+    for (const slot of this.#slots.values()) bytes += slot.status.bufferedBytes;
     for (const drain of this.#pending) for (const chunk of drain.atomicTsv) bytes += chunk.length;
     return bytes;
   }
@@ -576,31 +571,44 @@ export class StreamEngine {
       if (!stream)
         throw new CityOpsError('INVARIANT_BROKEN', `assigned a partition of unknown topic ${p.topic}`);
       const restored = parseCommitMetadata(p.metadata);
-      const pipeline = new PartitionPipeline(
+      const key = keyOf(p);
+      const workers = this.#workers!;
+      const status = workers.open(key, { stream, topic: p.topic, partition: p.partition, restored });
+      const slot: PartitionSlot = {
+        key,
         stream,
-        p.topic,
-        p.partition,
-        this.#options,
-        restored,
-        this.#revisionBase,
-      );
-      this.#slots.set(keyOf(p), { pipeline, generation: p.generation, chain: Promise.resolve() });
+        topic: p.topic,
+        partition: p.partition,
+        generation: p.generation,
+        status: {
+          watermark: restored?.wm ?? Number.NEGATIVE_INFINITY,
+          maxEventTime: Number.NEGATIVE_INFINITY,
+          nextOffset: undefined,
+          bufferedBytes: 0,
+        },
+        lastActivityAt: Date.now(),
+        inflightBatches: 0,
+      };
+      this.#slots.set(key, slot);
+      // Not awaited: the worker runs the partition's tasks in order, so its batches come after this.
+      status.catch((error: unknown) => this.#die(error));
       this.#log.info(
-        { topic: p.topic, partition: p.partition, restored: restored ?? null },
+        { topic: p.topic, partition: p.partition, restored: restored ?? null, worker: workers.ownerOf(key) },
         'partition state restored',
       );
     }
   }
 
-  #onRevoke(partitions: TopicPartition[]): void {
+  #onRevoke(partitions: readonly TopicPartition[]): void {
     // Dropping the state is enough for correctness: the new owner re-derives it from the committed offset.
     // What this instance buffered for these partitions is still written at the next flush (idempotent).
     for (const p of partitions) {
-      const slot = this.#slots.get(keyOf(p));
-      this.#committed.delete(keyOf(p)); // whoever owns it next commits for it
-      if (!slot) continue;
-      this.#slots.delete(keyOf(p));
-      this.#pending.push(slot.pipeline.drain());
+      const key = keyOf(p);
+      this.#committed.delete(key); // whoever owns it next commits for it
+      if (!this.#slots.delete(key)) continue;
+      const closing = this.#workers!.drain(key, true);
+      closing.catch(() => {}); // handled by the flush that takes it
+      this.#revoked.push(closing);
     }
   }
 
@@ -627,10 +635,10 @@ export class StreamEngine {
    */
   #idleTarget(slots: PartitionSlot[], now: number): number {
     const o = this.#options;
-    const active = slots.filter((s) => now - s.pipeline.lastActivityAt < o.idleTimeoutMs);
+    const active = slots.filter((s) => now - s.lastActivityAt < o.idleTimeoutMs || s.inflightBatches > 0);
     return active.length > 0
-      ? Math.min(...active.map((s) => s.pipeline.watermark))
-      : Math.max(...slots.map((s) => s.pipeline.maxEventTime)) +
+      ? Math.min(...active.map((s) => s.status.watermark))
+      : Math.max(...slots.map((s) => s.status.maxEventTime)) +
           Math.max(o.windowSizeMs, o.impactBandMs) +
           o.graceMs +
           1;
@@ -640,9 +648,10 @@ export class StreamEngine {
     const o = this.#options;
     const source = this.#source!;
     const idle = (slot: PartitionSlot, now: number, target: number) =>
-      now - slot.pipeline.lastActivityAt >= o.idleTimeoutMs &&
-      target > slot.pipeline.watermark &&
-      slot.pipeline.nextOffset !== undefined;
+      now - slot.lastActivityAt >= o.idleTimeoutMs &&
+      slot.inflightBatches === 0 &&
+      target > slot.status.watermark &&
+      slot.status.nextOffset !== undefined;
     let slots = [...this.#slots.values()];
     if (slots.length === 0) return;
     let now = Date.now();
@@ -655,12 +664,12 @@ export class StreamEngine {
     // asked for the end offset of each candidate that the cached end offset does not already rule out.
     const candidates = slots.filter((slot) => {
       if (!idle(slot, now, target)) return false;
-      const cached = source.highWatermark(slot.pipeline.topic, slot.pipeline.partition);
-      return cached >= 0 && slot.pipeline.nextOffset! >= cached;
+      const cached = source.highWatermark(slot.topic, slot.partition);
+      return cached >= 0 && slot.status.nextOffset! >= cached;
     });
     if (candidates.length === 0) return;
     const ends = await Promise.all(
-      candidates.map((slot) => source.queryHighWatermark(slot.pipeline.topic, slot.pipeline.partition)),
+      candidates.map((slot) => source.queryHighWatermark(slot.topic, slot.partition)),
     );
     if (!this.#running || this.#source !== source) return;
     // Records may have arrived meanwhile: decide again on the state as it is now.
@@ -668,20 +677,19 @@ export class StreamEngine {
     now = Date.now();
     target = this.#idleTarget(slots, now);
     if (!Number.isFinite(target)) return;
-    let advanced = false;
-    candidates.forEach((slot, i) => {
-      const { pipeline } = slot;
+    const advances = candidates.map(async (slot, i) => {
       const end = ends[i]!;
-      if (this.#slots.get(keyOf(pipeline)) !== slot || !idle(slot, now, target)) return;
-      if (end < 0 || pipeline.nextOffset! < end) return; // not caught up, or the broker did not say
-      pipeline.advanceWatermark(target);
-      advanced = true;
+      if (this.#slots.get(slot.key) !== slot || !idle(slot, now, target)) return false;
+      if (end < 0 || slot.status.nextOffset! < end) return false; // not caught up, or the broker did not say
+      const status = await this.#workers!.advance(slot.key, target);
+      if (this.#slots.get(slot.key) === slot) slot.status = status;
       this.#log.debug(
-        { topic: pipeline.topic, partition: pipeline.partition, watermark: target },
+        { topic: slot.topic, partition: slot.partition, watermark: target },
         'idle partition advanced',
       );
+      return true;
     });
-    if (advanced) void this.#flush();
+    if ((await Promise.all(advances)).some(Boolean)) void this.#flush();
   }
 
   /** Writes everything drained so far, then commits; on failure keeps it for the next attempt. */
@@ -695,7 +703,7 @@ export class StreamEngine {
   }
 
   async #flushOnce(): Promise<void> {
-    for (const slot of this.#slots.values()) this.#pending.push(slot.pipeline.drain());
+    if (!(await this.#collectDrains())) return;
     const drains = this.#pending;
     this.#pending = [];
     if (drains.every((d) => d.applied === 0 && d.windowRows.length === 0 && d.lateCount === 0 && !d.commit))
@@ -719,6 +727,32 @@ export class StreamEngine {
         { err: error, pendingDrains: this.#pending.length },
         'flush failed; will retry, nothing committed',
       );
+    }
+  }
+
+  /**
+   * Moves what every partition's worker produced since the last flush, and the revoked partitions' last
+   * drains, into `#pending`. False when the engine failed meanwhile (a worker refuses to drain a partition
+   * whose batch failed: nothing may be written or committed from its state).
+   */
+  async #collectDrains(): Promise<boolean> {
+    const slots = [...this.#slots.values()];
+    const revoked = this.#revoked;
+    this.#revoked = [];
+    try {
+      const replies = await Promise.all([...revoked, ...slots.map((slot) => this.#workers!.drain(slot.key))]);
+      if (this.#fatal) return false;
+      replies.forEach((reply, i) => {
+        const slot = slots[i - revoked.length];
+        // A drain changes only the buffered bytes; a batch answered meanwhile has the newer status.
+        if (slot && this.#slots.get(slot.key) === slot && reply.nextOffset === slot.status.nextOffset)
+          slot.status = reply;
+        this.#pending.push(reply.drain);
+      });
+      return true;
+    } catch (error) {
+      this.#die(error);
+      return false;
     }
   }
 

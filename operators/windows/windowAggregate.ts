@@ -1,4 +1,4 @@
-import { Observable, type OperatorFunction } from 'rxjs';
+import { defer, Observable, type OperatorFunction } from 'rxjs';
 import type { SourceRecord } from '../time/SourceRecord.ts';
 import type { StreamInput } from '../time/StreamInput.ts';
 import { Watermark } from '../time/Watermark.ts';
@@ -35,43 +35,46 @@ export function windowAggregate<T, K, S, R>(
   options: WindowProcessorOptions<T, K, S, R>,
 ): OperatorFunction<StreamInput<T>, WindowOutput<T, K, R>> {
   createWindowProcessor(spec, options);
+  return (source) => defer(() => source.pipe(windowsOf(createWindowProcessor(spec, options))));
+}
+
+/**
+ * The same operator over a processor the caller keeps, for a caller that also reads the processor's state
+ * between elements: its watermark, and the oldest offset its open windows hold (what may be committed).
+ * The engine's partition graphs use it. One subscription per processor.
+ */
+export function windowsOf<T, K, R>(
+  processor: WindowProcessor<T, K, R>,
+): OperatorFunction<StreamInput<T>, WindowOutput<T, K, R>> {
   return (source) =>
     new Observable<WindowOutput<T, K, R>>((subscriber) => {
-      let processor: WindowProcessor<T, K, R> | undefined = createWindowProcessor(spec, options);
-      const emit = (outputs: WindowOutput<T, K, R>[]): void => {
+      let open = true;
+      const run = (step: () => WindowOutput<T, K, R>[]): boolean => {
+        let outputs: WindowOutput<T, K, R>[];
+        try {
+          outputs = step();
+        } catch (error) {
+          subscriber.error(error);
+          return false;
+        }
         for (let i = 0; i < outputs.length; i++) subscriber.next(outputs[i]!);
+        return true;
       };
       const subscription = source.subscribe({
         next: (input) => {
-          if (processor === undefined) return;
-          let outputs: WindowOutput<T, K, R>[];
-          try {
-            if (input instanceof Watermark) outputs = processor.advanceWatermark(input.timestamp);
-            else if (Array.isArray(input)) outputs = processor.addBatch(input);
-            else outputs = processor.add(input as SourceRecord<T>);
-          } catch (error) {
-            subscriber.error(error);
-            return;
-          }
-          emit(outputs);
+          if (!open) return;
+          if (input instanceof Watermark) run(() => processor.advanceWatermark(input.timestamp));
+          else if (Array.isArray(input)) run(() => processor.addBatch(input));
+          else run(() => processor.add(input as SourceRecord<T>));
         },
         error: (error) => subscriber.error(error),
         complete: () => {
-          if (processor === undefined) return;
-          let outputs: WindowOutput<T, K, R>[];
-          try {
-            outputs = processor.flush();
-          } catch (error) {
-            subscriber.error(error);
-            return;
-          }
-          emit(outputs);
-          subscriber.complete();
+          if (open && run(() => processor.flush())) subscriber.complete();
         },
       });
       return () => {
+        open = false;
         subscription.unsubscribe();
-        processor = undefined;
       };
     });
 }
