@@ -33,6 +33,8 @@ const { values } = parseArgs({
     workers: { type: 'string', default: '2' },
     'latency-seconds': { type: 'string', default: '60' },
     'keep-data': { type: 'boolean', default: false },
+    /** The result file under bench/results (e.g. day-workers1.json for a --workers 1 run). */
+    out: { type: 'string', default: 'day.json' },
     /** Writes V8 CPU profiles of the engine (main thread and each worker) into this folder. */
     'profile-engine': { type: 'string' },
     /** One more `city-ops run` flag for the engine, e.g. `--engine-arg=--batch-size=5000` (repeatable). */
@@ -98,12 +100,18 @@ async function main(): Promise<void> {
         CITY_OPS_TOPIC_PREFIX: env.CITY_OPS_TOPIC_PREFIX,
         CLICKHOUSE_DATABASE: db,
         CLICKHOUSE_RESTRICTED_DATABASE: env.CLICKHOUSE_RESTRICTED_DATABASE,
-        LOG_LEVEL: 'warn',
+        LOG_LEVEL: process.env['BENCH_ENGINE_LOG_LEVEL'] ?? 'warn',
         UV_THREADPOOL_SIZE: String(ENGINE_THREADPOOL_SIZE),
       },
-      stdio: ['ignore', 'ignore', 'inherit'],
+      // Its warnings and errors show in the bench's output (a stalled run says why).
+      stdio: ['ignore', 'inherit', 'pipe'],
     },
   );
+  let metricsUrl: string | undefined;
+  engine.stderr!.on('data', (chunk: Buffer) => {
+    process.stderr.write(chunk);
+    metricsUrl ??= /metrics and health on (http:\/\/\S+\/metrics)/.exec(chunk.toString())?.[1];
+  });
   // The engine does not outlive the bench (an error, Ctrl-C or `kill` of the bench alone left it running,
   // with its CPU in the next run's figures).
   process.once('exit', () => {
@@ -127,6 +135,7 @@ async function main(): Promise<void> {
     },
   );
   publishedAt = performance.now();
+  const busyAtPublish = await threadBusy(metricsUrl);
   const truth = report.truth;
   if (!truth) throw new Error('the publisher returned no truth');
   say(
@@ -166,6 +175,22 @@ async function main(): Promise<void> {
     await sleep(1_000);
   }
   const finishedAt = performance.now();
+  const busyAtEnd = await threadBusy(metricsUrl);
+  const catchUpSeconds = (finishedAt - publishedAt) / 1000;
+  const threads = Object.fromEntries(
+    Object.entries(busyAtEnd).map(([thread, busy]) => {
+      const seconds = busy - (busyAtPublish[thread] ?? 0);
+      return [
+        thread,
+        { busySeconds: round1(seconds), percent: Math.round((100 * seconds) / catchUpSeconds) },
+      ];
+    }),
+  );
+  say(
+    `catch-up, busy per engine thread: ${Object.entries(threads)
+      .map(([t, b]) => `${t} ${b.percent}%`)
+      .join(', ')}`,
+  );
   const engineUsage = processUsage(engine.pid!);
   const kafkaUsage = processUsage(kafkaPid);
   const clickhouseUsage = processUsage(clickhousePid);
@@ -279,7 +304,11 @@ async function main(): Promise<void> {
       deadLetters: { expected: truth.totals.invalid, found: dead },
       publishSeconds: Number(report.seconds.toFixed(1)),
       publishRate: Math.round(report.rate),
-      engineCatchUpAfterPublishSeconds: Number(((finishedAt - publishedAt) / 1000).toFixed(1)),
+      engineCatchUpAfterPublishSeconds: round1(catchUpSeconds),
+      catchUpThreads: {
+        what: 'time each engine thread was busy from the end of publishing until every window was in ClickHouse (the last idle timeout, 10 s, included); city_ops_engine_thread_busy_seconds',
+        ...threads,
+      },
       endToEndSeconds: Number(seconds.toFixed(1)),
       endToEndEventsPerSecond: Math.round(expected / seconds),
       exact: mismatches === 0 && late === 0 && !stalled && dead === truth.totals.invalid,
@@ -317,13 +346,31 @@ async function main(): Promise<void> {
       maxMs: latencies[latencies.length - 1] ?? null,
     },
   };
-  const file = join(PROJECT_ROOT, 'bench', 'results', 'day.json');
+  const file = join(PROJECT_ROOT, 'bench', 'results', values.out!);
   writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
   say(`wrote ${file}`);
   process.stdout.write(`${JSON.stringify(result.replay)}\n${JSON.stringify(result.latency)}\n`);
 
   if (values['keep-data']) await clickhouse.close();
   else await drop();
+}
+
+function round1(x: number): number {
+  return Number(x.toFixed(1));
+}
+
+/** The engine's busy seconds per thread, from its /metrics (empty when it cannot be read). */
+async function threadBusy(url: string | undefined): Promise<Record<string, number>> {
+  if (!url) return {};
+  try {
+    const text = await (await fetch(url)).text();
+    const busy: Record<string, number> = {};
+    for (const m of text.matchAll(/^city_ops_engine_thread_busy_seconds\{thread="([^"]+)"\} (\S+)$/gm))
+      busy[m[1]!] = Number(m[2]);
+    return busy;
+  } catch {
+    return {};
+  }
 }
 
 main().then(

@@ -81,6 +81,12 @@ export function createEngineMetrics(registry = new Registry()) {
       labelNames: ['table'] as const,
       registers: [registry],
     }),
+    threadBusy: new Gauge({
+      name: 'city_ops_engine_thread_busy_seconds',
+      help: 'Time each engine thread spent working since it started (main: its event loop not idle; worker-N: running partition tasks)',
+      labelNames: ['thread'] as const,
+      registers: [registry],
+    }),
     windowsClosed: new Counter({
       name: 'city_ops_windows_closed_total',
       help: 'Final window partials written',

@@ -1,16 +1,11 @@
-import { Piscina } from 'piscina';
 import type { SourceMessage } from '../connectors/kafka/source.ts';
 import type { AggregateMessage } from '../contract/aggregates.ts';
 import { STREAM_NAMES, type StreamName, streamTopic } from '../contract/topics.ts';
 import type { Logger } from '../observability/logger.ts';
-import type { BatchResult } from './batchWorker.ts';
 import type { EngineOptions } from './engineOptions.ts';
-import {
-  liveMessages,
-  PartitionPipeline,
-  type PipelineDrain,
-  type WindowPartialRow,
-} from './partitionPipeline.ts';
+import { liveMessages, type PipelineDrain, type WindowPartialRow } from './partitionPipeline.ts';
+import type { PartitionStatus } from './partitionWorker.ts';
+import { PartitionWorkers } from './partitionWorkers.ts';
 import { packTask } from './streamEngine.ts';
 
 /** Partitions per stream of the in-process exchange. */
@@ -33,9 +28,10 @@ export class EmbeddedEngine {
   readonly #onAggregate: (message: AggregateMessage) => void;
   readonly #queues = new Map<string, SourceMessage[]>();
   readonly #offsets = new Map<string, number>();
-  readonly #pipelines = new Map<string, PartitionPipeline>();
+  /** The partitions' state as of their workers' last replies. */
+  readonly #partitions = new Map<string, EmbeddedPartition>();
   readonly #windows: WindowPartialRow[] = [];
-  readonly #pool: Piscina;
+  readonly #workers: PartitionWorkers;
   #timer: NodeJS.Timeout | undefined;
   #busy = false;
   #accepted = 0;
@@ -45,19 +41,30 @@ export class EmbeddedEngine {
     this.#options = options;
     this.#log = logger;
     this.#onAggregate = onAggregate;
-    this.#pool = new Piscina({
-      filename: new URL('./batchWorkerEntry.mjs', import.meta.url).href,
-      minThreads: options.workers,
-      maxThreads: options.workers,
-    });
     const revisionBase = Math.floor(Date.now() / 1000) * 1_000_000;
+    this.#workers = new PartitionWorkers(options.workers, options, revisionBase);
     for (const stream of STREAM_NAMES) {
       for (let p = 0; p < PARTITIONS; p++) {
-        this.#pipelines.set(
-          `${stream}:${p}`,
-          new PartitionPipeline(stream, streamTopic(stream), p, options, undefined, revisionBase),
-        );
-        this.#queues.set(`${stream}:${p}`, []);
+        const key = `${stream}:${p}`;
+        const partition: EmbeddedPartition = {
+          key,
+          stream,
+          partition: p,
+          status: {
+            watermark: Number.NEGATIVE_INFINITY,
+            maxEventTime: Number.NEGATIVE_INFINITY,
+            nextOffset: undefined,
+            bufferedBytes: 0,
+          },
+          lastActivityAt: Date.now(),
+        };
+        this.#partitions.set(key, partition);
+        this.#workers
+          .open(key, { stream, topic: streamTopic(stream), partition: p, restored: undefined })
+          .catch((error: unknown) =>
+            this.#log.error({ err: error, partition: key }, 'opening a partition failed'),
+          );
+        this.#queues.set(key, []);
       }
     }
   }
@@ -96,7 +103,7 @@ export class EmbeddedEngine {
   async stop(): Promise<void> {
     if (this.#timer) clearInterval(this.#timer);
     while (this.#busy) await new Promise((r) => setTimeout(r, 20));
-    await this.#pool.destroy();
+    await this.#workers.destroy();
   }
 
   async #tick(): Promise<void> {
@@ -106,13 +113,12 @@ export class EmbeddedEngine {
       const work: Array<Promise<void>> = [];
       for (const [id, queue] of this.#queues) {
         if (queue.length === 0) continue;
-        const messages = queue.splice(0, queue.length);
-        const pipeline = this.#pipelines.get(id)!;
-        work.push(this.#process(pipeline, messages));
+        work.push(this.#process(this.#partitions.get(id)!, queue.splice(0, queue.length)));
       }
       await Promise.all(work);
-      this.#advanceIdle();
-      for (const pipeline of this.#pipelines.values()) this.#emit(pipeline.drain());
+      await this.#advanceIdle();
+      const drains = await Promise.all([...this.#partitions.keys()].map((key) => this.#workers.drain(key)));
+      for (const reply of drains) this.#emit(reply.drain);
     } catch (error) {
       this.#log.error({ err: error }, 'embedded engine tick failed');
     } finally {
@@ -120,35 +126,38 @@ export class EmbeddedEngine {
     }
   }
 
-  async #process(pipeline: PartitionPipeline, messages: SourceMessage[]): Promise<void> {
+  async #process(partition: EmbeddedPartition, messages: SourceMessage[]): Promise<void> {
     for (let i = 0; i < messages.length; i += this.#options.batchSize) {
       const task = packTask(
-        pipeline.stream,
-        pipeline.topic,
-        pipeline.partition,
+        partition.stream,
+        streamTopic(partition.stream),
+        partition.partition,
         messages.slice(i, i + this.#options.batchSize),
       );
-      const result = (await this.#pool.run(task, {
-        transferList: [task.payload.buffer as ArrayBuffer, task.keyPayload.buffer as ArrayBuffer],
-      })) as BatchResult;
-      pipeline.apply(result);
-      this.#accepted += result.accepted.count;
-      this.#deadLettered += result.deadLetters.length;
+      const reply = await this.#workers.batch(partition.key, task);
+      partition.status = reply;
+      partition.lastActivityAt = Date.now();
+      this.#accepted += reply.accepted;
+      for (const count of Object.values(reply.deadLetters)) this.#deadLettered += count;
     }
   }
 
   /** Same rule as the real engine: a silent partition follows the slowest active one. */
-  #advanceIdle(): void {
+  async #advanceIdle(): Promise<void> {
     const now = Date.now();
-    const pipelines = [...this.#pipelines.values()];
-    const active = pipelines.filter(
-      (p) => now - p.lastActivityAt < this.#options.idleTimeoutMs && Number.isFinite(p.watermark),
+    const partitions = [...this.#partitions.values()];
+    const active = partitions.filter(
+      (p) => now - p.lastActivityAt < this.#options.idleTimeoutMs && Number.isFinite(p.status.watermark),
     );
     if (active.length === 0) return;
-    const target = Math.min(...active.map((p) => p.watermark));
-    for (const p of pipelines)
-      if (now - p.lastActivityAt >= this.#options.idleTimeoutMs && target > p.watermark)
-        p.advanceWatermark(target);
+    const target = Math.min(...active.map((p) => p.status.watermark));
+    await Promise.all(
+      partitions
+        .filter((p) => now - p.lastActivityAt >= this.#options.idleTimeoutMs && target > p.status.watermark)
+        .map(async (p) => {
+          p.status = await this.#workers.advance(p.key, target);
+        }),
+    );
   }
 
   #emit(drain: PipelineDrain): void {
@@ -168,4 +177,12 @@ function hash(key: string): number {
     h = Math.imul(h, 0x01000193);
   }
   return h >>> 0;
+}
+
+interface EmbeddedPartition {
+  readonly key: string;
+  readonly stream: StreamName;
+  readonly partition: number;
+  status: PartitionStatus;
+  lastActivityAt: number;
 }

@@ -1,12 +1,24 @@
+import { map, type OperatorFunction, Subject, tap } from 'rxjs';
 import type { SourceRecord } from '../../operators/time/SourceRecord.ts';
+import { Watermark } from '../../operators/time/Watermark.ts';
+import type { NodeKind } from '../../operators/topology/Topology.ts';
 import { createWindowProcessor } from '../../operators/windows/createWindowProcessor.ts';
 import { TumblingWindows } from '../../operators/windows/TumblingWindows.ts';
+import type { WindowOutput } from '../../operators/windows/WindowOutput.ts';
 import type { WindowProcessor } from '../../operators/windows/WindowProcessor.ts';
+import { windowsOf } from '../../operators/windows/windowAggregate.ts';
 import { tsvField } from '../connectors/clickhouse/sqlLiteral.ts';
 import type { AggregateMessage, DistrictWindowMessage, IncidentMessage } from '../contract/aggregates.ts';
 import type { StreamName } from '../contract/topics.ts';
 import { CityOpsError } from '../errors.ts';
-import { type BatchResult, type DeadLetter, DISTRICT_BY_CODE, LABEL_BY_CODE } from './batchWorker.ts';
+import {
+  type BatchResult,
+  type BatchTask,
+  type DeadLetter,
+  DISTRICT_BY_CODE,
+  LABEL_BY_CODE,
+  processBatch,
+} from './batchWorker.ts';
 import {
   type DistrictWindowInput,
   type DistrictWindowValues,
@@ -104,9 +116,38 @@ interface AppliedBatch {
 }
 
 /**
- * The state of one input partition in the engine's main thread: the per-minute district windows (the
- * operators' `TimeWindowProcessor`, watermark driven by this partition's own event times), de-duplication of
- * event ids within a window, late records, and the buffers of rows waiting to be written.
+ * What enters a partition's graph: a batch as it came from Kafka (decoded in the graph), a batch already
+ * decoded (tests, tools), or a watermark moved on without a record (the partition is idle).
+ */
+export type PartitionInput = BatchTask | BatchResult | Watermark;
+
+/** One node of a partition's RxJS operator graph: the operator that runs, and how `--describe` names it. */
+export interface GraphStage {
+  readonly name: string;
+  readonly kind: NodeKind;
+  /** Names of the nodes it reads from. */
+  readonly parents: readonly string[];
+  readonly detail: string;
+  /** The operator on the graph's main line; a sink (a branch that only collects) has none. */
+  readonly operator?: OperatorFunction<never, unknown>;
+}
+
+/** What one batch gave: records accepted, and dead letters by reason. */
+export interface BatchCounts {
+  readonly accepted: number;
+  readonly deadLetters: Readonly<Record<string, number>>;
+}
+
+type Decoded = BatchResult | Watermark;
+type WindowInput = readonly SourceRecord<DistrictWindowInput>[] | Watermark;
+type Output = WindowOutput<DistrictWindowInput, string, DistrictWindowValues>;
+
+/**
+ * The state of one input partition, and the RxJS operator graph its records go through, in the worker
+ * thread that owns the partition: decode, validate and enrich (dead letters out), the rows for ClickHouse,
+ * the latest live positions, then the per-minute district windows (the operators' `TimeWindowProcessor`
+ * behind `windowsOf`, watermark driven by this partition's own event times) with de-duplication of event
+ * ids within a window and the late records.
  *
  * Deterministic by construction: results depend only on the partition's records in offset order and on
  * the `CommitMetadata` it was restored from, so replaying from a committed offset re-derives the same
@@ -118,6 +159,12 @@ export class PartitionPipeline {
   readonly partition: number;
   readonly #timing: WindowTiming;
   readonly #processor: WindowProcessor<DistrictWindowInput, string, DistrictWindowValues>;
+  readonly #input = new Subject<PartitionInput>();
+  /** The graph's nodes, in the order they were wired (see `stages`). */
+  readonly stages: readonly GraphStage[];
+  #failure: { error: unknown } | undefined;
+  #liveFrom = Number.NEGATIVE_INFINITY;
+  #counts: BatchCounts = { accepted: 0, deadLetters: {} };
   /** Windows ending by this - grace were closed and written before the restore: never write them again. */
   readonly #closedBefore: number;
   readonly #revisionBase: number;
@@ -170,6 +217,99 @@ export class PartitionPipeline {
     );
     if (restored?.wm !== null && restored?.wm !== undefined) this.#processor.advanceWatermark(restored.wm);
     this.#closedBefore = restored?.closed ?? Number.NEGATIVE_INFINITY;
+    this.stages = this.#graph();
+    const line = this.stages.flatMap((stage) => (stage.operator ? [stage.operator] : []));
+    (this.#input.pipe as (...operators: OperatorFunction<never, unknown>[]) => Subject<Output>)(
+      ...line,
+    ).subscribe({
+      next: (output) => this.#handle(output),
+      error: (error: unknown) => {
+        this.#failure = { error };
+      },
+    });
+  }
+
+  /**
+   * The graph: every node that runs, with its name and a line saying what it does. Built once per partition;
+   * `city-ops run --describe` prints the nodes of one.
+   */
+  #graph(): GraphStage[] {
+    const t = this.#timing;
+    const decode: OperatorFunction<PartitionInput, Decoded> = map((input) =>
+      input instanceof Watermark || !('payload' in input) ? input : processBatch(input),
+    );
+    const rows: OperatorFunction<Decoded, Decoded> = tap((input) => {
+      if (!(input instanceof Watermark)) this.#collect(input);
+    });
+    const records: OperatorFunction<Decoded, WindowInput> = map((input) =>
+      input instanceof Watermark ? input : this.#records(input),
+    );
+    const windows: OperatorFunction<WindowInput, Output> = windowsOf(this.#processor);
+    const stage = (
+      name: string,
+      kind: NodeKind,
+      parents: string[],
+      detail: string,
+      operator?: OperatorFunction<never, unknown>,
+    ): GraphStage => (operator ? { name, kind, parents, detail, operator } : { name, kind, parents, detail });
+    return [
+      stage('kafka', 'source', [], `topic ${this.topic}, partition ${this.partition}: packed batches`),
+      stage(
+        'decode',
+        'operator',
+        ['kafka'],
+        'decode, validate, district, H3 cell, masking (processBatch)',
+        decode as OperatorFunction<never, unknown>,
+      ),
+      stage(
+        'dead-letters',
+        'sink',
+        ['decode'],
+        'dead_letters (masked), dead_letters_raw (restricted database), dead-letters topic',
+      ),
+      stage(
+        'rows',
+        'operator',
+        ['decode'],
+        'atomic and restricted rows, incidents, latest vehicles and cells',
+        rows as OperatorFunction<never, unknown>,
+      ),
+      stage(
+        'atomic',
+        'sink',
+        ['rows'],
+        `${this.stream}_atomic (masked)${this.stream === 'events' ? ', events_raw (restricted database)' : ''}`,
+      ),
+      stage('live', 'sink', ['rows'], 'aggregates topic: vehicles, cells, incidents'),
+      stage(
+        'records',
+        'operator',
+        ['rows'],
+        'accepted records by district, with event id',
+        records as OperatorFunction<never, unknown>,
+      ),
+      stage(
+        'windows',
+        'operator',
+        ['records'],
+        `windowsOf(TumblingWindows(size=${t.windowSizeMs}ms, grace=${t.graceMs}ms)), watermark = max event time - ${t.outOfOrdernessMs}ms, de-duplicated by id`,
+        windows as OperatorFunction<never, unknown>,
+      ),
+      stage('window-partials', 'sink', ['windows'], 'window_partials (finals), aggregates topic (revisions)'),
+      stage('late', 'sink', ['windows'], 'late_events'),
+    ];
+  }
+
+  /** Sends one element through the graph; an operator's error comes back here, to the caller. */
+  #push(input: PartitionInput): void {
+    this.#rethrow();
+    this.#input.next(input);
+    this.#rethrow();
+  }
+
+  /** An operator that failed has ended the graph: every later call fails with the same error. */
+  #rethrow(): void {
+    if (this.#failure) throw this.#failure.error;
   }
 
   /** The partition's event-time watermark, epoch ms (-Infinity before any record). */
@@ -191,8 +331,23 @@ export class PartitionPipeline {
     return this.#processor.stats();
   }
 
-  /** Folds one worker result into the state. Batches must be applied in offset order. */
-  apply(result: BatchResult): void {
+  /**
+   * Sends one batch through the graph: as packed from Kafka (decoded here) or already decoded. Batches must
+   * come in offset order.
+   */
+  apply(batch: BatchTask | BatchResult): BatchCounts {
+    this.#liveFrom = Date.now() - (this.#timing.liveHorizonMs ?? Number.POSITIVE_INFINITY);
+    this.#counts = { accepted: 0, deadLetters: {} };
+    this.#push(batch);
+    return this.#counts;
+  }
+
+  /** The `rows` node: bookkeeping and the rows, dead letters and live positions of one decoded batch. */
+  #collect(result: BatchResult): void {
+    const deadLetters: Record<string, number> = {};
+    for (const letter of result.deadLetters)
+      deadLetters[letter.reason] = (deadLetters[letter.reason] ?? 0) + 1;
+    this.#counts = { accepted: result.accepted.count, deadLetters };
     if (result.lastOffset < 0) return;
     if (this.#nextOffset !== undefined && result.firstOffset < this.#nextOffset) {
       throw new CityOpsError(
@@ -208,6 +363,20 @@ export class PartitionPipeline {
       offsets: a.offsets,
       ts: a.ts,
     });
+    this.#collectLive(result, this.#liveFrom);
+    if (result.atomicTsv.length > 0) this.#atomic.push(result.atomicTsv);
+    if (result.restrictedTsv.length > 0) this.#restricted.push(result.restrictedTsv);
+    for (const letter of result.deadLetters) this.#deadLetters.push(letter);
+    for (const incident of result.incidents) this.#incidents.push(incident);
+    this.#bufferedBytes += result.atomicTsv.length + result.restrictedTsv.length;
+    this.#nextOffset = result.lastOffset + 1;
+    this.#appliedCount += result.lastOffset - result.firstOffset + 1;
+    this.lastActivityAt = Date.now();
+  }
+
+  /** The `records` node: the accepted records of a decoded batch as window input. */
+  #records(result: BatchResult): DistrictRecord[] {
+    const a = result.accepted;
     const records: DistrictRecord[] = new Array(a.count);
     for (let i = 0; i < a.count; i++) {
       if (a.ts[i]! > this.maxEventTime) this.maxEventTime = a.ts[i]!;
@@ -230,17 +399,7 @@ export class PartitionPipeline {
         },
       };
     }
-    const liveFrom = Date.now() - (this.#timing.liveHorizonMs ?? Number.POSITIVE_INFINITY);
-    this.#handle(this.#processor.addBatch(records), liveFrom);
-    this.#collectLive(result, liveFrom);
-    if (result.atomicTsv.length > 0) this.#atomic.push(result.atomicTsv);
-    if (result.restrictedTsv.length > 0) this.#restricted.push(result.restrictedTsv);
-    for (const letter of result.deadLetters) this.#deadLetters.push(letter);
-    for (const incident of result.incidents) this.#incidents.push(incident);
-    this.#bufferedBytes += result.atomicTsv.length + result.restrictedTsv.length;
-    this.#nextOffset = result.lastOffset + 1;
-    this.#appliedCount += result.lastOffset - result.firstOffset + 1;
-    this.lastActivityAt = Date.now();
+    return records;
   }
 
   /**
@@ -248,10 +407,8 @@ export class PartitionPipeline {
    * windows that end by `timestamp - grace`.
    */
   advanceWatermark(timestamp: number): void {
-    this.#handle(
-      this.#processor.advanceWatermark(timestamp),
-      Date.now() - (this.#timing.liveHorizonMs ?? Number.POSITIVE_INFINITY),
-    );
+    this.#liveFrom = Date.now() - (this.#timing.liveHorizonMs ?? Number.POSITIVE_INFINITY);
+    this.#push(new Watermark(timestamp));
   }
 
   /** Event time of the newest record of any open window, or undefined when no window is open. */
@@ -321,47 +478,42 @@ export class PartitionPipeline {
     return { offset: held, metadata: { v: 1, wm: finiteOrNull(wm), closed } };
   }
 
-  #handle(
-    outputs: ReturnType<WindowProcessor<DistrictWindowInput, string, DistrictWindowValues>['addBatch']>,
-    liveFrom: number,
-  ): void {
-    const grace = this.#timing.graceMs;
-    for (const output of outputs) {
-      if (output.kind === 'late') {
-        const r = output.record as DistrictRecord;
-        const seconds = Math.floor(r.timestamp / 1000);
-        const windowStart = output.windows[0]?.start ?? r.timestamp;
-        this.#late += `${this.stream}\t${tsvField(r.id)}\t${seconds}\t${r.timestamp}\t${r.district}\t${Math.floor(windowStart / 1000)}\t${Math.max(0, output.watermark)}\t${this.partition}\t${r.offset}\t${Math.floor(Date.now() / 1000)}\n`;
-        this.#lateCount += 1;
-        continue;
-      }
-      // A window closed before this run's restore point was written then; replaying its tail would write
-      // an incomplete copy over it.
-      if (output.end + grace <= this.#closedBefore) continue;
-      const live = output.end >= liveFrom; // a replay of the past publishes nothing live
-      const message: DistrictWindowMessage = {
-        kind: 'district_window',
+  /** The `window-partials` and `late` sinks: one output of the windows node. */
+  #handle(output: Output): void {
+    if (output.kind === 'late') {
+      const r = output.record as DistrictRecord;
+      const seconds = Math.floor(r.timestamp / 1000);
+      const windowStart = output.windows[0]?.start ?? r.timestamp;
+      this.#late += `${this.stream}\t${tsvField(r.id)}\t${seconds}\t${r.timestamp}\t${r.district}\t${Math.floor(windowStart / 1000)}\t${Math.max(0, output.watermark)}\t${this.partition}\t${r.offset}\t${Math.floor(Date.now() / 1000)}\n`;
+      this.#lateCount += 1;
+      return;
+    }
+    // A window closed before this run's restore point was written then; replaying its tail would write
+    // an incomplete copy over it.
+    if (output.end + this.#timing.graceMs <= this.#closedBefore) return;
+    const live = output.end >= this.#liveFrom; // a replay of the past publishes nothing live
+    const message: DistrictWindowMessage = {
+      kind: 'district_window',
+      stream: this.stream,
+      district: output.key,
+      window_start: output.start,
+      window_end: output.end,
+      partition: this.partition,
+      revision: this.#revisionBase + output.revision,
+      final: output.final,
+      ...output.value,
+    };
+    if (live) this.#liveWindows.set(`${output.key}|${output.start}`, message);
+    if (output.final) {
+      this.#windowRows.push({
         stream: this.stream,
         district: output.key,
         window_start: output.start,
         window_end: output.end,
-        partition: this.partition,
-        revision: this.#revisionBase + output.revision,
-        final: output.final,
+        source_partition: this.partition,
+        revision: output.revision,
         ...output.value,
-      };
-      if (live) this.#liveWindows.set(`${output.key}|${output.start}`, message);
-      if (output.final) {
-        this.#windowRows.push({
-          stream: this.stream,
-          district: output.key,
-          window_start: output.start,
-          window_end: output.end,
-          source_partition: this.partition,
-          revision: output.revision,
-          ...output.value,
-        });
-      }
+      });
     }
   }
 

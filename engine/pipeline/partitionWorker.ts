@@ -2,8 +2,9 @@ import { performance } from 'node:perf_hooks';
 import { threadId } from 'node:worker_threads';
 import type { StreamName } from '../contract/topics.ts';
 import { CityOpsError } from '../errors.ts';
-import { type BatchTask, processBatch } from './batchWorker.ts';
+import type { BatchTask } from './batchWorker.ts';
 import {
+  type BatchCounts,
   type CommitMetadata,
   PartitionPipeline,
   type PipelineDrain,
@@ -28,8 +29,7 @@ export type PartitionTask =
     }
   | { readonly op: 'batch'; readonly key: string; readonly batch: BatchTask }
   | { readonly op: 'advance'; readonly key: string; readonly watermark: number }
-  | { readonly op: 'drain'; readonly key: string; readonly close: boolean }
-  | { readonly op: 'usage' };
+  | { readonly op: 'drain'; readonly key: string; readonly close: boolean };
 
 /** The partition's state after a task, for the main thread's idleness and backpressure decisions. */
 export interface PartitionStatus {
@@ -40,34 +40,39 @@ export interface PartitionStatus {
 }
 
 /** The reply to a batch: the status and what to count. */
-export interface BatchReply extends PartitionStatus {
-  readonly accepted: number;
-  /** Dead letters of the batch by reason. */
-  readonly deadLetters: Readonly<Record<string, number>>;
-}
+export interface BatchReply extends PartitionStatus, BatchCounts {}
 
 export interface DrainReply extends PartitionStatus {
   readonly drain: PipelineDrain;
 }
 
-/** CPU time of this worker thread's event loop: busy and idle ms since the thread started. */
-export interface WorkerUsage {
-  readonly activeMs: number;
-  readonly idleMs: number;
-}
-
-export type PartitionReply = PartitionStatus | BatchReply | DrainReply | WorkerUsage;
+/** Every reply says how long this thread has spent running tasks in all, ms: its busy time. */
+export type PartitionReply = (PartitionStatus | BatchReply | DrainReply) & { readonly busyMs: number };
 
 const pipelines = new Map<string, PartitionPipeline>();
 /** Partitions whose batch failed: nothing more is applied or drained for them (the engine stops). */
 const broken = new Map<string, string>();
 
+/**
+ * Time spent in tasks, ms. Measured here rather than by the event loop's utilization: piscina's workers wait
+ * for work inside a blocking `Atomics.wait`, which the event loop counts as busy.
+ */
+let busyMs = 0;
+
 /** Runs one task in the worker that owns the partition. */
 export function runPartitionTask(task: PartitionTask): PartitionReply {
-  if (task.op === 'usage') {
-    const { active, idle } = performance.eventLoopUtilization();
-    return { activeMs: active, idleMs: idle };
+  const started = performance.now();
+  try {
+    const reply = run(task);
+    busyMs += performance.now() - started;
+    return { ...reply, busyMs };
+  } catch (error) {
+    busyMs += performance.now() - started;
+    throw error;
   }
+}
+
+function run(task: PartitionTask): PartitionStatus | BatchReply | DrainReply {
   if (task.op === 'open') {
     broken.delete(task.key);
     const pipeline = new PartitionPipeline(
@@ -111,12 +116,8 @@ function owned(key: string): PartitionPipeline {
 
 function applyBatch(key: string, pipeline: PartitionPipeline, batch: BatchTask): BatchReply {
   try {
-    const result = processBatch(batch);
-    pipeline.apply(result);
-    const deadLetters: Record<string, number> = {};
-    for (const letter of result.deadLetters)
-      deadLetters[letter.reason] = (deadLetters[letter.reason] ?? 0) + 1;
-    return { ...statusOf(pipeline), accepted: result.accepted.count, deadLetters };
+    const counts = pipeline.apply(batch);
+    return { ...statusOf(pipeline), ...counts };
   } catch (error) {
     // Its state may hold half of this batch: it must not be drained or committed from again.
     broken.set(key, (error as Error).message);

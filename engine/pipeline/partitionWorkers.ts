@@ -9,7 +9,6 @@ import type {
   PartitionReply,
   PartitionStatus,
   PartitionTask,
-  WorkerUsage,
 } from './partitionWorker.ts';
 
 export interface PartitionSpec {
@@ -37,6 +36,7 @@ export class PartitionWorkers {
   readonly #tails: Array<Promise<unknown>>;
   readonly #owner = new Map<string, number>();
   readonly #held: number[];
+  readonly #busyMs: number[];
   readonly #timing: WindowTiming;
   readonly #revisionBase: number;
 
@@ -44,6 +44,7 @@ export class PartitionWorkers {
     this.#timing = timing;
     this.#revisionBase = revisionBase;
     this.#held = new Array<number>(threads).fill(0);
+    this.#busyMs = new Array<number>(threads).fill(0);
     this.#tails = new Array<Promise<unknown>>(threads).fill(Promise.resolve());
     this.#pools = Array.from(
       { length: threads },
@@ -104,9 +105,9 @@ export class PartitionWorkers {
     return reply;
   }
 
-  /** Busy and idle time of each worker's event loop since it started, ms. */
-  usage(): Promise<WorkerUsage[]> {
-    return Promise.all(this.#pools.map((_, i) => this.#enqueue(i, { op: 'usage' }) as Promise<WorkerUsage>));
+  /** Time each worker thread has spent running tasks, seconds, as of its last reply. */
+  busySeconds(): readonly number[] {
+    return this.#busyMs.map((ms) => ms / 1000);
   }
 
   async destroy(): Promise<void> {
@@ -125,9 +126,11 @@ export class PartitionWorkers {
 
   #enqueue(index: number, task: PartitionTask, transferList?: ArrayBuffer[]): Promise<PartitionReply> {
     const pool = this.#pools[index]!;
-    const run = this.#tails[index]!.then(
-      () => pool.run(task, transferList ? { transferList } : {}) as Promise<PartitionReply>,
-    );
+    const run = this.#tails[index]!.then(async () => {
+      const reply = (await pool.run(task, transferList ? { transferList } : {})) as PartitionReply;
+      this.#busyMs[index] = reply.busyMs;
+      return reply;
+    });
     this.#tails[index] = run.catch(() => {});
     return run;
   }

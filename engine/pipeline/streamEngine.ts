@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Environment } from '../config/environment.ts';
 import { type ClickHouseClient, createClickHouse } from '../connectors/clickhouse/client.ts';
@@ -716,6 +717,7 @@ export class StreamEngine {
       await this.#commit(drains);
       this.#lastFlushOkAt = Date.now();
       this.#lastFlushError = undefined;
+      this.#observeThreads();
       this.metrics.flushLatency.observe((performance.now() - started) / 1000);
       this.#publishLive(drains);
     } catch (error) {
@@ -882,11 +884,21 @@ export class StreamEngine {
 
   #lastReport = { at: Date.now(), consumed: 0 };
 
+  /** Busy time per thread, for the catch-up's "which thread is the limit" (see bench:day). */
+  #observeThreads(): void {
+    const busy = this.metrics.threadBusy;
+    busy.set({ thread: 'main' }, performance.eventLoopUtilization().active / 1000);
+    this.#workers?.busySeconds().forEach((seconds, i) => {
+      busy.set({ thread: `worker-${i}` }, seconds);
+    });
+  }
+
   #report(): void {
     const now = Date.now();
     const rate =
       ((this.#totals.consumed - this.#lastReport.consumed) * 1000) / Math.max(1, now - this.#lastReport.at);
     this.#lastReport = { at: now, consumed: this.#totals.consumed };
+    this.#observeThreads();
     this.#log.info(
       {
         ...this.#totals,
