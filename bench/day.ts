@@ -349,7 +349,9 @@ async function main(): Promise<void> {
   const file = join(PROJECT_ROOT, 'bench', 'results', values.out!);
   writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
   say(`wrote ${file}`);
-  process.stdout.write(`${JSON.stringify(result.replay)}\n${JSON.stringify(result.latency)}\n`);
+  process.stdout.write(
+    `${JSON.stringify(result.replay)}\n${JSON.stringify(result.processes)}\n${JSON.stringify(result.latency)}\n`,
+  );
 
   if (values['keep-data']) await clickhouse.close();
   else await drop();

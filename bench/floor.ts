@@ -37,7 +37,7 @@ import { recordClock } from '../engine/contract/decodeRecord.ts';
 import { type StreamName, streamTopic } from '../engine/contract/topics.ts';
 import { createLogger } from '../engine/observability/logger.ts';
 import { type BatchTask, processBatch } from '../engine/pipeline/batchWorker.ts';
-import { TSV_COLUMNS } from '../engine/pipeline/streamEngine.ts';
+import { TSV_COLUMNS } from '../engine/pipeline/tsvColumns.ts';
 import { BATCH_STREAMS, type EncodedBatch, INDEX_STRIDE } from '../engine/simulator/encodeBatch.ts';
 import { simulatorProducerConfig } from '../engine/simulator/publishSimulation.ts';
 import { openBatchSource } from '../engine/simulator/simulationBatches.ts';

@@ -1,14 +1,24 @@
+import type { TRANSPORT_MODES } from '../engine/contract/exchangeRecords.ts';
+
+type TransportMode = (typeof TRANSPORT_MODES)[number];
+
 /** Colours of the map (RGBA 0-255), shared by the layers and the legend. */
 export type Rgba = [number, number, number, number];
 
-export const MODE_COLORS: Record<string, Rgba> = {
+/** One colour per transport mode of the exchange contract (TRANSPORT_MODES, engine/contract/exchangeRecords.ts). */
+export const MODE_COLORS: Record<TransportMode, Rgba> = {
   bus: [255, 140, 0, 230],
-  taxi: [255, 221, 0, 230],
   metro: [0, 160, 255, 230],
-  freight: [190, 90, 255, 230],
-  ride_hailing: [0, 220, 120, 230],
+  taxi: [255, 221, 0, 230],
+  tram: [190, 90, 255, 230],
+  ferry: [0, 220, 220, 230],
+  bike: [0, 220, 120, 230],
+  other: [200, 200, 200, 220],
 };
-export const OTHER_MODE: Rgba = [200, 200, 200, 220];
+/** A mode's colour; a mode the contract does not know gets `other`'s. */
+export function modeColor(mode: string): Rgba {
+  return (MODE_COLORS as Record<string, Rgba | undefined>)[mode] ?? MODE_COLORS.other;
+}
 
 /** One colour per incident category of the exchange contract (engine/contract/exchangeRecords.ts). */
 export const CATEGORY_COLORS: Record<string, Rgba> = {

@@ -1,3 +1,4 @@
+import { haversineMeters } from '../../operators/geo/haversineMeters.ts';
 import type { IncidentImpactMessage } from '../contract/aggregates.ts';
 import type { RuleConfig } from './alertConfig.ts';
 import { alertId } from './alertIdentity.ts';
@@ -32,15 +33,6 @@ export function newIncidentRuleState(): IncidentRuleState {
   return { active: [], quiet: [], suppressed: 0, grouped: 0 };
 }
 
-/** Great-circle distance in metres (haversine, mean Earth radius). */
-export function distanceMetres(lat1: number, lon1: number, lat2: number, lon2: number): number {
-  const rad = Math.PI / 180;
-  const dLat = (lat2 - lat1) * rad;
-  const dLon = (lon2 - lon1) * rad;
-  const a = Math.sin(dLat / 2) ** 2 + Math.cos(lat1 * rad) * Math.cos(lat2 * rad) * Math.sin(dLon / 2) ** 2;
-  return 2 * 6_371_008.8 * Math.asin(Math.min(1, Math.sqrt(a)));
-}
-
 /**
  * Feeds one `incident_impact` to an incident rule. Reports of the same category within `grouping.radius_m`
  * of an active alert's first report and within `grouping.window` of its latest report join that alert (one
@@ -62,7 +54,7 @@ export function stepIncidentImpact(
   const grouping = rule.grouping;
   const near = (g: { lat: number; lon: number; category: string }) =>
     (!grouping.same_category || g.category === impact.category) &&
-    distanceMetres(g.lat, g.lon, impact.lat, impact.lon) <= grouping.radius_m;
+    haversineMeters(g.lat, g.lon, impact.lat, impact.lon) <= grouping.radius_m;
   const group = state.active.find(
     (g) => near(g) && impact.ts - g.lastAt <= grouping.window && impact.ts >= g.startedAt - grouping.window,
   );

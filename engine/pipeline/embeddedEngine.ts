@@ -3,10 +3,11 @@ import type { AggregateMessage } from '../contract/aggregates.ts';
 import { STREAM_NAMES, type StreamName, streamTopic } from '../contract/topics.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { EngineOptions } from './engineOptions.ts';
+import { idleTarget, movable } from './idlePolicy.ts';
+import { packTask } from './packTask.ts';
 import { liveMessages, type PipelineDrain, type WindowPartialRow } from './partitionPipeline.ts';
 import type { PartitionStatus } from './partitionWorker.ts';
 import { PartitionWorkers } from './partitionWorkers.ts';
-import { packTask } from './streamEngine.ts';
 
 /** Partitions per stream of the in-process exchange. */
 const PARTITIONS = 6;
@@ -57,6 +58,7 @@ export class EmbeddedEngine {
             bufferedBytes: 0,
           },
           lastActivityAt: Date.now(),
+          inflightBatches: 0,
         };
         this.#partitions.set(key, partition);
         this.#workers
@@ -142,21 +144,17 @@ export class EmbeddedEngine {
     }
   }
 
-  /** Same rule as the real engine: a silent partition follows the slowest active one. */
+  /** The real engine's idle policy (idlePolicy.ts); every partition here is always read to its end. */
   async #advanceIdle(): Promise<void> {
     const now = Date.now();
     const partitions = [...this.#partitions.values()];
-    const active = partitions.filter(
-      (p) => now - p.lastActivityAt < this.#options.idleTimeoutMs && Number.isFinite(p.status.watermark),
-    );
-    if (active.length === 0) return;
-    const target = Math.min(...active.map((p) => p.status.watermark));
+    const o = { ...this.#options, impactBandMs: 0 };
+    const target = idleTarget(partitions, now, o);
+    if (!Number.isFinite(target)) return;
     await Promise.all(
-      partitions
-        .filter((p) => now - p.lastActivityAt >= this.#options.idleTimeoutMs && target > p.status.watermark)
-        .map(async (p) => {
-          p.status = await this.#workers.advance(p.key, target);
-        }),
+      movable(partitions, now, target, o).map(async (p) => {
+        p.status = await this.#workers.advance(p.key, target);
+      }),
     );
   }
 
@@ -185,4 +183,5 @@ interface EmbeddedPartition {
   readonly partition: number;
   status: PartitionStatus;
   lastActivityAt: number;
+  inflightBatches: number;
 }

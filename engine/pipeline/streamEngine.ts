@@ -4,31 +4,20 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Environment } from '../config/environment.ts';
 import { type ClickHouseClient, createClickHouse } from '../connectors/clickhouse/client.ts';
 import { ClickHouseSink } from '../connectors/clickhouse/sink.ts';
-import { tsvField } from '../connectors/clickhouse/sqlLiteral.ts';
-import { KafkaSink, type SinkMessage } from '../connectors/kafka/sink.ts';
-import {
-  KafkaSource,
-  keyOf,
-  type OffsetToCommit,
-  type SourceMessage,
-  type TopicPartition,
-} from '../connectors/kafka/source.ts';
-import { aggregateKey } from '../contract/aggregates.ts';
-import { DEFAULT_CLOCK_SKEW_MS, DEFAULT_MAX_EVENT_AGE_MS, recordClock } from '../contract/decodeRecord.ts';
-import {
-  internalTopic,
-  STREAM_NAMES,
-  type StreamName,
-  streamOfTopic,
-  streamTopic,
-} from '../contract/topics.ts';
+import { KafkaSink } from '../connectors/kafka/sink.ts';
+import { KafkaSource, keyOf, type SourceMessage, type TopicPartition } from '../connectors/kafka/source.ts';
+import { STREAM_NAMES, type StreamName, streamOfTopic, streamTopic } from '../contract/topics.ts';
 import { CityOpsError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import { createEngineMetrics, type EngineMetrics, serveMetrics } from '../observability/metrics.ts';
-import type { BatchTask } from './batchWorker.ts';
+import { Committer } from './committer.ts';
 import type { EngineOptions } from './engineOptions.ts';
 import { Finalizer } from './finalizer.ts';
-import { liveMessages, type PipelineDrain, parseCommitMetadata } from './partitionPipeline.ts';
+import { idleTarget, movable } from './idlePolicy.ts';
+import { LayerWriter } from './layerWriter.ts';
+import { publishLive } from './livePublisher.ts';
+import { groupByPartition, packTask } from './packTask.ts';
+import { type PipelineDrain, parseCommitMetadata } from './partitionPipeline.ts';
 import type { BatchReply, DrainReply, PartitionStatus } from './partitionWorker.ts';
 import { PartitionWorkers } from './partitionWorkers.ts';
 
@@ -53,139 +42,6 @@ export function threadpoolWarning(env: NodeJS.ProcessEnv = process.env): string 
     ? undefined
     : `UV_THREADPOOL_SIZE is ${size}: Kafka calls that block while a broker is away can starve the consumer; start the engine with UV_THREADPOOL_SIZE=${ENGINE_THREADPOOL_SIZE}`;
 }
-
-/** Column order of the TabSeparated bodies the workers and pipelines build. */
-export const TSV_COLUMNS = {
-  transport: [
-    'id',
-    'ts',
-    'ts_ms',
-    'vehicle',
-    'mode',
-    'route',
-    'lat',
-    'lon',
-    'speed_kmh',
-    'occupancy',
-    'district',
-    'cell',
-    'source_partition',
-    'source_offset',
-    'ingested_at',
-  ],
-  events: [
-    'id',
-    'incident_id',
-    'ts',
-    'ts_ms',
-    'category',
-    'severity',
-    'status',
-    'source',
-    'lat',
-    'lon',
-    'district',
-    'cell',
-    'description',
-    'reporter_name',
-    'reporter_phone',
-    'reporter_id_number',
-    'has_reporter',
-    'source_partition',
-    'source_offset',
-    'ingested_at',
-  ],
-  population: [
-    'id',
-    'ts',
-    'ts_ms',
-    'cell',
-    'lat',
-    'lon',
-    'district',
-    'present',
-    'inflow',
-    'outflow',
-    'source_partition',
-    'source_offset',
-    'ingested_at',
-  ],
-  eventsRaw: [
-    'id',
-    'incident_id',
-    'ts',
-    'ts_ms',
-    'reporter_name',
-    'reporter_phone',
-    'reporter_id_number',
-    'payload',
-    'source_partition',
-    'source_offset',
-    'ingested_at',
-  ],
-  late: [
-    'stream',
-    'id',
-    'ts',
-    'ts_ms',
-    'district',
-    'window_start',
-    'watermark_ms',
-    'source_partition',
-    'source_offset',
-    'ingested_at',
-  ],
-  deadLetters: [
-    'topic',
-    'source_partition',
-    'source_offset',
-    'reason',
-    'detail',
-    'message_key',
-    'payload',
-    'payload_bytes',
-    'message_ts',
-    'ingested_at',
-  ],
-  deadLettersRaw: [
-    'topic',
-    'source_partition',
-    'source_offset',
-    'reason',
-    'message_key',
-    'payload',
-    'payload_bytes',
-    'ingested_at',
-  ],
-  windows: [
-    'stream',
-    'district',
-    'window_start',
-    'window_end',
-    'source_partition',
-    'revision',
-    'events',
-    'distinct_keys',
-    'speed_sum',
-    'speed_count',
-    'opened',
-    'closed',
-    'severe',
-    'present',
-    'inflow',
-    'outflow',
-    'emitted_at',
-  ],
-  progress: [
-    'topic',
-    'stream',
-    'source_partition',
-    'committed_offset',
-    'watermark_ms',
-    'instance',
-    'updated_at',
-  ],
-} as const;
 
 /** Counters since the engine started. */
 export interface EngineTotals {
@@ -234,14 +90,13 @@ export class StreamEngine {
   #source: KafkaSource | undefined;
   #sink: KafkaSink | undefined;
   #clickhouse: ClickHouseClient | undefined;
-  #writer: ClickHouseSink | undefined;
+  #layers: LayerWriter | undefined;
+  #committer: Committer | undefined;
   #finalizer: Finalizer | undefined;
   #metricsServer: Server | undefined;
   #pending: PipelineDrain[] = [];
   /** Drains of revoked partitions, on their way from the workers: written at the next flush. */
   #revoked: Array<Promise<DrainReply>> = [];
-  /** What was last committed per partition, to skip commits and progress rows that would change nothing. */
-  readonly #committed = new Map<string, string>();
   #inflight = 0;
   #running = false;
   #loop: Promise<void> | undefined;
@@ -281,9 +136,11 @@ export class StreamEngine {
   async start(): Promise<void> {
     const o = this.#options;
     this.#clickhouse = createClickHouse(this.#env);
-    this.#writer = new ClickHouseSink(this.#clickhouse);
+    const writer = new ClickHouseSink(this.#clickhouse);
     this.#sink = new KafkaSink(this.#env, `${o.instanceId}-sink`, this.#log);
     await this.#sink.connect();
+    this.#layers = new LayerWriter(this.#env, writer, this.#sink, this.metrics);
+    this.#committer = new Committer(this.#env, writer, this.metrics, o.instanceId);
     this.#workers = new PartitionWorkers(o.workers, o, this.#revisionBase);
     const prefix = this.#env.CITY_OPS_TOPIC_PREFIX;
     this.#source = this.#createSource();
@@ -483,7 +340,7 @@ export class StreamEngine {
       onCommitFailed: (partitions) => {
         this.metrics.commitFailures.inc(partitions.length);
         // Not skipped as "already committed" at the next flush.
-        for (const p of partitions) this.#committed.delete(keyOf(p));
+        for (const p of partitions) this.#committer?.forget(keyOf(p));
       },
     });
     return source;
@@ -605,7 +462,7 @@ export class StreamEngine {
     // What this instance buffered for these partitions is still written at the next flush (idempotent).
     for (const p of partitions) {
       const key = keyOf(p);
-      this.#committed.delete(key); // whoever owns it next commits for it
+      this.#committer!.forget(key); // whoever owns it next commits for it
       if (!this.#slots.delete(key)) continue;
       const closing = this.#workers!.drain(key, true);
       closing.catch(() => {}); // handled by the flush that takes it
@@ -626,37 +483,15 @@ export class StreamEngine {
     }
   }
 
-  /**
-   * With active partitions, an idle one follows the slowest of them. When all are idle (the input has
-   * ended), the watermark moves just past the point where every window holding data is closed and every
-   * incident's time band is over: computed from the newest event time seen, not from the watermark, so a
-   * long silence moves it once instead of again at every check (which would make the records that end
-   * the silence late). Partitions that got no record since they were assigned keep the watermark they
-   * were restored with: the previous owner advanced it already.
-   */
-  #idleTarget(slots: PartitionSlot[], now: number): number {
-    const o = this.#options;
-    const active = slots.filter((s) => now - s.lastActivityAt < o.idleTimeoutMs || s.inflightBatches > 0);
-    return active.length > 0
-      ? Math.min(...active.map((s) => s.status.watermark))
-      : Math.max(...slots.map((s) => s.status.maxEventTime)) +
-          Math.max(o.windowSizeMs, o.impactBandMs) +
-          o.graceMs +
-          1;
-  }
-
   async #advanceIdle(): Promise<void> {
     const o = this.#options;
     const source = this.#source!;
     const idle = (slot: PartitionSlot, now: number, target: number) =>
-      now - slot.lastActivityAt >= o.idleTimeoutMs &&
-      slot.inflightBatches === 0 &&
-      target > slot.status.watermark &&
-      slot.status.nextOffset !== undefined;
+      movable([slot], now, target, o).length > 0;
     let slots = [...this.#slots.values()];
     if (slots.length === 0) return;
     let now = Date.now();
-    let target = this.#idleTarget(slots, now);
+    let target = idleTarget(slots, now, o);
     if (!Number.isFinite(target)) return;
     // Only a partition read to its end may move on. The end offset librdkafka caches is as old as the last
     // fetch of that partition, and it stops fetching while its local queue is full: a partition starved of
@@ -676,7 +511,7 @@ export class StreamEngine {
     // Records may have arrived meanwhile: decide again on the state as it is now.
     slots = [...this.#slots.values()];
     now = Date.now();
-    target = this.#idleTarget(slots, now);
+    target = idleTarget(slots, now, o);
     if (!Number.isFinite(target)) return;
     const advances = candidates.map(async (slot, i) => {
       const end = ends[i]!;
@@ -759,127 +594,18 @@ export class StreamEngine {
   }
 
   async #write(drains: readonly PipelineDrain[]): Promise<void> {
-    const writer = this.#writer!;
-    const city = this.#env.CLICKHOUSE_DATABASE;
-    const restricted = this.#env.CLICKHOUSE_RESTRICTED_DATABASE;
-    const now = Math.floor(Date.now() / 1000);
-    const atomic: Record<StreamName, Uint8Array[]> = { transport: [], events: [], population: [] };
-    const eventsRaw: Uint8Array[] = [];
-    const late: string[] = [];
-    let deadLetters = '';
-    let deadLettersRaw = '';
-    let windows = '';
-    const deadLetterMessages: SinkMessage[] = [];
-    for (const d of drains) {
-      atomic[d.stream].push(...d.atomicTsv);
-      eventsRaw.push(...d.restrictedTsv);
-      if (d.lateTsv) late.push(d.lateTsv);
-      const topic = streamTopic(d.stream, this.#env.CITY_OPS_TOPIC_PREFIX);
-      for (const l of d.deadLetters) {
-        deadLetters += `${tsvField(topic)}\t${d.partition}\t${l.offset}\t${l.reason}\t${tsvField(l.detail)}\t${tsvField(l.key)}\t${tsvField(l.payload)}\t${l.bytes}\t${Math.floor(l.messageTs / 1000)}\t${now}\n`;
-        deadLettersRaw += `${tsvField(topic)}\t${d.partition}\t${l.offset}\t${l.reason}\t${tsvField(l.key)}\t${tsvField(l.rawPayload)}\t${l.bytes}\t${now}\n`;
-        deadLetterMessages.push({
-          key: `${topic}:${d.partition}:${l.offset}`,
-          value: JSON.stringify({
-            topic,
-            partition: d.partition,
-            offset: l.offset,
-            reason: l.reason,
-            detail: l.detail,
-            key: l.key,
-            payload: l.payload,
-            bytes: l.bytes,
-            message_ts: l.messageTs,
-          }),
-        });
-      }
-      for (const w of d.windowRows) {
-        windows += `${w.stream}\t${w.district}\t${w.window_start / 1000}\t${w.window_end / 1000}\t${w.source_partition}\t${w.revision}\t${w.events}\t${w.distinct_keys}\t${w.speed_sum}\t${w.speed_count}\t${w.opened}\t${w.closed}\t${w.severe}\t${w.present}\t${w.inflow}\t${w.outflow}\t${now}\n`;
-      }
-    }
-    const written = await Promise.all([
-      writer.insertTsv(`${city}.transport_atomic`, TSV_COLUMNS.transport, atomic.transport),
-      writer.insertTsv(`${city}.events_atomic`, TSV_COLUMNS.events, atomic.events),
-      writer.insertTsv(`${city}.population_atomic`, TSV_COLUMNS.population, atomic.population),
-      writer.insertTsv(`${restricted}.events_raw`, TSV_COLUMNS.eventsRaw, eventsRaw),
-      writer.insertTsv(`${city}.late_events`, TSV_COLUMNS.late, late),
-      writer.insertTsv(`${city}.dead_letters`, TSV_COLUMNS.deadLetters, [deadLetters]),
-      writer.insertTsv(`${restricted}.dead_letters_raw`, TSV_COLUMNS.deadLettersRaw, [deadLettersRaw]),
-      writer.insertTsv(`${city}.window_partials`, TSV_COLUMNS.windows, [windows]),
-      // KafkaSink gives up after 30 s and replaces a producer whose send hangs (see KafkaSink.send).
-      this.#sink!.send(
-        internalTopic('deadLetters', this.#env.CITY_OPS_TOPIC_PREFIX),
-        deadLetterMessages,
-      ).then(() => 0),
-    ]);
-    const tables = [
-      'transport_atomic',
-      'events_atomic',
-      'population_atomic',
-      'events_raw',
-      'late_events',
-      'dead_letters',
-      'dead_letters_raw',
-      'window_partials',
-    ];
-    tables.forEach((table, i) => {
-      if (written[i]) this.metrics.rowsWritten.inc({ table }, written[i]);
-    });
-    this.#totals.written += written.reduce((a, b) => a + b, 0);
-    for (const d of drains) {
-      if (d.lateCount > 0) {
-        this.metrics.late.inc({ stream: d.stream }, d.lateCount);
-        this.#totals.late += d.lateCount;
-      }
-      if (d.windowRows.length > 0) this.metrics.windowsClosed.inc({ stream: d.stream }, d.windowRows.length);
-    }
+    const { written, late } = await this.#layers!.write(drains);
+    this.#totals.written += written;
+    this.#totals.late += late;
   }
 
   async #commit(drains: readonly PipelineDrain[]): Promise<void> {
-    const latest = new Map<string, PipelineDrain>();
-    for (const d of drains) if (d.commit) latest.set(`${d.stream}:${d.partition}`, d);
-    const offsets: OffsetToCommit[] = [];
-    const states = new Map<string, string>();
-    let progress = '';
-    const now = Math.floor(Date.now() / 1000);
-    for (const d of latest.values()) {
-      const topic = streamTopic(d.stream, this.#env.CITY_OPS_TOPIC_PREFIX);
-      const state = `${d.commit!.offset}:${JSON.stringify(d.commit!.metadata)}:${d.watermark}`;
-      if (this.#committed.get(`${topic}:${d.partition}`) === state) continue; // nothing new to say
-      states.set(`${topic}:${d.partition}`, state);
-      offsets.push({
-        topic,
-        partition: d.partition,
-        offset: d.commit!.offset,
-        metadata: JSON.stringify(d.commit!.metadata),
-      });
-      const wm = Number.isFinite(d.watermark) ? Math.max(0, d.watermark) : 0;
-      progress += `${tsvField(topic)}\t${d.stream}\t${d.partition}\t${d.commit!.offset}\t${wm}\t${tsvField(this.#options.instanceId)}\t${now}\n`;
-      this.metrics.watermark.set({ topic, partition: String(d.partition) }, wm / 1000);
-      const high = this.#source!.highWatermark(topic, d.partition);
-      if (high >= 0 && d.commit)
-        this.metrics.lag.set({ topic, partition: String(d.partition) }, Math.max(0, high - d.commit.offset));
-    }
-    if (offsets.length === 0) return;
-    const stored = await this.#source!.commit(offsets);
-    // After the commit: progress says "windows up to this watermark are written", which is true by now.
-    await this.#writer!.insertTsv(`${this.#env.CLICKHOUSE_DATABASE}.engine_progress`, TSV_COLUMNS.progress, [
-      progress,
-    ]);
-    // Skipped next time unless the coordinator refuses it (onCommitFailed) or the partition moves (revoke).
-    for (const p of stored) this.#committed.set(keyOf(p), states.get(keyOf(p))!);
+    await this.#committer!.commit(drains, this.#source!);
   }
 
   /** Live updates for the map and the alert rules: best effort, never holds back a commit. */
   #publishLive(drains: readonly PipelineDrain[]): void {
-    const now = Date.now();
-    const messages = drains.flatMap((d) => liveMessages(d, now));
-    if (messages.length === 0) return;
-    const topic = internalTopic('aggregates', this.#env.CITY_OPS_TOPIC_PREFIX);
-    this.#sink!.send(
-      topic,
-      messages.map((m) => ({ key: aggregateKey(m), value: JSON.stringify(m) })),
-    ).catch((error: unknown) => this.#log.warn({ err: error }, 'publishing live aggregates failed'));
+    publishLive(drains, this.#sink!, this.#env.CITY_OPS_TOPIC_PREFIX, this.#log);
   }
 
   #lastReport = { at: Date.now(), consumed: 0 };
@@ -911,75 +637,4 @@ export class StreamEngine {
       'progress',
     );
   }
-}
-
-function groupByPartition(messages: readonly SourceMessage[]): Map<string, SourceMessage[]> {
-  const groups = new Map<string, SourceMessage[]>();
-  for (const m of messages) {
-    const key = keyOf(m);
-    let group = groups.get(key);
-    if (!group) {
-      group = [];
-      groups.set(key, group);
-    }
-    group.push(m);
-  }
-  return groups;
-}
-
-/** One byte field of every message, concatenated, with each one's length (-1 for null). */
-function concatenate(
-  messages: readonly SourceMessage[],
-  field: (m: SourceMessage) => Uint8Array | null,
-): { bytes: Uint8Array; lengths: Int32Array } {
-  const lengths = new Int32Array(messages.length);
-  let total = 0;
-  for (const m of messages) total += field(m)?.length ?? 0;
-  const bytes = new Uint8Array(total);
-  let position = 0;
-  for (let i = 0; i < messages.length; i++) {
-    const part = field(messages[i]!);
-    if (part === null) {
-      lengths[i] = -1;
-    } else {
-      bytes.set(part, position);
-      lengths[i] = part.length;
-      position += part.length;
-    }
-  }
-  return { bytes, lengths };
-}
-
-/** Packs messages of one partition into a task whose payload is one transferable buffer. */
-export function packTask(
-  stream: StreamName,
-  topic: string,
-  partition: number,
-  messages: readonly SourceMessage[],
-  limits: { readonly clockSkewMs: number; readonly maxEventAgeMs: number } = {
-    clockSkewMs: DEFAULT_CLOCK_SKEW_MS,
-    maxEventAgeMs: DEFAULT_MAX_EVENT_AGE_MS,
-  },
-): BatchTask {
-  const n = messages.length;
-  const offsets = new Float64Array(n);
-  const timestamps = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    offsets[i] = messages[i]!.offset;
-    timestamps[i] = messages[i]!.timestamp;
-  }
-  const { bytes: keyPayload, lengths: keyLengths } = concatenate(messages, (m) => m.key);
-  const { bytes: payload, lengths } = concatenate(messages, (m) => m.value);
-  return {
-    stream,
-    topic,
-    partition,
-    offsets,
-    timestamps,
-    keyPayload,
-    keyLengths,
-    payload,
-    lengths,
-    clock: recordClock(Date.now(), limits.clockSkewMs, limits.maxEventAgeMs),
-  };
 }

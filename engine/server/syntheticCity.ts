@@ -1,10 +1,12 @@
 import booleanPointInPolygon from '@turf/boolean-point-in-polygon';
 import { latLngToCell } from 'h3-js';
+import { haversineMeters } from '../../operators/geo/haversineMeters.ts';
 import {
   type AggregateMessage,
   type DistrictWindowMessage,
   districtWindowMessage,
 } from '../contract/aggregates.ts';
+import { TRANSPORT_MODES } from '../contract/exchangeRecords.ts';
 import { loadDistrictBoundaries } from './districtBoundaries.ts';
 
 /** Size and shape of the synthetic city; every field has a default. */
@@ -35,7 +37,7 @@ const DEFAULTS: SyntheticCityOptions = {
   incidentRate: 0.2,
 };
 
-const MODES = ['bus', 'taxi', 'metro', 'freight', 'ride_hailing'];
+const MODES = TRANSPORT_MODES;
 /** Categories of the exchange contract (engine/contract/exchangeRecords.ts EVENT_CATEGORIES). */
 const CATEGORIES = [
   'traffic_accident',
@@ -285,7 +287,7 @@ export class SyntheticCity {
         this.openIncidents.push({ id, opened: now, message: incident });
         out.push(incident);
         const near = this.vehicles
-          .map((o) => ({ o, d: distanceMeters(v.lat, v.lon, o.lat, o.lon) }))
+          .map((o) => ({ o, d: haversineMeters(v.lat, v.lon, o.lat, o.lon) }))
           .filter((x) => x.d <= 1000)
           .sort((a, b) => a.d - b.d);
         out.push({
@@ -331,16 +333,6 @@ export class SyntheticCity {
   }
 }
 
-function distanceMeters(lat1: number, lon1: number, lat2: number, lon2: number): number {
-  const dLat = ((lat2 - lat1) * Math.PI) / 180;
-  const dLon = ((lon2 - lon1) * Math.PI) / 180;
-  const a =
-    Math.sin(dLat / 2) ** 2 +
-    Math.cos((lat1 * Math.PI) / 180) * Math.cos((lat2 * Math.PI) / 180) * Math.sin(dLon / 2) ** 2;
-  return 6_371_000 * 2 * Math.atan2(Math.sqrt(a), Math.sqrt(1 - a));
-}
-
-/** A small seeded PRNG, so that tests and benchmarks see the same city each run. */
 function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {

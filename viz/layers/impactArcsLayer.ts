@@ -1,6 +1,6 @@
 import { ArcLayer } from '@deck.gl/layers';
 import type { Incident } from '../mapStore.ts';
-import { MODE_COLORS, OTHER_MODE } from '../palette.ts';
+import { modeColor } from '../palette.ts';
 import type { VehicleBuffer } from './vehicleBuffer.ts';
 
 interface Arc {
@@ -25,7 +25,7 @@ export function impactArcsLayer(incident: Incident | undefined, vehicles: Vehicl
     getSourcePosition: (d) => d.from,
     getTargetPosition: (d) => d.to,
     getSourceColor: [255, 255, 255, 220],
-    getTargetColor: (d) => MODE_COLORS[d.mode] ?? OTHER_MODE,
+    getTargetColor: (d) => modeColor(d.mode),
     getWidth: 2,
     getHeight: 0.3,
   });

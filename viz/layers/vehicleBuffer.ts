@@ -1,4 +1,4 @@
-import { MODE_COLORS, OTHER_MODE } from '../palette.ts';
+import { modeColor } from '../palette.ts';
 
 /**
  * Vehicles in columnar, GPU-ready form: one slot per vehicle, kept for as long as the vehicle is on the
@@ -52,10 +52,10 @@ export class VehicleBuffer {
     this.speeds[slot] = value[3] ?? Number.NaN;
     if (this.modes[slot] !== value[2]) {
       this.modes[slot] = value[2];
-      const color = MODE_COLORS[value[2]] ?? OTHER_MODE;
+      const color = modeColor(value[2]);
       this.colors.set(color, slot * 4);
     } else if (this.colors[slot * 4 + 3] === 0) {
-      this.colors.set(MODE_COLORS[value[2]] ?? OTHER_MODE, slot * 4);
+      this.colors.set(modeColor(value[2]), slot * 4);
     }
     this.version += 1;
   }

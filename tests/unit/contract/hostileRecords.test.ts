@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { DEAD_LETTER_REASONS, decodeRecord, recordClock } from '../../../engine/contract/decodeRecord.ts';
 import type { StreamName } from '../../../engine/contract/topics.ts';
 import { processBatch } from '../../../engine/pipeline/batchWorker.ts';
-import { packTask } from '../../../engine/pipeline/streamEngine.ts';
+import { packTask } from '../../../engine/pipeline/packTask.ts';
 
 const NOW = Date.UTC(2026, 11, 3, 8, 0, 0);
 const streams = fc.constantFrom<StreamName>('transport', 'events', 'population');

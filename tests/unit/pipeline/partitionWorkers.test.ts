@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SourceMessage } from '../../../engine/connectors/kafka/source.ts';
+import { packTask } from '../../../engine/pipeline/packTask.ts';
 import { PartitionWorkers } from '../../../engine/pipeline/partitionWorkers.ts';
-import { packTask } from '../../../engine/pipeline/streamEngine.ts';
 
 const TIMING = { windowSizeMs: 60_000, graceMs: 5_000, outOfOrdernessMs: 5_000 };
 const TOPIC = 'city.transport';
