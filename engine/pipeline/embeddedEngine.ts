@@ -117,10 +117,16 @@ export class EmbeddedEngine {
         if (queue.length === 0) continue;
         work.push(this.#process(this.#partitions.get(id)!, queue.splice(0, queue.length)));
       }
-      await Promise.all(work);
+      // Settled one by one: a partition that failed does not hold back the others' output, and no tick starts
+      // while a batch of this one is still on its way (which would send the next ones out of order).
+      const failures = (await Promise.allSettled(work)).filter((r) => r.status === 'rejected');
       await this.#advanceIdle();
-      const drains = await Promise.all([...this.#partitions.keys()].map((key) => this.#workers.drain(key)));
-      for (const reply of drains) this.#emit(reply.drain);
+      const drains = await Promise.allSettled(
+        [...this.#partitions.keys()].map((key) => this.#workers.drain(key)),
+      );
+      for (const reply of drains) if (reply.status === 'fulfilled') this.#emit(reply.value.drain);
+      for (const failure of [...failures, ...drains.filter((r) => r.status === 'rejected')])
+        this.#log.error({ err: failure.reason }, 'an embedded partition failed; its output stops');
     } catch (error) {
       this.#log.error({ err: error }, 'embedded engine tick failed');
     } finally {

@@ -222,9 +222,16 @@ export class PartitionPipeline {
     (this.#input.pipe as (...operators: OperatorFunction<never, unknown>[]) => Subject<Output>)(
       ...line,
     ).subscribe({
-      next: (output) => this.#handle(output),
+      next: (output) => {
+        // RxJS would report a throw here asynchronously, after the task has answered: keep it for #push.
+        try {
+          this.#handle(output);
+        } catch (error) {
+          this.#failure ??= { error };
+        }
+      },
       error: (error: unknown) => {
-        this.#failure = { error };
+        this.#failure ??= { error };
       },
     });
   }
@@ -421,6 +428,7 @@ export class PartitionPipeline {
    * every record before `commit.offset` has had all its effects in these (or earlier) outputs.
    */
   drain(): PipelineDrain {
+    this.#rethrow();
     const drained: PipelineDrain = {
       stream: this.stream,
       partition: this.partition,

@@ -87,24 +87,35 @@ function run(task: PartitionTask): PartitionStatus | BatchReply | DrainReply {
     return statusOf(pipeline);
   }
   const pipeline = owned(task.key);
-  switch (task.op) {
-    case 'batch':
-      return applyBatch(task.key, pipeline, task.batch);
-    case 'advance':
-      pipeline.advanceWatermark(task.watermark);
-      return statusOf(pipeline);
-    case 'drain': {
-      if (task.close) pipelines.delete(task.key);
-      const drain = pipeline.drain();
-      return { ...statusOf(pipeline), drain };
+  try {
+    switch (task.op) {
+      case 'batch':
+        return batchReply(pipeline, task.batch);
+      case 'advance':
+        pipeline.advanceWatermark(task.watermark);
+        return statusOf(pipeline);
+      case 'drain': {
+        if (task.close) pipelines.delete(task.key);
+        const drain = pipeline.drain();
+        return { ...statusOf(pipeline), drain };
+      }
     }
+  } catch (error) {
+    // Its state may hold half of a batch or of a watermark move: nothing may be drained or committed from
+    // it again. A new assignment (`open`) starts over from the committed offset.
+    broken.set(task.key, (error as Error).message);
+    pipelines.delete(task.key);
+    throw error;
   }
 }
 
 function owned(key: string): PartitionPipeline {
   const failure = broken.get(key);
   if (failure !== undefined)
-    throw new CityOpsError('INVARIANT_BROKEN', `${key}: an earlier batch failed (${failure})`);
+    throw new CityOpsError(
+      'INVARIANT_BROKEN',
+      `${key}: an earlier task of this partition failed (${failure})`,
+    );
   const pipeline = pipelines.get(key);
   if (!pipeline)
     throw new CityOpsError(
@@ -114,16 +125,9 @@ function owned(key: string): PartitionPipeline {
   return pipeline;
 }
 
-function applyBatch(key: string, pipeline: PartitionPipeline, batch: BatchTask): BatchReply {
-  try {
-    const counts = pipeline.apply(batch);
-    return { ...statusOf(pipeline), ...counts };
-  } catch (error) {
-    // Its state may hold half of this batch: it must not be drained or committed from again.
-    broken.set(key, (error as Error).message);
-    pipelines.delete(key);
-    throw error;
-  }
+function batchReply(pipeline: PartitionPipeline, batch: BatchTask): BatchReply {
+  const counts = pipeline.apply(batch); // before the status: the reply says where the partition is after it
+  return { ...statusOf(pipeline), ...counts };
 }
 
 function statusOf(pipeline: PartitionPipeline): PartitionStatus {

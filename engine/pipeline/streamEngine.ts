@@ -202,6 +202,8 @@ export class StreamEngine {
     this.#finalizer?.requestStop();
     await this.#finalizing;
     await this.#finalizer?.close();
+    // A flush under way drained before the last batches were answered: let it end, then flush again.
+    await this.#flushing;
     for (let attempt = 1; attempt <= 5; attempt++) {
       await this.#flush();
       if (this.#pending.length === 0) break;
@@ -430,6 +432,9 @@ export class StreamEngine {
         throw new CityOpsError('INVARIANT_BROKEN', `assigned a partition of unknown topic ${p.topic}`);
       const restored = parseCommitMetadata(p.metadata);
       const key = keyOf(p);
+      // Assigned again without a revocation in between (a replaced consumer's late assignment): the state
+      // held is dropped as on a revocation, and re-derived from the commit.
+      if (this.#slots.has(key)) this.#onRevoke([p]);
       const workers = this.#workers!;
       const status = workers.open(key, { stream, topic: p.topic, partition: p.partition, restored });
       const slot: PartitionSlot = {
@@ -517,7 +522,12 @@ export class StreamEngine {
       const end = ends[i]!;
       if (this.#slots.get(slot.key) !== slot || !idle(slot, now, target)) return false;
       if (end < 0 || slot.status.nextOffset! < end) return false; // not caught up, or the broker did not say
-      const status = await this.#workers!.advance(slot.key, target);
+      // A failed watermark move is a failed partition, as a failed batch is: the engine stops.
+      const status = await this.#workers!.advance(slot.key, target).catch((error: unknown) => {
+        this.#die(error);
+        return undefined;
+      });
+      if (!status) return false;
       if (this.#slots.get(slot.key) === slot) slot.status = status;
       this.#log.debug(
         { topic: slot.topic, partition: slot.partition, watermark: target },
@@ -582,7 +592,12 @@ export class StreamEngine {
       replies.forEach((reply, i) => {
         const slot = slots[i - revoked.length];
         // A drain changes only the buffered bytes; a batch answered meanwhile has the newer status.
-        if (slot && this.#slots.get(slot.key) === slot && reply.nextOffset === slot.status.nextOffset)
+        if (
+          slot &&
+          this.#slots.get(slot.key) === slot &&
+          reply.nextOffset === slot.status.nextOffset &&
+          reply.watermark >= slot.status.watermark
+        )
           slot.status = reply;
         this.#pending.push(reply.drain);
       });

@@ -28,8 +28,10 @@ const SIMULATION = {
   events: 60_000,
   badRatio: 0.002,
   duplicateRatio: 0.01,
-  // Publish at a pace the engine keeps up with, so the kills below land while it is working (30 s).
-  rate: 2_000,
+  // Publish at a pace the engine keeps up with, so the kills below land while it is working: 60 s, twice
+  // what the three kill cycles took when each engine start was quick. At 2 000/s (30 s) a slower start of
+  // the engine (its worker threads load the TypeScript sources) let the input end before the third kill.
+  rate: 1_000,
 } as const;
 
 /** The totals an engine process logged when it stopped gracefully (undefined if it did not). */

@@ -84,8 +84,10 @@ describe('PartitionWorkers (real piscina threads)', () => {
     await workers.batch(`${TOPIC}:0`, batch(0, 10, 5, t0));
     // Offsets 0-4 after 10-14: the partition's graph refuses a batch out of order.
     await expect(workers.batch(`${TOPIC}:0`, batch(0, 0, 5, t0))).rejects.toThrow(/applied after offset 14/);
-    await expect(workers.drain(`${TOPIC}:0`)).rejects.toThrow(/an earlier batch failed/);
-    await expect(workers.batch(`${TOPIC}:0`, batch(0, 15, 5, t0))).rejects.toThrow(/an earlier batch failed/);
+    await expect(workers.drain(`${TOPIC}:0`)).rejects.toThrow(/an earlier task of this partition failed/);
+    await expect(workers.batch(`${TOPIC}:0`, batch(0, 15, 5, t0))).rejects.toThrow(
+      /an earlier task of this partition failed/,
+    );
     expect((await workers.batch(`${TOPIC}:1`, batch(1, 0, 5, t0))).accepted).toBe(5);
   });
 });
