@@ -1,7 +1,8 @@
 /**
  * bench:day: replays the simulated city's whole day (20 million events with the daily curve) through the
- * real path, Kafka -> engine -> ClickHouse, as fast as it goes on this machine, then measures the
- * event-to-ClickHouse latency at a live rate of 10x the day's average.
+ * real path, Kafka -> engine -> ClickHouse, as fast as it goes on this machine. The event-to-ClickHouse
+ * latency at a live rate of 10x the day's average is measured twice: on an engine started fresh on an
+ * empty store before the replay, and after the day on the engine that replayed it.
  *
  *   npm run bench:day                          # the full day: 20 000 000 events
  *   npm run bench:day -- --events 1000000      # a short run
@@ -12,18 +13,16 @@
  * (`city-ops stack up`). The engine runs as its own process (`city-ops run`, as in production) so its CPU
  * and memory are measured apart from the publisher, the broker and ClickHouse.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { PROJECT_ROOT } from '../engine/config/environment.ts';
-import { createKafka } from '../engine/connectors/kafka/client.ts';
-import { streamTopic } from '../engine/contract/topics.ts';
-import { ENGINE_THREADPOOL_SIZE } from '../engine/pipeline/streamEngine.ts';
 import { publishSimulation } from '../engine/simulator/publishSimulation.ts';
 import { DAILY_EVENTS, recentLike } from '../engine/simulator/simulationOptions.ts';
 import { machineFacts, openBenchStack, processUsage } from './benchStack.ts';
+import { type BenchEngineOptions, startBenchEngine, threadBusy } from './dayEngine.ts';
+import { type LatencyFigures, measureLatency } from './dayLatency.ts';
 
 const { values } = parseArgs({
   options: {
@@ -50,14 +49,15 @@ const latencySeconds = Number(values['latency-seconds']);
 const liveRate = (10 * DAILY_EVENTS) / 86_400;
 /** After publishing, the wait for ClickHouse ends as a failure when nothing lands for this long. */
 const STALL_SECONDS = 120;
+const engineOptions: BenchEngineOptions = {
+  workers: values.workers!,
+  profileDir: values['profile-engine'],
+  engineArgs: values['engine-arg']!,
+  nodeArgs: values['engine-node-arg']!,
+};
 const command = `npm run bench:day${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
 const say = (line: string) =>
   process.stderr.write(`[bench:day ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
 
 async function main(): Promise<void> {
   const { id, env, clickhouse, count, kafkaPid, clickhousePid, drop } = await openBenchStack(
@@ -66,59 +66,14 @@ async function main(): Promise<void> {
     say,
   );
   const db = env.CLICKHOUSE_DATABASE;
+  mkdirSync(join(PROJECT_ROOT, 'bench', 'results'), { recursive: true });
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
+  const fresh = latencySeconds > 0 ? await freshLatency() : undefined;
 
   const kafkaBefore = processUsage(kafkaPid);
   const clickhouseBefore = processUsage(clickhousePid);
   const publisherBefore = process.cpuUsage();
-
-  // The engine, as its own process.
-  mkdirSync(join(PROJECT_ROOT, 'bench', 'results'), { recursive: true });
-  const engine: ChildProcess = spawn(
-    process.execPath,
-    [
-      ...(values['profile-engine'] ? ['--cpu-prof', `--cpu-prof-dir=${values['profile-engine']}`] : []),
-      ...values['engine-node-arg']!,
-      join(PROJECT_ROOT, 'bin', 'city-ops.mjs'),
-      'run',
-      '--group-id',
-      `bench-day-${id}`,
-      '--instance-id',
-      `bench-day-${id}`,
-      '--workers',
-      values.workers!,
-      '--metrics-port',
-      '0',
-      // The engine's default idle timeout (10 s). It was 3 s here, to end each run sooner; a profiled run
-      // (--profile-engine) then showed the publisher's producer holding one partition's messages for more
-      // than 3 s while it delivered the others', so that partition's watermark moved on and 241 of its
-      // records were late. The partitions of a replay at full speed on a saturated machine are that uneven.
-      ...values['engine-arg']!,
-    ],
-    {
-      env: {
-        ...process.env,
-        CITY_OPS_TOPIC_PREFIX: env.CITY_OPS_TOPIC_PREFIX,
-        CLICKHOUSE_DATABASE: db,
-        CLICKHOUSE_RESTRICTED_DATABASE: env.CLICKHOUSE_RESTRICTED_DATABASE,
-        LOG_LEVEL: process.env['BENCH_ENGINE_LOG_LEVEL'] ?? 'warn',
-        UV_THREADPOOL_SIZE: String(ENGINE_THREADPOOL_SIZE),
-      },
-      // Its warnings and errors show in the bench's output (a stalled run says why).
-      stdio: ['ignore', 'inherit', 'pipe'],
-    },
-  );
-  let metricsUrl: string | undefined;
-  engine.stderr!.on('data', (chunk: Buffer) => {
-    process.stderr.write(chunk);
-    metricsUrl ??= /metrics and health on (http:\/\/\S+\/metrics)/.exec(chunk.toString())?.[1];
-  });
-  // The engine does not outlive the bench (an error, Ctrl-C or `kill` of the bench alone left it running,
-  // with its CPU in the next run's figures).
-  process.once('exit', () => {
-    if (engine.exitCode === null) engine.kill('SIGTERM');
-  });
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
-  await sleep(3_000);
+  const engine = await startBenchEngine(env, id, engineOptions);
 
   say(
     `replaying ${events.toLocaleString('en')} events of seed ${seed}'s day into ${partitions} partitions per topic`,
@@ -135,7 +90,7 @@ async function main(): Promise<void> {
     },
   );
   publishedAt = performance.now();
-  const busyAtPublish = await threadBusy(metricsUrl);
+  const busyAtPublish = await threadBusy(engine.metricsUrl());
   const truth = report.truth;
   if (!truth) throw new Error('the publisher returned no truth');
   say(
@@ -175,7 +130,7 @@ async function main(): Promise<void> {
     await sleep(1_000);
   }
   const finishedAt = performance.now();
-  const busyAtEnd = await threadBusy(metricsUrl);
+  const busyAtEnd = await threadBusy(engine.metricsUrl());
   const catchUpSeconds = (finishedAt - publishedAt) / 1000;
   const threads = Object.fromEntries(
     Object.entries(busyAtEnd).map(([thread, busy]) => {
@@ -191,7 +146,7 @@ async function main(): Promise<void> {
       .map(([t, b]) => `${t} ${b.percent}%`)
       .join(', ')}`,
   );
-  const engineUsage = processUsage(engine.pid!);
+  const engineUsage = processUsage(engine.process.pid!);
   const kafkaUsage = processUsage(kafkaPid);
   const clickhouseUsage = processUsage(clickhousePid);
   const publisherCpu = process.cpuUsage(publisherBefore);
@@ -214,78 +169,21 @@ async function main(): Promise<void> {
     `end to end: ${seconds.toFixed(1)} s, ${Math.round(expected / seconds).toLocaleString('en')} events/s; exact: ${mismatches === 0 && late === 0 && !stalled}${late > 0 ? ` (${late} late)` : ''}`,
   );
 
-  // Latency at 10x the day's average: probe records timestamped at send, polled in ClickHouse.
-  say(
-    `latency: live simulator at ${Math.round(liveRate)} events/s for ${latencySeconds} s, with timed probes`,
-  );
-  const live = new AbortController();
-  const livePublishing = publishSimulation(
-    { seed: seed + 1, live: true, rate: liveRate },
-    { env, signal: live.signal },
-  );
-  const producer = createKafka(env, 'bench-probe').producer({ 'linger.ms': 0 });
-  await producer.connect();
-  const sentAt = new Map<string, number>();
-  const latencies: number[] = [];
-  const probeStart = Date.now();
-  const probeEnd = probeStart + latencySeconds * 1000;
-  let n = 0;
-  const poller = (async () => {
-    // Until every probe is seen, or 15 s after the last one was sent.
-    while (Date.now() < probeEnd + 15_000) {
-      const seen = await (
-        await clickhouse.query({
-          // Bounded by event time (the table's sort key leads with it), so each poll reads only the
-          // last minutes, not the whole replayed day.
-          query: `SELECT id FROM ${db}.transport_atomic WHERE ts >= toDateTime(${Math.floor(probeStart / 1000) - 60}) AND vehicle = 'bench-probe'`,
-          format: 'JSONEachRow',
-        })
-      ).json<{ id: string }>();
-      const now = Date.now();
-      for (const { id: probe } of seen) {
-        const at = sentAt.get(probe);
-        if (at !== undefined) {
-          latencies.push(now - at);
-          sentAt.delete(probe);
-        }
-      }
-      if (Date.now() > probeEnd && sentAt.size === 0) break;
-      await sleep(50);
-    }
-  })();
-  while (Date.now() < probeEnd) {
-    const probe = `probe-${id}-${n++}`;
-    const ts = Date.now();
-    sentAt.set(probe, ts);
-    await producer.send({
-      topic: streamTopic('transport', env.CITY_OPS_TOPIC_PREFIX),
-      messages: [
-        {
-          key: 'bench-probe',
-          value: JSON.stringify({
-            id: probe,
-            ts,
-            vehicle: 'bench-probe',
-            mode: 'other',
-            lat: 22.54,
-            lon: 114.05,
-          }),
-        },
-      ],
+  // Latency at 10x the day's average, now that the store holds the day.
+  let afterDay: LatencyFigures | undefined;
+  if (latencySeconds > 0) {
+    say(`latency after the day: live simulator at ${Math.round(liveRate)} events/s for ${latencySeconds} s`);
+    afterDay = await measureLatency(env, clickhouse, {
+      id,
+      seed: seed + 1,
+      rate: liveRate,
+      seconds: latencySeconds,
     });
-    await sleep(100);
+    say(
+      `latency after the day: p50 ${afterDay.p50Ms} ms, p99 ${afterDay.p99Ms} ms (${afterDay.probes} probes)`,
+    );
   }
-  await poller;
-  live.abort();
-  await livePublishing.catch(() => {});
-  await producer.disconnect();
-  latencies.sort((a, b) => a - b);
-  say(
-    `latency over ${latencies.length} probes: p50 ${percentile(latencies, 50)} ms, p99 ${percentile(latencies, 99)} ms`,
-  );
-
-  engine.kill('SIGTERM');
-  await new Promise((r) => engine.once('exit', r));
+  await engine.stop();
   const result = {
     command,
     date: new Date().toISOString(),
@@ -336,17 +234,9 @@ async function main(): Promise<void> {
         rssMb: Math.round(clickhouseUsage.rssMb),
       },
     },
-    latency: {
-      what: 'a probe record timestamped when sent, until it is readable in city.transport_atomic (polled every 50 ms)',
-      liveRateEventsPerSecond: Math.round(liveRate),
-      probes: latencies.length,
-      p50Ms: percentile(latencies, 50),
-      p95Ms: percentile(latencies, 95),
-      p99Ms: percentile(latencies, 99),
-      maxMs: latencies[latencies.length - 1] ?? null,
-    },
+    latency: { freshStart: fresh ?? null, afterTheDay: afterDay ?? null },
   };
-  const file = join(PROJECT_ROOT, 'bench', 'results', values.out!);
+  const file = resolve(PROJECT_ROOT, 'bench', 'results', values.out!);
   writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
   say(`wrote ${file}`);
   process.stdout.write(
@@ -361,18 +251,26 @@ function round1(x: number): number {
   return Number(x.toFixed(1));
 }
 
-/** The engine's busy seconds per thread, from its /metrics (empty when it cannot be read). */
-async function threadBusy(url: string | undefined): Promise<Record<string, number>> {
-  if (!url) return {};
-  try {
-    const text = await (await fetch(url)).text();
-    const busy: Record<string, number> = {};
-    for (const m of text.matchAll(/^city_ops_engine_thread_busy_seconds\{thread="([^"]+)"\} (\S+)$/gm))
-      busy[m[1]!] = Number(m[2]);
-    return busy;
-  } catch {
-    return {};
-  }
+/**
+ * The latency on an engine started fresh on an empty store (topics and databases of its own), before the
+ * day is replayed: the same probes as after the day, so the two show whether the cost grows with history.
+ */
+async function freshLatency(): Promise<LatencyFigures> {
+  const stack = await openBenchStack('bench-day-fresh', partitions, say);
+  const engine = await startBenchEngine(stack.env, stack.id, engineOptions);
+  say(`latency on a fresh start: live simulator at ${Math.round(liveRate)} events/s for ${latencySeconds} s`);
+  const figures = await measureLatency(stack.env, stack.clickhouse, {
+    id: stack.id,
+    seed: seed + 1,
+    rate: liveRate,
+    seconds: latencySeconds,
+  });
+  say(
+    `latency on a fresh start: p50 ${figures.p50Ms} ms, p99 ${figures.p99Ms} ms (${figures.probes} probes)`,
+  );
+  await engine.stop();
+  await stack.drop();
+  return figures;
 }
 
 main().then(

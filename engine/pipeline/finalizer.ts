@@ -17,6 +17,7 @@ import {
   type JoinedImpacts,
 } from './incidentImpact.ts';
 import type { ImpactJoinTask } from './incidentImpactWorker.ts';
+import { pulseStatements, snapshotQuery } from './pulseInsert.ts';
 
 /** At most this many minutes of district_pulse are computed per statement. */
 const PULSE_CHUNK_MINUTES = 120;
@@ -182,7 +183,10 @@ export class Finalizer {
     // A bounded amount of work per tick, so a stop never waits for a whole day of catch-up.
     for (let chunk = 0; from < to && chunk < MAX_CHUNKS_PER_TICK && !this.#closing; chunk++) {
       const end = Math.min(to, from + PULSE_CHUNK_MINUTES * size);
-      await this.#client.command({ query: pulseInsert(this.#city, from, end) });
+      const snapshot = await this.#select<{ n: string }>(snapshotQuery(this.#city, from));
+      for (const query of pulseStatements(this.#city, from, end, Number(snapshot[0]?.n ?? 0) > 0)) {
+        await this.#client.command({ query });
+      }
       const pulses = await this.#select<Record<string, string | number | null>>(
         `SELECT district, toUInt64(window_start) * 1000 AS window_start, vehicles_seen, mean_speed_kmh, incidents_opened,
                 incidents_open, people_present, net_inflow
@@ -308,73 +312,4 @@ export class Finalizer {
     ]);
     clearTimeout(timer);
   }
-}
-
-/**
- * The INSERT that writes `district_pulse` for the minutes in [from, to) (epoch ms, whole minutes): window
- * partials of the three streams side by side, plus incident lifecycles from `city.incidents` (opened and
- * closed in the minute by their first open and last closed report; open at the minute's end). Every
- * column is cast to one type so the UNION ALL branches agree on ClickHouse 18.16.
- */
-export function pulseInsert(city: string, from: number, to: number): string {
-  const f = sqlNumber(Math.floor(from / 1000));
-  const t = sqlNumber(Math.floor(to / 1000));
-  const zeros = (n: number) => Array.from({ length: n }, () => 'toUInt64(0)').join(', ');
-  // Column order of each branch: district, window_start, t_events, vehicles, speed_sum, speed_count,
-  // e_reports, opened, closed, open, severe, p_reports, present, inflow, outflow
-  return `INSERT INTO ${city}.district_pulse
-  (district, window_start, transport_events, vehicles_seen, speed_sum, speed_count, mean_speed_kmh,
-   event_reports, incidents_opened, incidents_closed, incidents_open, severe_reports,
-   population_reports, people_present, inflow, outflow, net_inflow, computed_at)
-  SELECT district, window_start,
-    sum(t_events), sum(vehicles), sum(speed_sum), sum(speed_count),
-    if(sum(speed_count) = 0, NULL, sum(speed_sum) / sum(speed_count)),
-    sum(e_reports), sum(opened), sum(closed), sum(open_now), sum(severe),
-    sum(p_reports), sum(present), sum(inflow), sum(outflow),
-    toInt64(sum(inflow)) - toInt64(sum(outflow)), now()
-  FROM (
-    SELECT district, window_start,
-      toUInt64(sumIf(events, stream = 'transport')) AS t_events,
-      toUInt64(sumIf(distinct_keys, stream = 'transport')) AS vehicles,
-      toFloat64(sumIf(speed_sum, stream = 'transport')) AS speed_sum,
-      toUInt64(sumIf(speed_count, stream = 'transport')) AS speed_count,
-      toUInt64(sumIf(events, stream = 'events')) AS e_reports,
-      toUInt64(0) AS opened, toUInt64(0) AS closed, toUInt64(0) AS open_now,
-      toUInt64(sumIf(severe, stream = 'events')) AS severe,
-      toUInt64(sumIf(events, stream = 'population')) AS p_reports,
-      toUInt64(sumIf(present, stream = 'population')) AS present,
-      toUInt64(sumIf(inflow, stream = 'population')) AS inflow,
-      toUInt64(sumIf(outflow, stream = 'population')) AS outflow
-    FROM ${city}.window_partials FINAL
-    WHERE window_start >= toDateTime(${f}) AND window_start < toDateTime(${t})
-    GROUP BY district, window_start
-    UNION ALL
-    SELECT district, toStartOfMinute(opened_at) AS window_start, ${zeros(2)}, toFloat64(0), ${zeros(2)},
-      toUInt64(count()), ${zeros(7)}
-    FROM ${city}.incidents
-    WHERE opened_at >= toDateTime(${f}) AND opened_at < toDateTime(${t})
-    GROUP BY district, window_start
-    UNION ALL
-    SELECT district, toStartOfMinute(closed_at) AS window_start, ${zeros(2)}, toFloat64(0), ${zeros(3)},
-      toUInt64(count()), ${zeros(6)}
-    FROM ${city}.incidents
-    WHERE closed_at >= toDateTime(${f}) AND closed_at < toDateTime(${t})
-    GROUP BY district, window_start
-    UNION ALL
-    SELECT district, toDateTime(minute) AS window_start, ${zeros(2)}, toFloat64(0), ${zeros(4)},
-      toUInt64(count()), ${zeros(5)}
-    FROM (
-      SELECT district, arrayJoin(arrayMap(i -> s + i * 60, range(if(e > s, toUInt32((e - s) / 60), 0)))) AS minute
-      FROM (
-        SELECT district,
-          greatest(intDiv(toUInt32(opened_at), 60) * 60, ${f}) AS s,
-          least(if(closed_at = toDateTime(0), ${t}, intDiv(toUInt32(closed_at), 60) * 60), ${t}) AS e
-        FROM ${city}.incidents
-        WHERE opened_at != toDateTime(0) AND opened_at < toDateTime(${t})
-          AND (closed_at = toDateTime(0) OR closed_at >= toDateTime(${f}))
-      )
-    )
-    GROUP BY district, window_start
-  )
-  GROUP BY district, window_start`;
 }

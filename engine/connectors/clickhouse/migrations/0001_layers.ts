@@ -17,6 +17,15 @@
  *
  * Every statement is idempotent (IF NOT EXISTS) and runs on ClickHouse 18.16 and current releases.
  */
+/**
+ * An incident's lifecycle from its reports (grouped by incident_id): the district of its first report, its
+ * first open report and its last closed report (1970-01-01 when there is none). `city.incidents` and the
+ * finalizer's `district_pulse` both use it.
+ */
+export const INCIDENT_LIFECYCLE = `argMin(district, ts_ms) AS district,
+        minIf(ts, status = 'open') AS opened_at,
+        maxIf(ts, status = 'closed') AS closed_at`;
+
 export const statements = (db: { city: string; restricted: string }): string[] => {
   const { city, restricted } = db;
   const source = `source_partition UInt16, source_offset UInt64, ingested_at DateTime`;
@@ -92,11 +101,9 @@ export const statements = (db: { city: string; restricted: string }): string[] =
     `CREATE VIEW IF NOT EXISTS ${city}.incidents AS
       SELECT
         incident_id,
-        argMin(district, ts_ms) AS district,
+        ${INCIDENT_LIFECYCLE},
         argMin(category, ts_ms) AS category,
         max(severity) AS max_severity,
-        minIf(ts, status = 'open') AS opened_at,
-        maxIf(ts, status = 'closed') AS closed_at,
         argMax(status, ts_ms) AS last_status,
         count() AS reports
       FROM ${city}.events_atomic FINAL

@@ -24,6 +24,12 @@ export const statements = (db: { city: string; restricted: string }): string[] =
       people_present UInt64, population_cells UInt64, computed_at DateTime
     ) ENGINE = ReplacingMergeTree(computed_at) PARTITION BY toYYYYMMDD(ts) ORDER BY (incident_id)`,
 
+    // The incidents opened and not closed as of `through`, one snapshot per finalized range of
+    // district_pulse (see engine/pipeline/pulseInsert.ts); the row with an empty incident_id marks it taken.
+    `CREATE TABLE IF NOT EXISTS ${city}.open_incidents (
+      through DateTime, incident_id String, district String
+    ) ENGINE = ReplacingMergeTree PARTITION BY toYYYYMMDD(through) ORDER BY (through, incident_id)`,
+
     `CREATE TABLE IF NOT EXISTS ${city}.finalizer_progress (
       what String, finalized_through_ms UInt64, updated_at DateTime
     ) ENGINE = ReplacingMergeTree(finalized_through_ms) ORDER BY (what)`,

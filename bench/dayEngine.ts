@@ -1,0 +1,93 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type Environment, PROJECT_ROOT } from '../engine/config/environment.ts';
+import { ENGINE_THREADPOOL_SIZE } from '../engine/pipeline/streamEngine.ts';
+
+/** An engine of bench:day, running as its own process (`city-ops run`, as in production). */
+export interface BenchEngine {
+  readonly process: ChildProcess;
+  /** Its /metrics address, once it has said it (the engine listens on a free port). */
+  metricsUrl(): string | undefined;
+  stop(): Promise<void>;
+}
+
+export interface BenchEngineOptions {
+  readonly workers: string;
+  /** Writes V8 CPU profiles (main thread and each worker) into this folder. */
+  readonly profileDir?: string | undefined;
+  readonly engineArgs: readonly string[];
+  readonly nodeArgs: readonly string[];
+}
+
+/**
+ * Starts `city-ops run` on the bench's topics and databases and gives it 3 s to join its group. Its
+ * warnings and errors show in the bench's output (a stalled run says why), and it does not outlive the
+ * bench (an error, Ctrl-C or `kill` of the bench alone left it running, with its CPU in the next run).
+ */
+export async function startBenchEngine(
+  env: Environment,
+  id: string,
+  options: BenchEngineOptions,
+): Promise<BenchEngine> {
+  const engine = spawn(
+    process.execPath,
+    [
+      ...(options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`] : []),
+      ...options.nodeArgs,
+      join(PROJECT_ROOT, 'bin', 'city-ops.mjs'),
+      'run',
+      ...['--group-id', `bench-day-${id}`, '--instance-id', `bench-day-${id}`],
+      ...['--workers', options.workers, '--metrics-port', '0'],
+      // The engine's default idle timeout (10 s). It was 3 s here, to end each run sooner; a profiled run
+      // then showed the publisher's producer holding one partition's messages for more than 3 s while it
+      // delivered the others', so that partition's watermark moved on and 241 of its records were late.
+      ...options.engineArgs,
+    ],
+    {
+      env: {
+        ...process.env,
+        CITY_OPS_TOPIC_PREFIX: env.CITY_OPS_TOPIC_PREFIX,
+        CLICKHOUSE_DATABASE: env.CLICKHOUSE_DATABASE,
+        CLICKHOUSE_RESTRICTED_DATABASE: env.CLICKHOUSE_RESTRICTED_DATABASE,
+        LOG_LEVEL: process.env['BENCH_ENGINE_LOG_LEVEL'] ?? 'warn',
+        UV_THREADPOOL_SIZE: String(ENGINE_THREADPOOL_SIZE),
+      },
+      stdio: ['ignore', 'inherit', 'pipe'],
+    },
+  );
+  let metricsUrl: string | undefined;
+  engine.stderr!.on('data', (chunk: Buffer) => {
+    process.stderr.write(chunk);
+    metricsUrl ??= /metrics and health on (http:\/\/\S+\/metrics)/.exec(chunk.toString())?.[1];
+  });
+  const orphan = () => {
+    if (engine.exitCode === null) engine.kill('SIGTERM');
+  };
+  process.once('exit', orphan);
+  await sleep(3_000);
+  return {
+    process: engine,
+    metricsUrl: () => metricsUrl,
+    async stop() {
+      process.off('exit', orphan);
+      if (engine.exitCode !== null) return;
+      engine.kill('SIGTERM');
+      await new Promise((resolve) => engine.once('exit', resolve));
+    },
+  };
+}
+
+/** The engine's busy seconds per thread, from its /metrics (empty when it cannot be read). */
+export async function threadBusy(url: string | undefined): Promise<Record<string, number>> {
+  if (!url) return {};
+  try {
+    const text = await (await fetch(url)).text();
+    const busy: Record<string, number> = {};
+    for (const m of text.matchAll(/^city_ops_engine_thread_busy_seconds\{thread="([^"]+)"\} (\S+)$/gm))
+      busy[m[1]!] = Number(m[2]);
+    return busy;
+  } catch {
+    return {};
+  }
+}
