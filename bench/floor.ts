@@ -32,12 +32,17 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import KafkaJavascript from '@confluentinc/kafka-javascript';
 import { PROJECT_ROOT } from '../engine/config/environment.ts';
+import {
+  eventsAtomic,
+  populationAtomic,
+  transportAtomic,
+} from '../engine/connectors/clickhouse/tables/atomic.ts';
+import { columnNames } from '../engine/connectors/clickhouse/tables/table.ts';
 import { KafkaSource } from '../engine/connectors/kafka/source.ts';
 import { recordClock } from '../engine/contract/decodeRecord.ts';
 import { type StreamName, streamTopic } from '../engine/contract/topics.ts';
 import { createLogger } from '../engine/observability/logger.ts';
 import { type BatchTask, processBatch } from '../engine/pipeline/batchWorker.ts';
-import { TSV_COLUMNS } from '../engine/pipeline/tsvColumns.ts';
 import { BATCH_STREAMS, type EncodedBatch, INDEX_STRIDE } from '../engine/simulator/encodeBatch.ts';
 import { simulatorProducerConfig } from '../engine/simulator/publishSimulation.ts';
 import { openBatchSource } from '../engine/simulator/simulationBatches.ts';
@@ -224,9 +229,9 @@ async function main(): Promise<void> {
       const share = (list: Uint8Array[]) =>
         list.slice(Math.floor((n * list.length) / inserts), Math.floor(((n + 1) * list.length) / inserts));
       await Promise.all([
-        insertBytes(`${db}.transport_atomic`, TSV_COLUMNS.transport, share(rows.transport)),
-        insertBytes(`${db}.events_atomic`, TSV_COLUMNS.events, share(rows.events)),
-        insertBytes(`${db}.population_atomic`, TSV_COLUMNS.population, share(rows.population)),
+        insertBytes(`${db}.transport_atomic`, columnNames(transportAtomic), share(rows.transport)),
+        insertBytes(`${db}.events_atomic`, columnNames(eventsAtomic), share(rows.events)),
+        insertBytes(`${db}.population_atomic`, columnNames(populationAtomic), share(rows.population)),
       ]);
     }
     // Until the merges the inserts started are done (two quiet polls in a row).

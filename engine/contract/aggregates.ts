@@ -178,6 +178,14 @@ export const EMPTY_WINDOW_MEASURES = Object.freeze({
   outflow: 0,
 });
 
+/** The measures of a district window (see DistrictWindowMessage), numbers all. */
+export type DistrictWindowMeasures = { readonly [K in keyof typeof EMPTY_WINDOW_MEASURES]: number };
+
+/** The measures' names, in the order `city.window_partials` stores them. */
+export const WINDOW_MEASURES = Object.keys(
+  EMPTY_WINDOW_MEASURES,
+) as readonly (keyof DistrictWindowMeasures)[];
+
 /**
  * A `district_window` message for simulators, benchmarks and tests: the stream, district and start given,
  * a one-minute window, partition 0, revision 1, not final, and every measure zero unless given.

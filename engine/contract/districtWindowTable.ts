@@ -1,4 +1,4 @@
-import type { DistrictWindowMessage } from './aggregates.ts';
+import { type DistrictWindowMessage, WINDOW_MEASURES } from './aggregates.ts';
 
 /** The sum over partitions of a district window: what the map and the alert rules look at. */
 export type DistrictWindowTotals = Omit<
@@ -9,19 +9,6 @@ export type DistrictWindowTotals = Omit<
   partitions: number;
   finalPartitions: number;
 };
-
-const SUMMED = [
-  'events',
-  'distinct_keys',
-  'speed_sum',
-  'speed_count',
-  'opened',
-  'closed',
-  'severe',
-  'present',
-  'inflow',
-  'outflow',
-] as const;
 
 /**
  * Merges the per-partition `district_window` partials that engine instances publish into totals per
@@ -80,14 +67,14 @@ function windowKey(stream: string, district: string, windowStart: number): strin
 
 function sumPartials(byPartition: Map<number, DistrictWindowMessage>): DistrictWindowTotals {
   let first: DistrictWindowMessage | undefined;
-  const sums = Object.fromEntries(SUMMED.map((field) => [field, 0])) as Record<
-    (typeof SUMMED)[number],
+  const sums = Object.fromEntries(WINDOW_MEASURES.map((field) => [field, 0])) as Record<
+    (typeof WINDOW_MEASURES)[number],
     number
   >;
   let finalPartitions = 0;
   for (const partial of byPartition.values()) {
     first ??= partial;
-    for (const field of SUMMED) sums[field] += partial[field];
+    for (const field of WINDOW_MEASURES) sums[field] += partial[field];
     if (partial.final) finalPartitions += 1;
   }
   if (!first) throw new Error('a window key without partials');

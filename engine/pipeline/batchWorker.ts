@@ -1,5 +1,10 @@
 import { cellToLatLng, latLngToCell } from 'h3-js';
-import { tsvField } from '../connectors/clickhouse/sqlLiteral.ts';
+import {
+  eventRawRow,
+  eventRow,
+  populationRow,
+  transportRow,
+} from '../connectors/clickhouse/tables/atomic.ts';
 import type { IncidentMessage } from '../contract/aggregates.ts';
 import {
   type DeadLetterReason,
@@ -168,7 +173,6 @@ export function processBatch(task: BatchTask): BatchResult {
     const { lat, lon, cell, district } = place;
     const ts = decoded.ts;
     const tail = `${source}\t${offset}\t${ingestedAt}\n`;
-    const seconds = Math.floor(ts / 1000);
     accepted.offsets[count] = offset;
     accepted.ts[count] = ts;
     accepted.districtCodes[count] = districtCode.get(district)!;
@@ -181,7 +185,7 @@ export function processBatch(task: BatchTask): BatchResult {
         accepted.entities[count] = r.vehicle;
         accepted.measure[count] = r.speed_kmh ?? Number.NaN;
         accepted.labelCodes[count] = labelCode.get(r.mode)!;
-        atomicTsv += `${tsvField(r.id)}\t${seconds}\t${ts}\t${tsvField(r.vehicle)}\t${r.mode}\t${tsvField(r.route ?? '')}\t${lat}\t${lon}\t${r.speed_kmh ?? '\\N'}\t${r.occupancy ?? '\\N'}\t${district}\t${cell}${tail}`;
+        atomicTsv += transportRow(r, ts, lat, lon, district, cell, tail);
         break;
       }
       case 'events': {
@@ -198,9 +202,9 @@ export function processBatch(task: BatchTask): BatchResult {
           id_number: reporter?.id_number ? maskIdNumber(reporter.id_number) : null,
         };
         const description = maskFreeText(r.description ?? '', reporter);
-        atomicTsv += `${tsvField(r.id)}\t${tsvField(incidentId)}\t${seconds}\t${ts}\t${r.category}\t${r.severity}\t${r.status}\t${r.source ?? ''}\t${lat}\t${lon}\t${district}\t${cell}\t${tsvField(description)}\t${tsvField(masked.name ?? '')}\t${tsvField(masked.phone ?? '')}\t${tsvField(masked.id_number ?? '')}\t${reporter ? 1 : 0}${tail}`;
+        atomicTsv += eventRow(r, ts, lat, lon, district, cell, description, masked, tail);
         const payload = bytes === null ? '' : decoder.decode(bytes);
-        restrictedTsv += `${tsvField(r.id)}\t${tsvField(incidentId)}\t${seconds}\t${ts}\t${tsvField(reporter?.name ?? '')}\t${tsvField(reporter?.phone ?? '')}\t${tsvField(reporter?.id_number ?? '')}\t${tsvField(payload)}${tail}`;
+        restrictedTsv += eventRawRow(r, ts, payload, tail);
         incidents.push({
           kind: 'incident',
           id: r.id,
@@ -227,7 +231,7 @@ export function processBatch(task: BatchTask): BatchResult {
         accepted.labelCodes[count] = labelCode.get('')!;
         accepted.inflow[count] = r.inflow;
         accepted.outflow[count] = r.outflow;
-        atomicTsv += `${tsvField(r.id)}\t${seconds}\t${ts}\t${cell}\t${lat}\t${lon}\t${district}\t${r.present}\t${r.inflow}\t${r.outflow}${tail}`;
+        atomicTsv += populationRow(r, ts, lat, lon, district, cell, tail);
         break;
       }
     }

@@ -1,11 +1,11 @@
 import type { Environment } from '../config/environment.ts';
 import type { ClickHouseSink } from '../connectors/clickhouse/sink.ts';
-import { tsvField } from '../connectors/clickhouse/sqlLiteral.ts';
+import { engineProgress, engineProgressRow } from '../connectors/clickhouse/tables/layers.ts';
+import { columnNames } from '../connectors/clickhouse/tables/table.ts';
 import { type KafkaSource, keyOf, type OffsetToCommit } from '../connectors/kafka/source.ts';
 import { streamTopic } from '../contract/topics.ts';
 import type { EngineMetrics } from '../observability/metrics.ts';
 import type { PipelineDrain } from './partitionPipeline.ts';
-import { TSV_COLUMNS } from './tsvColumns.ts';
 
 /**
  * Commits each partition's offset with the metadata that lets a restart re-derive its state (see
@@ -52,7 +52,15 @@ export class Committer {
         metadata: JSON.stringify(d.commit!.metadata),
       });
       const wm = Number.isFinite(d.watermark) ? Math.max(0, d.watermark) : 0;
-      progress += `${tsvField(topic)}\t${d.stream}\t${d.partition}\t${d.commit!.offset}\t${wm}\t${tsvField(this.#instanceId)}\t${now}\n`;
+      progress += engineProgressRow(
+        topic,
+        d.stream,
+        d.partition,
+        d.commit!.offset,
+        wm,
+        this.#instanceId,
+        now,
+      );
       this.#metrics.watermark.set({ topic, partition: String(d.partition) }, wm / 1000);
       const high = source.highWatermark(topic, d.partition);
       if (high >= 0 && d.commit)
@@ -61,9 +69,11 @@ export class Committer {
     if (offsets.length === 0) return;
     const stored = await source.commit(offsets);
     // After the commit: progress says "windows up to this watermark are written", which is true by now.
-    await this.#writer.insertTsv(`${this.#env.CLICKHOUSE_DATABASE}.engine_progress`, TSV_COLUMNS.progress, [
-      progress,
-    ]);
+    await this.#writer.insertTsv(
+      `${this.#env.CLICKHOUSE_DATABASE}.${engineProgress.name}`,
+      columnNames(engineProgress),
+      [progress],
+    );
     // Skipped next time unless the coordinator refuses it (onCommitFailed) or the partition moves (revoke).
     for (const p of stored) this.#committed.set(keyOf(p), states.get(keyOf(p))!);
   }

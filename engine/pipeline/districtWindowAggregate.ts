@@ -1,4 +1,5 @@
 import type { Aggregate } from '../../operators/aggregates/Aggregate.ts';
+import type { DistrictWindowMeasures } from '../contract/aggregates.ts';
 import type { StreamName } from '../contract/topics.ts';
 
 /** What the window of a district receives for each accepted record (fields a stream does not use are 0). */
@@ -34,18 +35,7 @@ export interface DistrictWindowState {
 }
 
 /** The figures of one district window (what `city.window_partials` stores). */
-export interface DistrictWindowValues {
-  readonly events: number;
-  readonly distinct_keys: number;
-  readonly speed_sum: number;
-  readonly speed_count: number;
-  readonly opened: number;
-  readonly closed: number;
-  readonly severe: number;
-  readonly present: number;
-  readonly inflow: number;
-  readonly outflow: number;
-}
+export type DistrictWindowValues = DistrictWindowMeasures;
 
 /**
  * One aggregate for the per-minute district windows of all three streams: counts, distinct entities

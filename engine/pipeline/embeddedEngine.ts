@@ -1,3 +1,4 @@
+import type { WindowPartialRow } from '../connectors/clickhouse/tables/layers.ts';
 import type { SourceMessage } from '../connectors/kafka/source.ts';
 import type { AggregateMessage } from '../contract/aggregates.ts';
 import { STREAM_NAMES, type StreamName, streamTopic } from '../contract/topics.ts';
@@ -5,7 +6,7 @@ import type { Logger } from '../observability/logger.ts';
 import type { EngineOptions } from './engineOptions.ts';
 import { idleTarget, movable } from './idlePolicy.ts';
 import { packTask } from './packTask.ts';
-import { liveMessages, type PipelineDrain, type WindowPartialRow } from './partitionPipeline.ts';
+import { liveMessages, type PipelineDrain } from './partitionPipeline.ts';
 import type { PartitionStatus } from './partitionWorker.ts';
 import { PartitionWorkers } from './partitionWorkers.ts';
 

@@ -4,18 +4,15 @@ import type { Environment } from '../config/environment.ts';
 import { type ClickHouseClient, selectRows } from '../connectors/clickhouse/client.ts';
 import { ClickHouseSink } from '../connectors/clickhouse/sink.ts';
 import { sqlNumber, sqlString, sqlStringList } from '../connectors/clickhouse/sqlLiteral.ts';
+import { incidentImpact } from '../connectors/clickhouse/tables/joined.ts';
+import { columnNames } from '../connectors/clickhouse/tables/table.ts';
 import { createKafka } from '../connectors/kafka/client.ts';
 import type { KafkaSink } from '../connectors/kafka/sink.ts';
 import type { DistrictPulseMessage } from '../contract/aggregates.ts';
 import { internalTopic, STREAM_NAMES, streamTopic } from '../contract/topics.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { EngineOptions } from './engineOptions.ts';
-import {
-  type ImpactJoinOptions,
-  INCIDENT_IMPACT_COLUMNS,
-  type IncidentOpening,
-  type JoinedImpacts,
-} from './incidentImpact.ts';
+import type { ImpactJoinOptions, IncidentOpening, JoinedImpacts } from './incidentImpact.ts';
 import type { ImpactJoinTask } from './incidentImpactWorker.ts';
 import { pulseStatements, snapshotQuery } from './pulseInsert.ts';
 
@@ -288,7 +285,7 @@ export class Finalizer {
       openings,
       options: this.#impactOptions,
     } satisfies ImpactJoinTask);
-    await this.#writer.insertTsv(`${this.#city}.incident_impact`, [...INCIDENT_IMPACT_COLUMNS], [tsv]);
+    await this.#writer.insertTsv(`${this.#city}.${incidentImpact.name}`, columnNames(incidentImpact), [tsv]);
     await this.#publish(messages, (m) => `incident_impact:${m.incident_id}`);
   }
 

@@ -2,7 +2,8 @@ import { gridDisk } from 'h3-js';
 import { H3Proximity } from '../../operators/geo/H3Proximity.ts';
 import { haversineMeters } from '../../operators/geo/haversineMeters.ts';
 import { type ClickHouseClient, selectRows } from '../connectors/clickhouse/client.ts';
-import { sqlNumber, sqlStringList, tsvField } from '../connectors/clickhouse/sqlLiteral.ts';
+import { sqlNumber, sqlStringList } from '../connectors/clickhouse/sqlLiteral.ts';
+import { incidentImpactRow } from '../connectors/clickhouse/tables/joined.ts';
 import type { IncidentImpactMessage } from '../contract/aggregates.ts';
 import { CELL_RESOLUTION } from '../geo/cells.ts';
 
@@ -123,28 +124,6 @@ export interface JoinedImpacts {
   readonly messages: IncidentImpactMessage[];
 }
 
-/** The columns of `tsv` in `JoinedImpacts`. */
-export const INCIDENT_IMPACT_COLUMNS = [
-  'incident_id',
-  'report_id',
-  'ts',
-  'ts_ms',
-  'district',
-  'category',
-  'severity',
-  'lat',
-  'lon',
-  'cell',
-  'radius_m',
-  'band_ms',
-  'vehicles',
-  'vehicle_observations',
-  'nearest_vehicles',
-  'people_present',
-  'population_cells',
-  'computed_at',
-] as const;
-
 /**
  * Joins a chunk of incidents with the vehicle positions and population counts around them, read from the
  * deduplicated atomic tables of database `city` (two queries for the whole chunk), by `computeIncidentImpact`.
@@ -206,7 +185,25 @@ export async function joinIncidentImpacts(
       rings: o.rings,
       maxAgeMs: o.populationMaxAgeMs,
     });
-    tsv += `${tsvField(x.incident_id)}\t${tsvField(x.id)}\t${Math.floor(x.ts_ms / 1000)}\t${x.ts_ms}\t${x.district}\t${x.category}\t${x.severity}\t${x.lat}\t${x.lon}\t${x.cell}\t${o.radiusM}\t${o.bandMs}\t${impact.vehicles}\t${impact.vehicleObservations}\t${tsvField(JSON.stringify(impact.nearest))}\t${impact.peoplePresent}\t${impact.populationCells}\t${now}\n`;
+    tsv += incidentImpactRow({
+      incident_id: x.incident_id,
+      report_id: x.id,
+      ts_ms: x.ts_ms,
+      district: x.district,
+      category: x.category,
+      severity: x.severity,
+      lat: x.lat,
+      lon: x.lon,
+      cell: x.cell,
+      radius_m: o.radiusM,
+      band_ms: o.bandMs,
+      vehicles: impact.vehicles,
+      vehicle_observations: impact.vehicleObservations,
+      nearest_vehicles: JSON.stringify(impact.nearest),
+      people_present: impact.peoplePresent,
+      population_cells: impact.populationCells,
+      computed_at: now,
+    });
     messages.push({
       kind: 'incident_impact',
       incident_id: x.incident_id,

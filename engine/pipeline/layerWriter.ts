@@ -1,11 +1,25 @@
 import type { Environment } from '../config/environment.ts';
 import type { ClickHouseSink } from '../connectors/clickhouse/sink.ts';
-import { tsvField } from '../connectors/clickhouse/sqlLiteral.ts';
+import {
+  eventsAtomic,
+  eventsRaw,
+  populationAtomic,
+  transportAtomic,
+} from '../connectors/clickhouse/tables/atomic.ts';
+import {
+  deadLetterRawRow,
+  deadLetterRow,
+  deadLetters,
+  deadLettersRaw,
+  lateEvents,
+  windowPartialRow,
+  windowPartials,
+} from '../connectors/clickhouse/tables/layers.ts';
+import { columnNames, qualified, type TableDefinition } from '../connectors/clickhouse/tables/table.ts';
 import type { KafkaSink, SinkMessage } from '../connectors/kafka/sink.ts';
 import { internalTopic, type StreamName, streamTopic } from '../contract/topics.ts';
 import type { EngineMetrics } from '../observability/metrics.ts';
 import type { PipelineDrain } from './partitionPipeline.ts';
-import { TSV_COLUMNS } from './tsvColumns.ts';
 
 /**
  * Writes what the partitions' graphs drained: the atomic layer of each stream, the restricted raw events,
@@ -30,24 +44,22 @@ export class LayerWriter {
   async write(drains: readonly PipelineDrain[]): Promise<{ written: number; late: number }> {
     let late = 0;
     const writer = this.#writer;
-    const city = this.#env.CLICKHOUSE_DATABASE;
-    const restricted = this.#env.CLICKHOUSE_RESTRICTED_DATABASE;
     const now = Math.floor(Date.now() / 1000);
     const atomic: Record<StreamName, Uint8Array[]> = { transport: [], events: [], population: [] };
-    const eventsRaw: Uint8Array[] = [];
+    const rawEvents: Uint8Array[] = [];
     const lateRows: string[] = [];
-    let deadLetters = '';
-    let deadLettersRaw = '';
+    let deadLetterRows = '';
+    let deadLetterRawRows = '';
     let windows = '';
     const deadLetterMessages: SinkMessage[] = [];
     for (const d of drains) {
       atomic[d.stream].push(...d.atomicTsv);
-      eventsRaw.push(...d.restrictedTsv);
+      rawEvents.push(...d.restrictedTsv);
       if (d.lateTsv) lateRows.push(d.lateTsv);
       const topic = streamTopic(d.stream, this.#env.CITY_OPS_TOPIC_PREFIX);
       for (const l of d.deadLetters) {
-        deadLetters += `${tsvField(topic)}\t${d.partition}\t${l.offset}\t${l.reason}\t${tsvField(l.detail)}\t${tsvField(l.key)}\t${tsvField(l.payload)}\t${l.bytes}\t${Math.floor(l.messageTs / 1000)}\t${now}\n`;
-        deadLettersRaw += `${tsvField(topic)}\t${d.partition}\t${l.offset}\t${l.reason}\t${tsvField(l.key)}\t${tsvField(l.rawPayload)}\t${l.bytes}\t${now}\n`;
+        deadLetterRows += deadLetterRow(topic, d.partition, l, now);
+        deadLetterRawRows += deadLetterRawRow(topic, d.partition, l, now);
         deadLetterMessages.push({
           key: `${topic}:${d.partition}:${l.offset}`,
           value: JSON.stringify({
@@ -64,35 +76,29 @@ export class LayerWriter {
         });
       }
       for (const w of d.windowRows) {
-        windows += `${w.stream}\t${w.district}\t${w.window_start / 1000}\t${w.window_end / 1000}\t${w.source_partition}\t${w.revision}\t${w.events}\t${w.distinct_keys}\t${w.speed_sum}\t${w.speed_count}\t${w.opened}\t${w.closed}\t${w.severe}\t${w.present}\t${w.inflow}\t${w.outflow}\t${now}\n`;
+        windows += windowPartialRow(w, now);
       }
     }
+    const db = { city: this.#env.CLICKHOUSE_DATABASE, restricted: this.#env.CLICKHOUSE_RESTRICTED_DATABASE };
+    const inserts: [TableDefinition, (string | Uint8Array)[]][] = [
+      [transportAtomic, atomic.transport],
+      [eventsAtomic, atomic.events],
+      [populationAtomic, atomic.population],
+      [eventsRaw, rawEvents],
+      [lateEvents, lateRows],
+      [deadLetters, [deadLetterRows]],
+      [deadLettersRaw, [deadLetterRawRows]],
+      [windowPartials, [windows]],
+    ];
     const written = await Promise.all([
-      writer.insertTsv(`${city}.transport_atomic`, TSV_COLUMNS.transport, atomic.transport),
-      writer.insertTsv(`${city}.events_atomic`, TSV_COLUMNS.events, atomic.events),
-      writer.insertTsv(`${city}.population_atomic`, TSV_COLUMNS.population, atomic.population),
-      writer.insertTsv(`${restricted}.events_raw`, TSV_COLUMNS.eventsRaw, eventsRaw),
-      writer.insertTsv(`${city}.late_events`, TSV_COLUMNS.late, lateRows),
-      writer.insertTsv(`${city}.dead_letters`, TSV_COLUMNS.deadLetters, [deadLetters]),
-      writer.insertTsv(`${restricted}.dead_letters_raw`, TSV_COLUMNS.deadLettersRaw, [deadLettersRaw]),
-      writer.insertTsv(`${city}.window_partials`, TSV_COLUMNS.windows, [windows]),
+      ...inserts.map(([table, bodies]) => writer.insertTsv(qualified(table, db), columnNames(table), bodies)),
       // KafkaSink gives up after 30 s and replaces a producer whose send hangs (see KafkaSink.send).
       this.#sink
         .send(internalTopic('deadLetters', this.#env.CITY_OPS_TOPIC_PREFIX), deadLetterMessages)
         .then(() => 0),
     ]);
-    const tables = [
-      'transport_atomic',
-      'events_atomic',
-      'population_atomic',
-      'events_raw',
-      'late_events',
-      'dead_letters',
-      'dead_letters_raw',
-      'window_partials',
-    ];
-    tables.forEach((table, i) => {
-      if (written[i]) this.#metrics.rowsWritten.inc({ table }, written[i]);
+    inserts.forEach(([table], i) => {
+      if (written[i]) this.#metrics.rowsWritten.inc({ table: table.name }, written[i]);
     });
     for (const d of drains) {
       if (d.lateCount > 0) {

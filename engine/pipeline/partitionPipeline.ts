@@ -7,7 +7,7 @@ import { TumblingWindows } from '../../operators/windows/TumblingWindows.ts';
 import type { WindowOutput } from '../../operators/windows/WindowOutput.ts';
 import type { WindowProcessor } from '../../operators/windows/WindowProcessor.ts';
 import { windowsOf } from '../../operators/windows/windowAggregate.ts';
-import { tsvField } from '../connectors/clickhouse/sqlLiteral.ts';
+import { lateEventRow, type WindowPartialRow } from '../connectors/clickhouse/tables/layers.ts';
 import type { AggregateMessage, DistrictWindowMessage, IncidentMessage } from '../contract/aggregates.ts';
 import type { StreamName } from '../contract/topics.ts';
 import { CityOpsError } from '../errors.ts';
@@ -56,16 +56,6 @@ export interface CommitMetadata {
 export interface CommitPoint {
   readonly offset: number;
   readonly metadata: CommitMetadata;
-}
-
-/** A final window result of one partition, as stored in `city.window_partials`. */
-export interface WindowPartialRow extends DistrictWindowValues {
-  readonly stream: StreamName;
-  readonly district: string;
-  readonly window_start: number;
-  readonly window_end: number;
-  readonly source_partition: number;
-  readonly revision: number;
 }
 
 /** The latest live position of a vehicle or count of a cell, for the map. */
@@ -490,9 +480,18 @@ export class PartitionPipeline {
   #handle(output: Output): void {
     if (output.kind === 'late') {
       const r = output.record as DistrictRecord;
-      const seconds = Math.floor(r.timestamp / 1000);
       const windowStart = output.windows[0]?.start ?? r.timestamp;
-      this.#late += `${this.stream}\t${tsvField(r.id)}\t${seconds}\t${r.timestamp}\t${r.district}\t${Math.floor(windowStart / 1000)}\t${Math.max(0, output.watermark)}\t${this.partition}\t${r.offset}\t${Math.floor(Date.now() / 1000)}\n`;
+      this.#late += lateEventRow(
+        this.stream,
+        r.id,
+        r.timestamp,
+        r.district,
+        windowStart,
+        output.watermark,
+        this.partition,
+        r.offset,
+        Math.floor(Date.now() / 1000),
+      );
       this.#lateCount += 1;
       return;
     }

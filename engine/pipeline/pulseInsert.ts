@@ -1,5 +1,7 @@
 import { INCIDENT_LIFECYCLE } from '../connectors/clickhouse/migrations/0001_layers.ts';
 import { sqlNumber } from '../connectors/clickhouse/sqlLiteral.ts';
+import { districtPulse } from '../connectors/clickhouse/tables/joined.ts';
+import { columnNames } from '../connectors/clickhouse/tables/table.ts';
 
 /**
  * The statements that finalize `district_pulse` for the minutes in [from, to) (epoch ms, whole minutes).
@@ -50,10 +52,7 @@ function pulseInsert(city: string, f: string, t: string, incidents: string): str
   const zeros = (n: number) => Array.from({ length: n }, () => 'toUInt64(0)').join(', ');
   // Column order of each branch: district, window_start, t_events, vehicles, speed_sum, speed_count,
   // e_reports, opened, closed, open, severe, p_reports, present, inflow, outflow
-  return `INSERT INTO ${city}.district_pulse
-  (district, window_start, transport_events, vehicles_seen, speed_sum, speed_count, mean_speed_kmh,
-   event_reports, incidents_opened, incidents_closed, incidents_open, severe_reports,
-   population_reports, people_present, inflow, outflow, net_inflow, computed_at)
+  return `INSERT INTO ${city}.district_pulse (${columnNames(districtPulse).join(', ')})
   SELECT district, window_start,
     sum(t_events), sum(vehicles), sum(speed_sum), sum(speed_count),
     if(sum(speed_count) = 0, NULL, sum(speed_sum) / sum(speed_count)),
