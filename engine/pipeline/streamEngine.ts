@@ -5,20 +5,19 @@ import type { Environment } from '../config/environment.ts';
 import { type ClickHouseClient, createClickHouse } from '../connectors/clickhouse/client.ts';
 import { ClickHouseSink } from '../connectors/clickhouse/sink.ts';
 import { KafkaSink } from '../connectors/kafka/sink.ts';
-import { KafkaSource, keyOf, type SourceMessage, type TopicPartition } from '../connectors/kafka/source.ts';
-import { STREAM_NAMES, type StreamName, streamOfTopic, streamTopic } from '../contract/topics.ts';
+import { KafkaSource, keyOf, type SourceMessage } from '../connectors/kafka/source.ts';
+import { STREAM_NAMES, streamTopic } from '../contract/topics.ts';
 import { CityOpsError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import { createEngineMetrics, type EngineMetrics, serveMetrics } from '../observability/metrics.ts';
 import { Committer } from './committer.ts';
 import type { EngineOptions } from './engineOptions.ts';
 import { Finalizer } from './finalizer.ts';
-import { idleTarget, movable } from './idlePolicy.ts';
 import { LayerWriter } from './layerWriter.ts';
 import { publishLive } from './livePublisher.ts';
-import { groupByPartition, packTask } from './packTask.ts';
-import { type PipelineDrain, parseCommitMetadata } from './partitionPipeline.ts';
-import type { BatchReply, DrainReply, PartitionStatus } from './partitionWorker.ts';
+import { groupByPartition } from './packTask.ts';
+import type { PipelineDrain } from './partitionPipeline.ts';
+import { PartitionSlots, type SlotEvents } from './partitionSlots.ts';
 import { PartitionWorkers } from './partitionWorkers.ts';
 
 /** librdkafka's "fatal error" code: the client instance cannot continue. */
@@ -52,22 +51,6 @@ export interface EngineTotals {
   written: number;
 }
 
-/** The main thread's view of a partition whose state lives in its worker (see `PartitionWorkers`). */
-interface PartitionSlot {
-  readonly key: string;
-  readonly stream: StreamName;
-  readonly topic: string;
-  readonly partition: number;
-  /** The source's generation of the assignment this state was restored for (see `SourceMessage.generation`). */
-  readonly generation: number;
-  /** As of the worker's last reply. */
-  status: PartitionStatus;
-  /** Wall-clock time of the last batch reply, for idleness. */
-  lastActivityAt: number;
-  /** Batches sent to the worker and not answered yet. */
-  inflightBatches: number;
-}
-
 /**
  * The engine: a Kafka consumer-group member that hands batches of the three exchange streams to the piscina
  * worker thread owning each partition (decode, validate, enrich, de-duplicate, event-time windows; see
@@ -84,7 +67,7 @@ export class StreamEngine {
   readonly #env: Environment;
   readonly #options: EngineOptions;
   readonly #log: Logger;
-  readonly #slots = new Map<string, PartitionSlot>();
+  #slots: PartitionSlots | undefined;
   readonly #revisionBase = Math.floor(Date.now() / 1000) * 1_000_000;
   #workers: PartitionWorkers | undefined;
   #source: KafkaSource | undefined;
@@ -95,9 +78,6 @@ export class StreamEngine {
   #finalizer: Finalizer | undefined;
   #metricsServer: Server | undefined;
   #pending: PipelineDrain[] = [];
-  /** Drains of revoked partitions, on their way from the workers: written at the next flush. */
-  #revoked: Array<Promise<DrainReply>> = [];
-  #inflight = 0;
   #running = false;
   #loop: Promise<void> | undefined;
   #flushing: Promise<void> | undefined;
@@ -143,6 +123,7 @@ export class StreamEngine {
     this.#committer = new Committer(this.#env, writer, this.metrics, o.instanceId);
     this.#workers = new PartitionWorkers(o.workers, o, this.#revisionBase);
     const prefix = this.#env.CITY_OPS_TOPIC_PREFIX;
+    this.#slots = new PartitionSlots(this.#workers, o, prefix, this.#slotEvents(), this.#log);
     this.#source = this.#createSource();
     await this.#source.connect();
     if (o.metricsPort >= 0) {
@@ -182,7 +163,7 @@ export class StreamEngine {
     return {
       ok: this.#running && !this.#fatal && !stale,
       running: this.#running,
-      partitions: [...this.#slots.keys()],
+      partitions: this.#slots?.keys() ?? [],
       lastFlushOkAt: new Date(this.#lastFlushOkAt).toISOString(),
       lastFlushError: this.#lastFlushError ?? null,
       totals: this.totals,
@@ -261,7 +242,7 @@ export class StreamEngine {
     // consumer's fetch (a libuv thread) overlaps with decoding, so neither waits for the other.
     let next: Promise<SourceMessage[]> | undefined;
     while (this.#running) {
-      if (!next && (this.#inflight >= o.maxInflightMessages || this.#bufferedBytes() >= o.maxBufferedBytes)) {
+      if (!next && this.#saturated()) {
         await sleep(2);
         continue;
       }
@@ -271,7 +252,7 @@ export class StreamEngine {
       // for minutes (tests/integration/engine/outages.test.ts in CI). Checked whether or not a poll is under
       // way: one nearly always is, which kept a first version of this check from ever firing.
       const lostFor = this.#source!.lostFor();
-      if (lostFor !== undefined && lostFor >= o.lostAssignmentLimitMs && this.#slots.size === 0) {
+      if (lostFor !== undefined && lostFor >= o.lostAssignmentLimitMs && this.#slots!.size === 0) {
         await next?.catch(() => []);
         next = undefined;
         await this.#replaceSource(
@@ -298,7 +279,7 @@ export class StreamEngine {
       }
       next = undefined;
       for (const [key, all] of groupByPartition(messages)) {
-        const slot = this.#slots.get(key);
+        const slot = this.#slots!.get(key);
         if (!slot) continue; // revoked between poll and here: the new owner reads them from the commit
         // Taken from the source before a revocation, and the partition assigned again since: the new state
         // reads them again from its commit.
@@ -310,15 +291,9 @@ export class StreamEngine {
         this.metrics.consumed.inc({ stream }, group.length);
         this.#totals.consumed += group.length;
         for (let i = 0; i < group.length; i += o.batchSize)
-          this.#dispatch(slot, group.slice(i, i + o.batchSize));
+          this.#slots!.dispatch(slot, group.slice(i, i + o.batchSize));
       }
-      if (
-        this.#running &&
-        this.#inflight < o.maxInflightMessages &&
-        this.#bufferedBytes() < o.maxBufferedBytes
-      ) {
-        next = this.#gather();
-      }
+      if (this.#running && !this.#saturated()) next = this.#gather();
     }
     await next?.catch(() => []);
   }
@@ -334,10 +309,10 @@ export class StreamEngine {
       topics: STREAM_NAMES.map((s) => streamTopic(s, this.#env.CITY_OPS_TOPIC_PREFIX)),
       logger: this.#log,
       onAssign: async (partitions) => {
-        if (this.#source === source) await this.#onAssign(partitions);
+        if (this.#source === source) this.#slots!.assign(partitions);
       },
       onRevoke: (partitions) => {
-        if (this.#source === source) this.#onRevoke(partitions);
+        if (this.#source === source) this.#slots!.revoke(partitions);
       },
       onCommitFailed: (partitions) => {
         this.metrics.commitFailures.inc(partitions.length);
@@ -350,7 +325,7 @@ export class StreamEngine {
 
   async #replaceSource(cause: unknown): Promise<void> {
     this.#log.error({ err: cause }, 'replacing the Kafka consumer (state re-derived from commits)');
-    this.#onRevoke([...this.#slots.values()]);
+    this.#slots!.revoke(this.#slots!.all());
     // A consumer in a fatal state may never answer a disconnect: do not wait for it forever.
     await Promise.race([this.#source?.close().catch(() => {}), sleep(5_000)]);
     for (;;) {
@@ -385,94 +360,30 @@ export class StreamEngine {
     return messages;
   }
 
-  #dispatch(slot: PartitionSlot, messages: SourceMessage[]): void {
-    const task = packTask(slot.stream, slot.topic, slot.partition, messages, this.#options);
-    const started = performance.now();
-    this.#inflight += messages.length;
-    slot.inflightBatches += 1;
-    this.#workers!.batch(slot.key, task)
-      .then((reply) => {
-        // After a failure nothing more moves on; a revoked partition's batch is in its closing drain.
-        if (this.#fatal) return;
-        this.#count(slot.stream, reply);
-        this.metrics.batchLatency.observe({ stream: slot.stream }, (performance.now() - started) / 1000);
-        slot.status = reply;
-        slot.lastActivityAt = Date.now();
-      })
-      .catch((error: unknown) => this.#die(error))
-      .finally(() => {
-        this.#inflight -= messages.length;
-        slot.inflightBatches -= 1;
-      });
+  #slotEvents(): SlotEvents {
+    return {
+      fail: (error) => this.#die(error),
+      failed: () => this.#fatal !== undefined,
+      answered: (stream, reply, seconds) => {
+        this.metrics.accepted.inc({ stream }, reply.accepted);
+        this.#totals.accepted += reply.accepted;
+        for (const [reason, count] of Object.entries(reply.deadLetters)) {
+          this.metrics.deadLettered.inc({ stream, reason }, count);
+          this.#totals.deadLettered += count;
+        }
+        this.metrics.batchLatency.observe({ stream }, seconds);
+      },
+      revoked: (key) => this.#committer!.forget(key),
+    };
   }
 
-  #count(stream: StreamName, reply: BatchReply): void {
-    this.metrics.accepted.inc({ stream }, reply.accepted);
-    this.#totals.accepted += reply.accepted;
-    for (const [reason, count] of Object.entries(reply.deadLetters)) {
-      this.metrics.deadLettered.inc({ stream, reason }, count);
-      this.#totals.deadLettered += count;
-    }
-  }
-
-  #bufferedBytes(): number {
-    let bytes = 0;
-    for (const slot of this.#slots.values()) bytes += slot.status.bufferedBytes;
+  /** Enough is in the workers or waiting to be written: the next poll waits. */
+  #saturated(): boolean {
+    const o = this.#options;
+    if (this.#slots!.inflight >= o.maxInflightMessages) return true;
+    let bytes = this.#slots!.bufferedBytes();
     for (const drain of this.#pending) for (const chunk of drain.atomicTsv) bytes += chunk.length;
-    return bytes;
-  }
-
-  async #onAssign(
-    partitions: Array<TopicPartition & { metadata: string | null; generation: number }>,
-  ): Promise<void> {
-    const prefix = this.#env.CITY_OPS_TOPIC_PREFIX;
-    for (const p of partitions) {
-      const stream = streamOfTopic(p.topic, prefix);
-      if (!stream)
-        throw new CityOpsError('INVARIANT_BROKEN', `assigned a partition of unknown topic ${p.topic}`);
-      const restored = parseCommitMetadata(p.metadata);
-      const key = keyOf(p);
-      // Assigned again without a revocation in between (a replaced consumer's late assignment): the state
-      // held is dropped as on a revocation, and re-derived from the commit.
-      if (this.#slots.has(key)) this.#onRevoke([p]);
-      const workers = this.#workers!;
-      const status = workers.open(key, { stream, topic: p.topic, partition: p.partition, restored });
-      const slot: PartitionSlot = {
-        key,
-        stream,
-        topic: p.topic,
-        partition: p.partition,
-        generation: p.generation,
-        status: {
-          watermark: restored?.wm ?? Number.NEGATIVE_INFINITY,
-          maxEventTime: Number.NEGATIVE_INFINITY,
-          nextOffset: undefined,
-          bufferedBytes: 0,
-        },
-        lastActivityAt: Date.now(),
-        inflightBatches: 0,
-      };
-      this.#slots.set(key, slot);
-      // Not awaited: the worker runs the partition's tasks in order, so its batches come after this.
-      status.catch((error: unknown) => this.#die(error));
-      this.#log.info(
-        { topic: p.topic, partition: p.partition, restored: restored ?? null, worker: workers.ownerOf(key) },
-        'partition state restored',
-      );
-    }
-  }
-
-  #onRevoke(partitions: readonly TopicPartition[]): void {
-    // Dropping the state is enough for correctness: the new owner re-derives it from the committed offset.
-    // What this instance buffered for these partitions is still written at the next flush (idempotent).
-    for (const p of partitions) {
-      const key = keyOf(p);
-      this.#committer!.forget(key); // whoever owns it next commits for it
-      if (!this.#slots.delete(key)) continue;
-      const closing = this.#workers!.drain(key, true);
-      closing.catch(() => {}); // handled by the flush that takes it
-      this.#revoked.push(closing);
-    }
+    return bytes >= o.maxBufferedBytes;
   }
 
   /** Watermarks of idle partitions move on, so their last windows close (see docs/exactly-once.md). */
@@ -480,62 +391,14 @@ export class StreamEngine {
     if (this.#checkingIdle) return;
     this.#checkingIdle = true;
     try {
-      await this.#advanceIdle();
+      const source = this.#source!;
+      const current = () => this.#running && this.#source === source;
+      if (await this.#slots!.advanceIdle(source, current)) void this.#flush();
     } catch (error) {
       this.#log.warn({ err: error }, 'checking idle partitions failed; trying again at the next check');
     } finally {
       this.#checkingIdle = false;
     }
-  }
-
-  async #advanceIdle(): Promise<void> {
-    const o = this.#options;
-    const source = this.#source!;
-    const idle = (slot: PartitionSlot, now: number, target: number) =>
-      movable([slot], now, target, o).length > 0;
-    let slots = [...this.#slots.values()];
-    if (slots.length === 0) return;
-    let now = Date.now();
-    let target = idleTarget(slots, now, o);
-    if (!Number.isFinite(target)) return;
-    // Only a partition read to its end may move on. The end offset librdkafka caches is as old as the last
-    // fetch of that partition, and it stops fetching while its local queue is full: a partition starved of
-    // fetches behind a busy one then looked caught up and silent, its watermark moved to the busy one's,
-    // and its next records were late (seen in bench:day: 56 incidents of one partition). So the broker is
-    // asked for the end offset of each candidate that the cached end offset does not already rule out.
-    const candidates = slots.filter((slot) => {
-      if (!idle(slot, now, target)) return false;
-      const cached = source.highWatermark(slot.topic, slot.partition);
-      return cached >= 0 && slot.status.nextOffset! >= cached;
-    });
-    if (candidates.length === 0) return;
-    const ends = await Promise.all(
-      candidates.map((slot) => source.queryHighWatermark(slot.topic, slot.partition)),
-    );
-    if (!this.#running || this.#source !== source) return;
-    // Records may have arrived meanwhile: decide again on the state as it is now.
-    slots = [...this.#slots.values()];
-    now = Date.now();
-    target = idleTarget(slots, now, o);
-    if (!Number.isFinite(target)) return;
-    const advances = candidates.map(async (slot, i) => {
-      const end = ends[i]!;
-      if (this.#slots.get(slot.key) !== slot || !idle(slot, now, target)) return false;
-      if (end < 0 || slot.status.nextOffset! < end) return false; // not caught up, or the broker did not say
-      // A failed watermark move is a failed partition, as a failed batch is: the engine stops.
-      const status = await this.#workers!.advance(slot.key, target).catch((error: unknown) => {
-        this.#die(error);
-        return undefined;
-      });
-      if (!status) return false;
-      if (this.#slots.get(slot.key) === slot) slot.status = status;
-      this.#log.debug(
-        { topic: slot.topic, partition: slot.partition, watermark: target },
-        'idle partition advanced',
-      );
-      return true;
-    });
-    if ((await Promise.all(advances)).some(Boolean)) void this.#flush();
   }
 
   /** Writes everything drained so far, then commits; on failure keeps it for the next attempt. */
@@ -583,24 +446,10 @@ export class StreamEngine {
    * whose batch failed: nothing may be written or committed from its state).
    */
   async #collectDrains(): Promise<boolean> {
-    const slots = [...this.#slots.values()];
-    const revoked = this.#revoked;
-    this.#revoked = [];
     try {
-      const replies = await Promise.all([...revoked, ...slots.map((slot) => this.#workers!.drain(slot.key))]);
+      const drains = await this.#slots!.collect();
       if (this.#fatal) return false;
-      replies.forEach((reply, i) => {
-        const slot = slots[i - revoked.length];
-        // A drain changes only the buffered bytes; a batch answered meanwhile has the newer status.
-        if (
-          slot &&
-          this.#slots.get(slot.key) === slot &&
-          reply.nextOffset === slot.status.nextOffset &&
-          reply.watermark >= slot.status.watermark
-        )
-          slot.status = reply;
-        this.#pending.push(reply.drain);
-      });
+      this.#pending.push(...drains);
       return true;
     } catch (error) {
       this.#die(error);
@@ -644,9 +493,9 @@ export class StreamEngine {
       {
         ...this.#totals,
         ratePerSecond: Math.round(rate),
-        partitions: this.#slots.size,
+        partitions: this.#slots?.size ?? 0,
         polls: this.#source?.polls,
-        inflight: this.#inflight,
+        inflight: this.#slots?.inflight ?? 0,
         pendingDrains: this.#pending.length,
       },
       'progress',
