@@ -4,25 +4,6 @@
  */
 
 export type { Aggregate, ResultOf, StateOf } from './aggregates/Aggregate.ts';
-export { type AggregateAllResult, aggregateAll } from './aggregates/aggregateAll.ts';
-export {
-  type ApproxDistinctCountOptions,
-  approxDistinctCount,
-  type HyperLogLogState,
-} from './aggregates/approxDistinctCount.ts';
-export { count } from './aggregates/count.ts';
-export { distinctCount } from './aggregates/distinctCount.ts';
-export { mapInput } from './aggregates/mapInput.ts';
-export { max } from './aggregates/max.ts';
-export { type MeanState, mean } from './aggregates/mean.ts';
-export { min } from './aggregates/min.ts';
-export {
-  type QuantileSketchState,
-  type QuantilesOptions,
-  type QuantilesResult,
-  quantiles,
-} from './aggregates/quantiles.ts';
-export { sum } from './aggregates/sum.ts';
 export {
   type AreaFeature,
   type AreaFeatureCollection,
@@ -32,14 +13,33 @@ export {
 } from './geo/DistrictIndex.ts';
 export { gcj02ToWgs84 } from './geo/gcj02ToWgs84.ts';
 export { H3Proximity, type H3ProximityOptions } from './geo/H3Proximity.ts';
-export { h3Cell } from './geo/h3Cell.ts';
 export { haversineMeters } from './geo/haversineMeters.ts';
+export { type AggregateAllResult, aggregateAll } from './library/aggregates/aggregateAll.ts';
+export {
+  type ApproxDistinctCountOptions,
+  approxDistinctCount,
+  type HyperLogLogState,
+} from './library/aggregates/approxDistinctCount.ts';
+export { count } from './library/aggregates/count.ts';
+export { distinctCount } from './library/aggregates/distinctCount.ts';
+export { mapInput } from './library/aggregates/mapInput.ts';
+export { max } from './library/aggregates/max.ts';
+export { type MeanState, mean } from './library/aggregates/mean.ts';
+export { min } from './library/aggregates/min.ts';
+export {
+  type QuantileSketchState,
+  type QuantilesOptions,
+  type QuantilesResult,
+  quantiles,
+} from './library/aggregates/quantiles.ts';
+export { sum } from './library/aggregates/sum.ts';
+export { h3Cell } from './library/geo/h3Cell.ts';
 export {
   type GeoIntervalJoinOptions,
   GeoIntervalJoinProcessor,
   type LatLng,
-} from './joins/GeoIntervalJoinProcessor.ts';
-export { geoIntervalJoin } from './joins/geoIntervalJoin.ts';
+} from './library/joins/GeoIntervalJoinProcessor.ts';
+export { geoIntervalJoin } from './library/joins/geoIntervalJoin.ts';
 export {
   type IntervalJoinOptions,
   type IntervalJoinOutput,
@@ -47,21 +47,25 @@ export {
   type IntervalJoinStats,
   type JoinedRecord,
   type LateJoinRecord,
-} from './joins/IntervalJoinProcessor.ts';
-export { intervalJoin } from './joins/intervalJoin.ts';
-export { type LookupJoinOptions, lookupJoin } from './joins/lookupJoin.ts';
-export { type TableUpdate, VersionedTable, type VersionedTableOptions } from './joins/VersionedTable.ts';
-export { type AssignWatermarksOptions, assignWatermarks } from './time/assignWatermarks.ts';
-export { BoundedOutOfOrdernessWatermark } from './time/BoundedOutOfOrdernessWatermark.ts';
-export type { SourceRecord } from './time/SourceRecord.ts';
-export type { StreamInput } from './time/StreamInput.ts';
-export { Watermark } from './time/Watermark.ts';
+} from './library/joins/IntervalJoinProcessor.ts';
+export { intervalJoin } from './library/joins/intervalJoin.ts';
+export { type LookupJoinOptions, lookupJoin } from './library/joins/lookupJoin.ts';
+export {
+  type TableUpdate,
+  VersionedTable,
+  type VersionedTableOptions,
+} from './library/joins/VersionedTable.ts';
+export { type AssignWatermarksOptions, assignWatermarks } from './library/time/assignWatermarks.ts';
+export { BoundedOutOfOrdernessWatermark } from './library/time/BoundedOutOfOrdernessWatermark.ts';
 export {
   type PartitionWatermark,
   type SourcePartition,
   WatermarkCombiner,
   type WatermarkCombinerOptions,
-} from './time/WatermarkCombiner.ts';
+} from './library/time/WatermarkCombiner.ts';
+export type { SourceRecord } from './time/SourceRecord.ts';
+export type { StreamInput } from './time/StreamInput.ts';
+export { Watermark } from './time/Watermark.ts';
 export { type NodeKind, type NodeOptions, Topology, type TopologyNode } from './topology/Topology.ts';
 export { createWindowProcessor } from './windows/createWindowProcessor.ts';
 export { HoppingWindows } from './windows/HoppingWindows.ts';

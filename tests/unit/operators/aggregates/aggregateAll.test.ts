@@ -1,11 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { aggregateAll } from '../../../../operators/aggregates/aggregateAll.ts';
-import { count } from '../../../../operators/aggregates/count.ts';
-import { mapInput } from '../../../../operators/aggregates/mapInput.ts';
-import { max } from '../../../../operators/aggregates/max.ts';
-import { mean } from '../../../../operators/aggregates/mean.ts';
-import { quantiles } from '../../../../operators/aggregates/quantiles.ts';
+import { aggregateAll } from '../../../../operators/library/aggregates/aggregateAll.ts';
+import { count } from '../../../../operators/library/aggregates/count.ts';
+import { mapInput } from '../../../../operators/library/aggregates/mapInput.ts';
+import { max } from '../../../../operators/library/aggregates/max.ts';
+import { mean } from '../../../../operators/library/aggregates/mean.ts';
+import { quantiles } from '../../../../operators/library/aggregates/quantiles.ts';
 import { checkMergeLaws, fold } from './aggregateLaws.ts';
 
 const gps = aggregateAll({

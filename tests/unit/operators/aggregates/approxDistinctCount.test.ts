@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { approxDistinctCount } from '../../../../operators/aggregates/approxDistinctCount.ts';
+import { approxDistinctCount } from '../../../../operators/library/aggregates/approxDistinctCount.ts';
 import { checkMergeLaws, fold } from './aggregateLaws.ts';
 
 describe('approxDistinctCount', () => {

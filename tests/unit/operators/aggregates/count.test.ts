@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { count } from '../../../../operators/aggregates/count.ts';
+import { count } from '../../../../operators/library/aggregates/count.ts';
 import { checkMergeLaws, fold } from './aggregateLaws.ts';
 
 describe('count', () => {

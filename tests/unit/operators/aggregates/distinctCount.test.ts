@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { distinctCount } from '../../../../operators/aggregates/distinctCount.ts';
+import { distinctCount } from '../../../../operators/library/aggregates/distinctCount.ts';
 import { checkMergeLaws, fold } from './aggregateLaws.ts';
 
 describe('distinctCount', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { mapInput } from '../../../../operators/aggregates/mapInput.ts';
-import { sum } from '../../../../operators/aggregates/sum.ts';
+import { mapInput } from '../../../../operators/library/aggregates/mapInput.ts';
+import { sum } from '../../../../operators/library/aggregates/sum.ts';
 import { fold } from './aggregateLaws.ts';
 
 describe('mapInput', () => {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { max } from '../../../../operators/aggregates/max.ts';
+import { max } from '../../../../operators/library/aggregates/max.ts';
 import { checkMergeLaws, fold } from './aggregateLaws.ts';
 
 describe('max', () => {

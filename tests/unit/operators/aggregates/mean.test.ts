@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { mean } from '../../../../operators/aggregates/mean.ts';
+import { mean } from '../../../../operators/library/aggregates/mean.ts';
 import { checkMergeLaws, fold } from './aggregateLaws.ts';
 
 describe('mean', () => {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { min } from '../../../../operators/aggregates/min.ts';
+import { min } from '../../../../operators/library/aggregates/min.ts';
 import { checkMergeLaws, fold } from './aggregateLaws.ts';
 
 describe('min', () => {

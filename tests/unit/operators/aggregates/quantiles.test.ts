@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { quantiles } from '../../../../operators/aggregates/quantiles.ts';
+import { quantiles } from '../../../../operators/library/aggregates/quantiles.ts';
 import { checkMergeLaws, fold } from './aggregateLaws.ts';
 
 const exactQuantile = (sorted: readonly number[], q: number) => sorted[Math.floor(q * (sorted.length - 1))]!;

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { sum } from '../../../../operators/aggregates/sum.ts';
+import { sum } from '../../../../operators/library/aggregates/sum.ts';
 import { checkMergeLaws, fold } from './aggregateLaws.ts';
 
 /** Exact rational sum of doubles via BigInt scaled by 2^1100, rounded back to a double. */

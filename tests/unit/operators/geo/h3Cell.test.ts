@@ -1,7 +1,7 @@
 import { cellToLatLng, getResolution } from 'h3-js';
 import { describe, expect, it } from 'vitest';
-import { h3Cell } from '../../../../operators/geo/h3Cell.ts';
 import { haversineMeters } from '../../../../operators/geo/haversineMeters.ts';
+import { h3Cell } from '../../../../operators/library/geo/h3Cell.ts';
 
 describe('h3Cell', () => {
   it('returns the cell containing the point at the resolution', () => {

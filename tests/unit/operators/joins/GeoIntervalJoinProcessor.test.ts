@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { haversineMeters } from '../../../../operators/geo/haversineMeters.ts';
-import { GeoIntervalJoinProcessor } from '../../../../operators/joins/GeoIntervalJoinProcessor.ts';
+import { GeoIntervalJoinProcessor } from '../../../../operators/library/joins/GeoIntervalJoinProcessor.ts';
 import type { SourceRecord } from '../../../../operators/time/SourceRecord.ts';
 import { rec } from '../testRecords.ts';
 

@@ -4,7 +4,7 @@ import {
   type IntervalJoinOutput,
   IntervalJoinProcessor,
   type LateJoinRecord,
-} from '../../../../operators/joins/IntervalJoinProcessor.ts';
+} from '../../../../operators/library/joins/IntervalJoinProcessor.ts';
 import type { SourceRecord } from '../../../../operators/time/SourceRecord.ts';
 import { rec } from '../testRecords.ts';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { VersionedTable } from '../../../../operators/joins/VersionedTable.ts';
+import { VersionedTable } from '../../../../operators/library/joins/VersionedTable.ts';
 
 describe('VersionedTable', () => {
   it('returns the version valid at an event time, and the latest by default', () => {

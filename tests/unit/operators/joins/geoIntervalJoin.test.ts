@@ -1,7 +1,7 @@
 import { map } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
-import { geoIntervalJoin } from '../../../../operators/joins/geoIntervalJoin.ts';
+import { geoIntervalJoin } from '../../../../operators/library/joins/geoIntervalJoin.ts';
 import { rec } from '../testRecords.ts';
 
 describe('geoIntervalJoin', () => {

@@ -1,7 +1,7 @@
 import { map } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
-import { intervalJoin } from '../../../../operators/joins/intervalJoin.ts';
+import { intervalJoin } from '../../../../operators/library/joins/intervalJoin.ts';
 import { Watermark } from '../../../../operators/time/Watermark.ts';
 import { rec } from '../testRecords.ts';
 

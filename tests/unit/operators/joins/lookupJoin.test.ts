@@ -1,6 +1,6 @@
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
-import { lookupJoin } from '../../../../operators/joins/lookupJoin.ts';
+import { lookupJoin } from '../../../../operators/library/joins/lookupJoin.ts';
 import { rec } from '../testRecords.ts';
 
 const scheduler = () => new TestScheduler((actual, expected) => expect(actual).toEqual(expected));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BoundedOutOfOrdernessWatermark } from '../../../../operators/time/BoundedOutOfOrdernessWatermark.ts';
+import { BoundedOutOfOrdernessWatermark } from '../../../../operators/library/time/BoundedOutOfOrdernessWatermark.ts';
 
 describe('BoundedOutOfOrdernessWatermark', () => {
   it('trails the largest event time by the bound and never goes back', () => {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { WatermarkCombiner } from '../../../../operators/time/WatermarkCombiner.ts';
+import { WatermarkCombiner } from '../../../../operators/library/time/WatermarkCombiner.ts';
 
 describe('WatermarkCombiner', () => {
   it('combines partitions by minimum', () => {

@@ -1,8 +1,8 @@
 import { map } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
-import { count } from '../../../../operators/aggregates/count.ts';
-import { assignWatermarks } from '../../../../operators/time/assignWatermarks.ts';
+import { count } from '../../../../operators/library/aggregates/count.ts';
+import { assignWatermarks } from '../../../../operators/library/time/assignWatermarks.ts';
 import { Watermark } from '../../../../operators/time/Watermark.ts';
 import { TumblingWindows } from '../../../../operators/windows/TumblingWindows.ts';
 import { windowAggregate } from '../../../../operators/windows/windowAggregate.ts';

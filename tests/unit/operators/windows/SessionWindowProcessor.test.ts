@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { aggregateAll } from '../../../../operators/aggregates/aggregateAll.ts';
-import { count } from '../../../../operators/aggregates/count.ts';
-import { mapInput } from '../../../../operators/aggregates/mapInput.ts';
-import { sum } from '../../../../operators/aggregates/sum.ts';
+import { aggregateAll } from '../../../../operators/library/aggregates/aggregateAll.ts';
+import { count } from '../../../../operators/library/aggregates/count.ts';
+import { mapInput } from '../../../../operators/library/aggregates/mapInput.ts';
+import { sum } from '../../../../operators/library/aggregates/sum.ts';
 import { SessionWindowProcessor } from '../../../../operators/windows/SessionWindowProcessor.ts';
 import { SessionWindows } from '../../../../operators/windows/SessionWindows.ts';
 import type { LateRecord, WindowOutput, WindowResult } from '../../../../operators/windows/WindowOutput.ts';

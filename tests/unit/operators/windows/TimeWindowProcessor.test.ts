@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isCityOpsError } from '../../../../engine/errors.ts';
-import { aggregateAll } from '../../../../operators/aggregates/aggregateAll.ts';
-import { count } from '../../../../operators/aggregates/count.ts';
-import { mapInput } from '../../../../operators/aggregates/mapInput.ts';
-import { sum } from '../../../../operators/aggregates/sum.ts';
+import { aggregateAll } from '../../../../operators/library/aggregates/aggregateAll.ts';
+import { count } from '../../../../operators/library/aggregates/count.ts';
+import { mapInput } from '../../../../operators/library/aggregates/mapInput.ts';
+import { sum } from '../../../../operators/library/aggregates/sum.ts';
 import { HoppingWindows } from '../../../../operators/windows/HoppingWindows.ts';
 import { TimeWindowProcessor } from '../../../../operators/windows/TimeWindowProcessor.ts';
 import { TumblingWindows } from '../../../../operators/windows/TumblingWindows.ts';

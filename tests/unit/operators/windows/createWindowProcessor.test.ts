@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { count } from '../../../../operators/aggregates/count.ts';
+import { count } from '../../../../operators/library/aggregates/count.ts';
 import { createWindowProcessor } from '../../../../operators/windows/createWindowProcessor.ts';
 import { HoppingWindows } from '../../../../operators/windows/HoppingWindows.ts';
 import { SessionWindowProcessor } from '../../../../operators/windows/SessionWindowProcessor.ts';

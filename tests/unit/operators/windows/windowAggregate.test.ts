@@ -1,7 +1,7 @@
 import { map, Observable } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
-import { count } from '../../../../operators/aggregates/count.ts';
+import { count } from '../../../../operators/library/aggregates/count.ts';
 import { Watermark } from '../../../../operators/time/Watermark.ts';
 import { HoppingWindows } from '../../../../operators/windows/HoppingWindows.ts';
 import { SessionWindows } from '../../../../operators/windows/SessionWindows.ts';

@@ -1,7 +1,7 @@
 import { Observable, type OperatorFunction } from 'rxjs';
-import type { SourceRecord } from '../time/SourceRecord.ts';
-import type { StreamInput } from '../time/StreamInput.ts';
-import { Watermark } from '../time/Watermark.ts';
+import type { SourceRecord } from '../../time/SourceRecord.ts';
+import type { StreamInput } from '../../time/StreamInput.ts';
+import { Watermark } from '../../time/Watermark.ts';
 import {
   type IntervalJoinOptions,
   type IntervalJoinOutput,

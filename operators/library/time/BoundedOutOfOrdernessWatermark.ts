@@ -1,4 +1,4 @@
-import { requireNonNegativeInteger } from '../optionInternals.ts';
+import { requireNonNegativeInteger } from '../../optionInternals.ts';
 
 /**
  * Event-time watermark of one stream with bounded out-of-orderness: `watermark = max event time seen -

@@ -5,8 +5,8 @@ import {
   type SchedulerLike,
   type Subscription,
 } from 'rxjs';
-import type { SourceRecord } from './SourceRecord.ts';
-import { Watermark } from './Watermark.ts';
+import type { SourceRecord } from '../../time/SourceRecord.ts';
+import { Watermark } from '../../time/Watermark.ts';
 import { WatermarkCombiner, type WatermarkCombinerOptions } from './WatermarkCombiner.ts';
 
 export interface AssignWatermarksOptions extends WatermarkCombinerOptions {

@@ -1,4 +1,4 @@
-import type { Aggregate } from './Aggregate.ts';
+import type { Aggregate } from '../../aggregates/Aggregate.ts';
 import { invalidState } from './aggregateInternals.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: the members' state types are erased into the array state.

@@ -1,6 +1,6 @@
 import { Observable, type OperatorFunction } from 'rxjs';
-import { requireFunction, requireOneOf } from '../optionInternals.ts';
-import type { SourceRecord } from '../time/SourceRecord.ts';
+import { requireFunction, requireOneOf } from '../../optionInternals.ts';
+import type { SourceRecord } from '../../time/SourceRecord.ts';
 import { type TableUpdate, VersionedTable, type VersionedTableOptions } from './VersionedTable.ts';
 
 export interface LookupJoinOptions<T, K, V, R> extends VersionedTableOptions {

@@ -1,4 +1,4 @@
-import { requireDurationOrInfinity } from '../optionInternals.ts';
+import { requireDurationOrInfinity } from '../../optionInternals.ts';
 
 /**
  * A change to reference data: `value` is valid for `key` from event time `validFrom` (epoch ms) until the

@@ -3,10 +3,10 @@ import {
   requireFunction,
   requireNonNegativeInteger,
   requireOneOf,
-} from '../optionInternals.ts';
-import type { SourceRecord } from '../time/SourceRecord.ts';
-import type { LateRecord } from '../windows/WindowOutput.ts';
-import { invalidTimestamp, lateRecord } from '../windows/windowInternals.ts';
+} from '../../optionInternals.ts';
+import type { SourceRecord } from '../../time/SourceRecord.ts';
+import type { LateRecord } from '../../windows/WindowOutput.ts';
+import { invalidTimestamp, lateRecord } from '../../windows/windowInternals.ts';
 
 export interface IntervalJoinOptions<L, R, K, O> {
   /** A right record may be up to this much earlier than the left one, ms (inclusive). */

@@ -1,5 +1,5 @@
 import { latLngToCell } from 'h3-js';
-import { invalidOption } from '../optionInternals.ts';
+import { invalidOption } from '../../optionInternals.ts';
 
 /**
  * The H3 cell (hex string) containing a WGS84 point at `resolution` (0..15; 9 is ~0.1 km², edge ~200 m).

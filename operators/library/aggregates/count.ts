@@ -1,4 +1,4 @@
-import type { Aggregate } from './Aggregate.ts';
+import type { Aggregate } from '../../aggregates/Aggregate.ts';
 import { requireStateNumber } from './aggregateInternals.ts';
 
 /**

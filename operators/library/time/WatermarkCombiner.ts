@@ -1,4 +1,4 @@
-import { requireDurationOrInfinity } from '../optionInternals.ts';
+import { requireDurationOrInfinity } from '../../optionInternals.ts';
 import { BoundedOutOfOrdernessWatermark } from './BoundedOutOfOrdernessWatermark.ts';
 
 /** A source partition whose watermark is tracked separately. */

@@ -1,4 +1,4 @@
-import type { Aggregate } from './Aggregate.ts';
+import type { Aggregate } from '../../aggregates/Aggregate.ts';
 
 /**
  * Feeds an aggregate with a value derived from the input (a "contramap"): same state, merge and result.

@@ -1,5 +1,5 @@
-import { invalidOption, requireFiniteNumber } from '../optionInternals.ts';
-import type { Aggregate } from './Aggregate.ts';
+import type { Aggregate } from '../../aggregates/Aggregate.ts';
+import { invalidOption, requireFiniteNumber } from '../../optionInternals.ts';
 import { invalidState, requireStateObject } from './aggregateInternals.ts';
 
 export interface QuantilesOptions {

@@ -1,5 +1,5 @@
-import type { H3ProximityOptions } from '../geo/H3Proximity.ts';
-import type { SourceRecord } from '../time/SourceRecord.ts';
+import type { H3ProximityOptions } from '../../geo/H3Proximity.ts';
+import type { SourceRecord } from '../../time/SourceRecord.ts';
 import { type IntervalJoinOptions, IntervalJoinProcessor } from './IntervalJoinProcessor.ts';
 import { geoJoinOptions } from './joinInternals.ts';
 

@@ -1,6 +1,6 @@
 // Shared by the aggregates: state checks for fromJSON/merge and the exact float summation behind sum() and
 // mean().
-import { CityOpsError } from '../../engine/errors.ts';
+import { CityOpsError } from '../../../engine/errors.ts';
 
 export function invalidState(aggregate: string, problem: string): CityOpsError {
   return new CityOpsError('INVALID_STATE', `${aggregate}: ${problem}`);

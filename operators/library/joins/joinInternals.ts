@@ -1,9 +1,9 @@
 // Shared by GeoIntervalJoinProcessor and geoIntervalJoin: turns geo options into interval-join options keyed
 // by H3 cell, probing the cells of a disk and checking the exact distance.
-import { H3Proximity } from '../geo/H3Proximity.ts';
-import { haversineMeters } from '../geo/haversineMeters.ts';
-import { requireFunction } from '../optionInternals.ts';
-import type { SourceRecord } from '../time/SourceRecord.ts';
+import { H3Proximity } from '../../geo/H3Proximity.ts';
+import { haversineMeters } from '../../geo/haversineMeters.ts';
+import { requireFunction } from '../../optionInternals.ts';
+import type { SourceRecord } from '../../time/SourceRecord.ts';
 import type { GeoIntervalJoinOptions } from './GeoIntervalJoinProcessor.ts';
 import type { IntervalJoinOptions } from './IntervalJoinProcessor.ts';
 

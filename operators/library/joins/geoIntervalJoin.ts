@@ -1,5 +1,5 @@
 import type { Observable, OperatorFunction } from 'rxjs';
-import type { StreamInput } from '../time/StreamInput.ts';
+import type { StreamInput } from '../../time/StreamInput.ts';
 import type { GeoIntervalJoinOptions } from './GeoIntervalJoinProcessor.ts';
 import type { IntervalJoinOutput } from './IntervalJoinProcessor.ts';
 import { intervalJoin } from './intervalJoin.ts';
