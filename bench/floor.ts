@@ -27,11 +27,12 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import KafkaJavascript from '@confluentinc/kafka-javascript';
 import { PROJECT_ROOT } from '../engine/config/environment.ts';
+import type { RowBinaryChunk } from '../engine/connectors/clickhouse/rowBinary.ts';
+import { ClickHouseSink } from '../engine/connectors/clickhouse/sink.ts';
 import {
   eventsAtomic,
   populationAtomic,
@@ -130,15 +131,15 @@ async function main(): Promise<void> {
   await source.finish();
   say(`generated ${generated.toLocaleString('en')} messages`);
 
-  // The atomic rows of every message, built by the engine's batch code (not measured), as the UTF-8 bytes
-  // it hands over, so the ClickHouse part measures sending them and ClickHouse's work.
-  const rows: Record<StreamName, Uint8Array[]> = { transport: [], events: [], population: [] };
+  // The atomic rows of every message, built by the engine's batch code (not measured), as the RowBinary
+  // bytes it hands over, so the ClickHouse part measures sending them and ClickHouse's work.
+  const rows: Record<StreamName, RowBinaryChunk[]> = { transport: [], events: [], population: [] };
   let accepted = 0;
   const nextOffset = BATCH_STREAMS.map(() => 0);
   for (const batch of batches) {
     for (const [stream, task] of tasksOf(batch, nextOffset)) {
       const result = processBatch(task);
-      rows[stream].push(result.atomicTsv);
+      rows[stream].push(result.atomic);
       accepted += result.accepted.count;
     }
   }
@@ -214,19 +215,15 @@ async function main(): Promise<void> {
   say(`of which parse: ${parse.wallSeconds} s`);
 
   // 4. ClickHouse: the rows (built before producing), inserted.
-  const insertBytes = async (table: string, columns: readonly string[], chunks: Uint8Array[]) => {
-    await clickhouse.insert({
-      table,
-      columns: [...columns] as [string, ...string[]],
-      format: 'TabSeparated',
-      values: Readable.from(chunks, { objectMode: false }),
-    });
+  const sink = new ClickHouseSink(clickhouse);
+  const insertBytes = async (table: string, columns: readonly string[], chunks: RowBinaryChunk[]) => {
+    await sink.insertRowBinary(table, columns, chunks);
   };
   const db = env.CLICKHOUSE_DATABASE;
   const inserts = Math.max(1, Math.round(accepted / GOAL_RATE));
   const insert = await measure('clickhouse', { clickhouse: clickhousePid }, async () => {
     for (let n = 0; n < inserts; n++) {
-      const share = (list: Uint8Array[]) =>
+      const share = (list: RowBinaryChunk[]) =>
         list.slice(Math.floor((n * list.length) / inserts), Math.floor(((n + 1) * list.length) / inserts));
       await Promise.all([
         insertBytes(`${db}.transport_atomic`, columnNames(transportAtomic), share(rows.transport)),

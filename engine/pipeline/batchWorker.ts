@@ -1,4 +1,5 @@
 import { cellToLatLng, latLngToCell } from 'h3-js';
+import { type RowBinaryChunk, RowBinaryWriter } from '../connectors/clickhouse/rowBinary.ts';
 import {
   eventRawRow,
   eventRow,
@@ -103,21 +104,19 @@ export interface BatchResult {
   readonly firstOffset: number;
   readonly lastOffset: number;
   readonly accepted: AcceptedColumns;
-  /**
-   * TabSeparated body for the stream's atomic table (masked), as UTF-8. Bytes rather than a string: the
-   * worker encodes them, so the main thread (the engine's busiest) neither encodes nor scans them before
-   * sending; it counts their lines with a native byte search.
-   */
-  readonly atomicTsv: Uint8Array;
-  /** TabSeparated body for `events_raw` in the restricted database (events only), as UTF-8. */
-  readonly restrictedTsv: Uint8Array;
+  /** RowBinary rows for the stream's atomic table (masked), ready to send as they are. */
+  readonly atomic: RowBinaryChunk;
+  /** RowBinary rows for `events_raw` in the restricted database (events only). */
+  readonly restricted: RowBinaryChunk;
   readonly deadLetters: DeadLetter[];
   /** Masked incident messages for the live map and alerts (events only). */
   readonly incidents: IncidentMessage[];
 }
 
 const decoder = new TextDecoder('utf-8', { fatal: false });
-const utf8 = new TextEncoder();
+/** This thread's insert bodies, reused from batch to batch. */
+const atomicRows = new RowBinaryWriter();
+const restrictedRows = new RowBinaryWriter();
 
 /**
  * Decodes, validates and enriches one batch: the CPU-heavy, stateless part of the pipeline, run in
@@ -130,10 +129,10 @@ export function processBatch(task: BatchTask): BatchResult {
   const accepted = newColumns(n);
   const deadLetters: DeadLetter[] = [];
   const incidents: IncidentMessage[] = [];
-  let atomicTsv = '';
-  let restrictedTsv = '';
-  const source = `\t${task.partition}`;
-  const ingestedAt = Math.floor(task.clock.now / 1000);
+  atomicRows.reset();
+  restrictedRows.reset();
+  // One object for every record's source columns, its offset set per record.
+  const from = { partition: task.partition, offset: 0, ingestedAt: task.clock.now };
   let position = 0;
   let keyPosition = 0;
   let count = 0;
@@ -172,7 +171,7 @@ export function processBatch(task: BatchTask): BatchResult {
     }
     const { lat, lon, cell, district } = place;
     const ts = decoded.ts;
-    const tail = `${source}\t${offset}\t${ingestedAt}\n`;
+    from.offset = offset;
     accepted.offsets[count] = offset;
     accepted.ts[count] = ts;
     accepted.districtCodes[count] = districtCode.get(district)!;
@@ -185,7 +184,7 @@ export function processBatch(task: BatchTask): BatchResult {
         accepted.entities[count] = r.vehicle;
         accepted.measure[count] = r.speed_kmh ?? Number.NaN;
         accepted.labelCodes[count] = labelCode.get(r.mode)!;
-        atomicTsv += transportRow(r, ts, lat, lon, district, cell, tail);
+        transportRow(atomicRows, r, ts, lat, lon, district, cell, from);
         break;
       }
       case 'events': {
@@ -202,9 +201,9 @@ export function processBatch(task: BatchTask): BatchResult {
           id_number: reporter?.id_number ? maskIdNumber(reporter.id_number) : null,
         };
         const description = maskFreeText(r.description ?? '', reporter);
-        atomicTsv += eventRow(r, ts, lat, lon, district, cell, description, masked, tail);
+        eventRow(atomicRows, r, ts, lat, lon, district, cell, description, masked, from);
         const payload = bytes === null ? '' : decoder.decode(bytes);
-        restrictedTsv += eventRawRow(r, ts, payload, tail);
+        eventRawRow(restrictedRows, r, ts, payload, from);
         incidents.push({
           kind: 'incident',
           id: r.id,
@@ -231,7 +230,7 @@ export function processBatch(task: BatchTask): BatchResult {
         accepted.labelCodes[count] = labelCode.get('')!;
         accepted.inflow[count] = r.inflow;
         accepted.outflow[count] = r.outflow;
-        atomicTsv += populationRow(r, ts, lat, lon, district, cell, tail);
+        populationRow(atomicRows, r, ts, lat, lon, district, cell, from);
         break;
       }
     }
@@ -243,10 +242,8 @@ export function processBatch(task: BatchTask): BatchResult {
     firstOffset: n > 0 ? task.offsets[0]! : -1,
     lastOffset: n > 0 ? task.offsets[n - 1]! : -1,
     accepted: sliceColumns(accepted, count),
-    // TextEncoder, not Buffer.from: a small Buffer is a view of a shared pool, which the thread hand-over
-    // would copy whole.
-    atomicTsv: utf8.encode(atomicTsv),
-    restrictedTsv: utf8.encode(restrictedTsv),
+    atomic: atomicRows.take(),
+    restricted: restrictedRows.take(),
     deadLetters,
     incidents,
   };

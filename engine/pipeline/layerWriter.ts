@@ -1,4 +1,5 @@
 import type { Environment } from '../config/environment.ts';
+import type { RowBinaryChunk } from '../connectors/clickhouse/rowBinary.ts';
 import type { ClickHouseSink } from '../connectors/clickhouse/sink.ts';
 import {
   eventsAtomic,
@@ -45,16 +46,16 @@ export class LayerWriter {
     let late = 0;
     const writer = this.#writer;
     const now = Math.floor(Date.now() / 1000);
-    const atomic: Record<StreamName, Uint8Array[]> = { transport: [], events: [], population: [] };
-    const rawEvents: Uint8Array[] = [];
+    const atomic: Record<StreamName, RowBinaryChunk[]> = { transport: [], events: [], population: [] };
+    const rawEvents: RowBinaryChunk[] = [];
     const lateRows: string[] = [];
     let deadLetterRows = '';
     let deadLetterRawRows = '';
     let windows = '';
     const deadLetterMessages: SinkMessage[] = [];
     for (const d of drains) {
-      atomic[d.stream].push(...d.atomicTsv);
-      rawEvents.push(...d.restrictedTsv);
+      atomic[d.stream].push(...d.atomic);
+      rawEvents.push(...d.restricted);
       if (d.lateTsv) lateRows.push(d.lateTsv);
       const topic = streamTopic(d.stream, this.#env.CITY_OPS_TOPIC_PREFIX);
       for (const l of d.deadLetters) {
@@ -80,18 +81,25 @@ export class LayerWriter {
       }
     }
     const db = { city: this.#env.CLICKHOUSE_DATABASE, restricted: this.#env.CLICKHOUSE_RESTRICTED_DATABASE };
-    const inserts: [TableDefinition, (string | Uint8Array)[]][] = [
+    // The workers' rows are RowBinary; the few the main thread builds here are TabSeparated text.
+    const binary: [TableDefinition, RowBinaryChunk[]][] = [
       [transportAtomic, atomic.transport],
       [eventsAtomic, atomic.events],
       [populationAtomic, atomic.population],
       [eventsRaw, rawEvents],
+    ];
+    const text: [TableDefinition, string[]][] = [
       [lateEvents, lateRows],
       [deadLetters, [deadLetterRows]],
       [deadLettersRaw, [deadLetterRawRows]],
       [windowPartials, [windows]],
     ];
+    const inserts = [...binary, ...text];
     const written = await Promise.all([
-      ...inserts.map(([table, bodies]) => writer.insertTsv(qualified(table, db), columnNames(table), bodies)),
+      ...binary.map(([table, chunks]) =>
+        writer.insertRowBinary(qualified(table, db), columnNames(table), chunks),
+      ),
+      ...text.map(([table, bodies]) => writer.insertTsv(qualified(table, db), columnNames(table), bodies)),
       // KafkaSink gives up after 30 s and replaces a producer whose send hangs (see KafkaSink.send).
       this.#sink
         .send(internalTopic('deadLetters', this.#env.CITY_OPS_TOPIC_PREFIX), deadLetterMessages)

@@ -7,6 +7,7 @@ import { TumblingWindows } from '../../operators/windows/TumblingWindows.ts';
 import type { WindowOutput } from '../../operators/windows/WindowOutput.ts';
 import type { WindowProcessor } from '../../operators/windows/WindowProcessor.ts';
 import { windowsOf } from '../../operators/windows/windowAggregate.ts';
+import type { RowBinaryChunk } from '../connectors/clickhouse/rowBinary.ts';
 import { lateEventRow, type WindowPartialRow } from '../connectors/clickhouse/tables/layers.ts';
 import type { AggregateMessage, DistrictWindowMessage, IncidentMessage } from '../contract/aggregates.ts';
 import type { StreamName } from '../contract/topics.ts';
@@ -81,9 +82,9 @@ export interface LiveCell {
 export interface PipelineDrain {
   readonly stream: StreamName;
   readonly partition: number;
-  /** UTF-8 TabSeparated bodies (see `BatchResult`). */
-  readonly atomicTsv: Uint8Array[];
-  readonly restrictedTsv: Uint8Array[];
+  /** RowBinary rows of the atomic table and of the restricted raw events (see `BatchResult`). */
+  readonly atomic: RowBinaryChunk[];
+  readonly restricted: RowBinaryChunk[];
   readonly deadLetters: DeadLetter[];
   readonly lateTsv: string;
   readonly lateCount: number;
@@ -161,8 +162,8 @@ export class PartitionPipeline {
   #nextOffset: number | undefined;
   #applied: AppliedBatch[] = [];
   #appliedCount = 0;
-  #atomic: Uint8Array[] = [];
-  #restricted: Uint8Array[] = [];
+  #atomic: RowBinaryChunk[] = [];
+  #restricted: RowBinaryChunk[] = [];
   #deadLetters: DeadLetter[] = [];
   #late = '';
   #lateCount = 0;
@@ -361,11 +362,11 @@ export class PartitionPipeline {
       ts: a.ts,
     });
     this.#collectLive(result, this.#liveFrom);
-    if (result.atomicTsv.length > 0) this.#atomic.push(result.atomicTsv);
-    if (result.restrictedTsv.length > 0) this.#restricted.push(result.restrictedTsv);
+    if (result.atomic.rows > 0) this.#atomic.push(result.atomic);
+    if (result.restricted.rows > 0) this.#restricted.push(result.restricted);
     for (const letter of result.deadLetters) this.#deadLetters.push(letter);
     for (const incident of result.incidents) this.#incidents.push(incident);
-    this.#bufferedBytes += result.atomicTsv.length + result.restrictedTsv.length;
+    this.#bufferedBytes += result.atomic.bytes.length + result.restricted.bytes.length;
     this.#nextOffset = result.lastOffset + 1;
     this.#appliedCount += result.lastOffset - result.firstOffset + 1;
     this.lastActivityAt = Date.now();
@@ -422,8 +423,8 @@ export class PartitionPipeline {
     const drained: PipelineDrain = {
       stream: this.stream,
       partition: this.partition,
-      atomicTsv: this.#atomic,
-      restrictedTsv: this.#restricted,
+      atomic: this.#atomic,
+      restricted: this.#restricted,
       deadLetters: this.#deadLetters,
       lateTsv: this.#late,
       lateCount: this.#lateCount,

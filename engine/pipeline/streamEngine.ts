@@ -382,7 +382,7 @@ export class StreamEngine {
     const o = this.#options;
     if (this.#slots!.inflight >= o.maxInflightMessages) return true;
     let bytes = this.#slots!.bufferedBytes();
-    for (const drain of this.#pending) for (const chunk of drain.atomicTsv) bytes += chunk.length;
+    for (const drain of this.#pending) for (const chunk of drain.atomic) bytes += chunk.bytes.length;
     return bytes >= o.maxBufferedBytes;
   }
 

@@ -1,4 +1,6 @@
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RowBinaryWriter } from '../../../engine/connectors/clickhouse/rowBinary.ts';
 import { ClickHouseSink } from '../../../engine/connectors/clickhouse/sink.ts';
 import {
   eventRawRow,
@@ -32,14 +34,14 @@ import { cleanupRun, type EngineRun, prepareRun, query } from '../../helpers/eng
 
 /**
  * Each table's row encoder writes what its definition declares: one row through the real insert path
- * into the table the migrations created, read back by column name. Text fields carry tabs, newlines and
- * backslashes, which TabSeparated must escape.
+ * (RowBinary for the atomic layer, TabSeparated for the rest) into the table the migrations created, read
+ * back by column name. Text fields carry tabs, newlines, backslashes and Chinese, which TabSeparated must
+ * escape and RowBinary must count in bytes.
  */
 describe('table definitions: each encoder fills its own columns', () => {
   let run: EngineRun;
   let sink: ClickHouseSink;
   const ts = Date.UTC(2026, 10, 26, 2, 0, 0, 250);
-  const tail = '\t3\t42\t1800000000\n';
   const awkward = 'a\tb\nc\\d';
 
   beforeAll(async () => {
@@ -51,38 +53,63 @@ describe('table definitions: each encoder fills its own columns', () => {
     if (run) await cleanupRun(run);
   });
 
-  async function roundTrip(table: TableDefinition, row: string): Promise<Record<string, unknown>> {
-    const db = { city: run.db, restricted: run.restricted };
-    expect(row.split('\t').length, `${table.name}: fields of the row`).toBe(table.columns.length);
-    expect(await sink.insertTsv(qualified(table, db), columnNames(table), [row])).toBe(1);
+  async function readBack(table: TableDefinition): Promise<Record<string, unknown>> {
     const rows = await query<Record<string, unknown>>(
       run.clickhouse,
-      `SELECT * FROM ${qualified(table, db)}`,
+      `SELECT * FROM ${qualified(table, db())}`,
     );
     expect(rows).toHaveLength(1);
     expect(Object.keys(rows[0]!)).toEqual(columnNames(table));
     return rows[0]!;
   }
 
-  it('the atomic tables and the raw events', async () => {
-    const transport = await roundTrip(
-      transportAtomic,
+  const db = () => ({ city: run.db, restricted: run.restricted });
+
+  /** One TabSeparated row, inserted and read back. */
+  async function roundTrip(table: TableDefinition, row: string): Promise<Record<string, unknown>> {
+    expect(row.split('\t').length, `${table.name}: fields of the row`).toBe(table.columns.length);
+    expect(await sink.insertTsv(qualified(table, db()), columnNames(table), [row])).toBe(1);
+    return readBack(table);
+  }
+
+  /** One RowBinary row, written by `encode`, inserted and read back. */
+  async function binaryRoundTrip(
+    table: TableDefinition,
+    encode: (w: RowBinaryWriter) => void,
+  ): Promise<Record<string, unknown>> {
+    const writer = new RowBinaryWriter(16); // grows as it goes
+    encode(writer);
+    const chunk = writer.take();
+    expect(chunk.rows).toBe(1);
+    expect(await sink.insertRowBinary(qualified(table, db()), columnNames(table), [chunk])).toBe(1);
+    return readBack(table);
+  }
+
+  it('the atomic tables and the raw events (RowBinary)', async () => {
+    const from = { partition: 3, offset: 42, ingestedAt: 1_800_000_000_500 };
+    const transport = await binaryRoundTrip(transportAtomic, (w) =>
       transportRow(
-        { id: awkward, ts, vehicle: 'bus-1', mode: 'bus', lat: 22.5, lon: 114.1 },
+        w,
+        { id: awkward, ts, vehicle: 'bus-1', mode: 'bus', lat: 22.5, lon: 114.1, occupancy: 31 },
         ts,
         22.5,
         114.1,
         '440304',
         '88411c8c1bfffff',
-        tail,
+        from,
       ),
     );
     expect(transport).toMatchObject({
       id: awkward,
+      ts: '2026-11-26 02:00:00',
       ts_ms: String(ts),
       route: '',
+      lat: 22.5,
       speed_kmh: null,
+      occupancy: 31,
+      source_partition: 3,
       source_offset: '42',
+      ingested_at: '2027-01-15 08:00:00',
     });
     const report = {
       id: 'e-1',
@@ -92,31 +119,34 @@ describe('table definitions: each encoder fills its own columns', () => {
       lat: 22.5,
       lon: 114.1,
       status: 'open' as const,
+      description: '张三 说',
       reporter: { name: '张三', phone: '13812345678', id_number: '440304199001011234' },
     };
     const masked = { name: '张*', phone: '138******78', id_number: null };
-    const event = await roundTrip(
-      eventsAtomic,
-      eventRow(report, ts, 22.5, 114.1, '440304', 'cell', awkward, masked, tail),
+    const description = '某'.repeat(200); // non-ASCII, and longer than a one-byte length
+    const event = await binaryRoundTrip(eventsAtomic, (w) =>
+      eventRow(w, report, ts, 22.5, 114.1, '440304', 'cell', description, masked, from),
     );
     expect(event).toMatchObject({
       incident_id: 'e-1',
-      description: awkward,
+      severity: 4,
+      description,
       reporter_name: '张*',
+      reporter_id_number: '',
       has_reporter: 1,
     });
-    const raw = await roundTrip(eventsRaw, eventRawRow(report, ts, awkward, tail));
+    const raw = await binaryRoundTrip(eventsRaw, (w) => eventRawRow(w, report, ts, awkward, from));
     expect(raw).toMatchObject({ reporter_phone: '13812345678', payload: awkward });
-    const population = await roundTrip(
-      populationAtomic,
+    const population = await binaryRoundTrip(populationAtomic, (w) =>
       populationRow(
+        w,
         { id: 'p-1', ts, present: 7, inflow: 2, outflow: 1 },
         ts,
         22.5,
         114.1,
         '440304',
         'cell',
-        tail,
+        from,
       ),
     );
     expect(population).toMatchObject({ present: 7, inflow: 2, outflow: 1, district: '440304' });
@@ -198,5 +228,28 @@ describe('table definitions: each encoder fills its own columns', () => {
       }),
     );
     expect(JSON.parse(String(impact['nearest_vehicles']))).toEqual([{ vehicle: awkward }]);
+  });
+  it('RowBinary strings of any length and script read back as written', async () => {
+    const table = `${run.db}.rowbinary_strings`;
+    await run.clickhouse.command({ query: `CREATE TABLE ${table} (i UInt32, s String) ENGINE = Memory` });
+    const strings = fc.sample(fc.string({ unit: 'binary', maxLength: 300 }), { numRuns: 300, seed: 7 });
+    // Lengths at the varint's edges (127/128 and 16383/16384 bytes), and a lone surrogate, which UTF-8
+    // cannot carry (written as U+FFFD, as TextEncoder does).
+    strings.push('a'.repeat(127), 'a'.repeat(128), 'é'.repeat(8_192), 'x'.repeat(16_384), '\ud800', '');
+    const writer = new RowBinaryWriter(16);
+    strings.forEach((value, i) => {
+      writer.uint32(i);
+      writer.string(value);
+      writer.endRow();
+    });
+    const chunk = writer.take();
+    expect(await sink.insertRowBinary(table, ['i', 's'], [chunk])).toBe(strings.length);
+    const rows = await query<{ i: number; s: string }>(
+      run.clickhouse,
+      `SELECT i, s FROM ${table} ORDER BY i`,
+    );
+    const utf8 = new TextEncoder();
+    const decoder = new TextDecoder();
+    expect(rows.map((r) => r.s)).toEqual(strings.map((value) => decoder.decode(utf8.encode(value))));
   });
 });

@@ -41,8 +41,8 @@ function batchResult(messages: readonly Message[]): BatchResult {
       inflow: new Float64Array(n),
       outflow: new Float64Array(n),
     },
-    atomicTsv: new Uint8Array(0),
-    restrictedTsv: new Uint8Array(0),
+    atomic: { bytes: new Uint8Array(0), rows: 0 },
+    restricted: { bytes: new Uint8Array(0), rows: 0 },
     deadLetters: messages
       .filter((m) => m.record === undefined)
       .map((m) => ({

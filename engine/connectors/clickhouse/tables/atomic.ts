@@ -3,16 +3,31 @@ import type {
   PopulationRecord,
   TransportRecord,
 } from '../../../contract/exchangeRecords.ts';
-import { tsvField } from '../sqlLiteral.ts';
+import type { RowBinaryWriter } from '../rowBinary.ts';
 import { SOURCE_COLUMNS, type TableDefinition } from './table.ts';
 
 /**
  * The cleaned layer: one row per accepted record, masked, deduplicated by event id (ReplacingMergeTree),
  * plus the raw incident reports with their personal data in the restricted database.
  *
- * The row encoders take positional arguments, not a row object: they run once per record in the workers.
- * `tail` is the TabSeparated end of the row: `\t<source_partition>\t<source_offset>\t<ingested_at>\n`.
+ * The row encoders write RowBinary (see RowBinaryWriter), column by column in the order declared, and take
+ * positional arguments rather than a row object: they run once per record in the workers.
  */
+
+/** Where a record came from: the SOURCE_COLUMNS that end each row. */
+export interface RecordSource {
+  readonly partition: number;
+  readonly offset: number;
+  /** Epoch milliseconds. */
+  readonly ingestedAt: number;
+}
+
+function source(w: RowBinaryWriter, s: RecordSource): void {
+  w.uint16(s.partition);
+  w.uint64(s.offset);
+  w.dateTime(s.ingestedAt);
+  w.endRow();
+}
 
 /**
  * Sorted by a 15-minute bucket of event time first, then by H3 cell: the finalizer's interval join asks
@@ -42,15 +57,28 @@ export const transportAtomic: TableDefinition = {
 };
 
 export function transportRow(
+  w: RowBinaryWriter,
   r: TransportRecord,
   ts: number,
   lat: number,
   lon: number,
   district: string,
   cell: string,
-  tail: string,
-): string {
-  return `${tsvField(r.id)}\t${Math.floor(ts / 1000)}\t${ts}\t${tsvField(r.vehicle)}\t${r.mode}\t${tsvField(r.route ?? '')}\t${lat}\t${lon}\t${r.speed_kmh ?? '\\N'}\t${r.occupancy ?? '\\N'}\t${district}\t${cell}${tail}`;
+  from: RecordSource,
+): void {
+  w.string(r.id);
+  w.dateTime(ts);
+  w.uint64(ts);
+  w.string(r.vehicle);
+  w.string(r.mode);
+  w.string(r.route ?? '');
+  w.float64(lat);
+  w.float64(lon);
+  if (!w.isNull(r.speed_kmh)) w.float32(r.speed_kmh!);
+  if (!w.isNull(r.occupancy)) w.uint16(r.occupancy!);
+  w.string(district);
+  w.string(cell);
+  source(w, from);
 }
 
 export const eventsAtomic: TableDefinition = {
@@ -87,6 +115,7 @@ export interface MaskedReporter {
 }
 
 export function eventRow(
+  w: RowBinaryWriter,
   r: CityEventRecord,
   ts: number,
   lat: number,
@@ -95,10 +124,26 @@ export function eventRow(
   cell: string,
   description: string,
   masked: MaskedReporter,
-  tail: string,
-): string {
-  const incidentId = r.incident_id ?? r.id;
-  return `${tsvField(r.id)}\t${tsvField(incidentId)}\t${Math.floor(ts / 1000)}\t${ts}\t${r.category}\t${r.severity}\t${r.status}\t${r.source ?? ''}\t${lat}\t${lon}\t${district}\t${cell}\t${tsvField(description)}\t${tsvField(masked.name ?? '')}\t${tsvField(masked.phone ?? '')}\t${tsvField(masked.id_number ?? '')}\t${r.reporter ? 1 : 0}${tail}`;
+  from: RecordSource,
+): void {
+  w.string(r.id);
+  w.string(r.incident_id ?? r.id);
+  w.dateTime(ts);
+  w.uint64(ts);
+  w.string(r.category);
+  w.uint8(r.severity);
+  w.string(r.status);
+  w.string(r.source ?? '');
+  w.float64(lat);
+  w.float64(lon);
+  w.string(district);
+  w.string(cell);
+  w.string(description);
+  w.string(masked.name ?? '');
+  w.string(masked.phone ?? '');
+  w.string(masked.id_number ?? '');
+  w.uint8(r.reporter ? 1 : 0);
+  source(w, from);
 }
 
 export const populationAtomic: TableDefinition = {
@@ -122,15 +167,26 @@ export const populationAtomic: TableDefinition = {
 };
 
 export function populationRow(
+  w: RowBinaryWriter,
   r: PopulationRecord,
   ts: number,
   lat: number,
   lon: number,
   district: string,
   cell: string,
-  tail: string,
-): string {
-  return `${tsvField(r.id)}\t${Math.floor(ts / 1000)}\t${ts}\t${cell}\t${lat}\t${lon}\t${district}\t${r.present}\t${r.inflow}\t${r.outflow}${tail}`;
+  from: RecordSource,
+): void {
+  w.string(r.id);
+  w.dateTime(ts);
+  w.uint64(ts);
+  w.string(cell);
+  w.float64(lat);
+  w.float64(lon);
+  w.string(district);
+  w.uint32(r.present);
+  w.uint32(r.inflow);
+  w.uint32(r.outflow);
+  source(w, from);
 }
 
 /** Whole incident reports, with the reporter's personal data: the restricted database only. */
@@ -151,7 +207,21 @@ export const eventsRaw: TableDefinition = {
   engine: 'ReplacingMergeTree PARTITION BY toYYYYMMDD(ts) ORDER BY (incident_id, ts_ms, id)',
 };
 
-export function eventRawRow(r: CityEventRecord, ts: number, payload: string, tail: string): string {
+export function eventRawRow(
+  w: RowBinaryWriter,
+  r: CityEventRecord,
+  ts: number,
+  payload: string,
+  from: RecordSource,
+): void {
   const reporter = r.reporter;
-  return `${tsvField(r.id)}\t${tsvField(r.incident_id ?? r.id)}\t${Math.floor(ts / 1000)}\t${ts}\t${tsvField(reporter?.name ?? '')}\t${tsvField(reporter?.phone ?? '')}\t${tsvField(reporter?.id_number ?? '')}\t${tsvField(payload)}${tail}`;
+  w.string(r.id);
+  w.string(r.incident_id ?? r.id);
+  w.dateTime(ts);
+  w.uint64(ts);
+  w.string(reporter?.name ?? '');
+  w.string(reporter?.phone ?? '');
+  w.string(reporter?.id_number ?? '');
+  w.string(payload);
+  source(w, from);
 }
