@@ -1,3 +1,4 @@
+import { existsSync, realpathSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -68,7 +69,13 @@ const EnvironmentSchema = z.object({
     .enum(KAFKA_PRINCIPALS)
     .default('admin')
     .describe('which local-stack Kafka user this process is: each city-ops command sets its own'),
-  CITY_OPS_STACK_DIR: z.string().min(1).default(resolve(PROJECT_ROOT, '.stack')),
+  // Its real path: the stack's processes are recognized by the paths on their command lines, so a
+  // checkout whose .stack is a link to another's must name them the same way.
+  CITY_OPS_STACK_DIR: z
+    .string()
+    .min(1)
+    .default(resolve(PROJECT_ROOT, '.stack'))
+    .transform((dir) => (existsSync(dir) ? realpathSync(dir) : dir)),
   STACK_KAFKA_PORT: port.default(9092),
   STACK_KAFKA_CONTROLLER_PORT: port.default(9093),
   STACK_KAFKA_HEAP: z

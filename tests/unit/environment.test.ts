@@ -1,3 +1,6 @@
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { kafkaBrokers, loadEnvironment } from '../../engine/config/environment.ts';
 import { isCityOpsError } from '../../engine/errors.ts';
@@ -12,6 +15,20 @@ describe('loadEnvironment', () => {
       CLICKHOUSE_DATABASE: 'city',
     });
     expect(Object.isFrozen(env)).toBe(true);
+  });
+
+  it('names the stack directory by its real path, so a linked checkout recognizes the same processes', () => {
+    const root = mkdtempSync(join(tmpdir(), 'city-ops-stack-'));
+    mkdirSync(join(root, 'real'));
+    symlinkSync(join(root, 'real'), join(root, 'link'));
+    expect(loadEnvironment({ CITY_OPS_STACK_DIR: join(root, 'link') }).CITY_OPS_STACK_DIR).toBe(
+      realpathSync(join(root, 'real')),
+    );
+    // Not created yet: kept as given.
+    expect(loadEnvironment({ CITY_OPS_STACK_DIR: join(root, 'later') }).CITY_OPS_STACK_DIR).toBe(
+      join(root, 'later'),
+    );
+    rmSync(root, { recursive: true });
   });
 
   it('reads overrides and splits the broker list', () => {
