@@ -1,4 +1,5 @@
-import { cellToLatLng, latLngToCell } from 'h3-js';
+import { cellToLatLng } from 'h3-js';
+import { H3GridCache } from '../../operators/geo/H3GridCache.ts';
 import { type RowBinaryChunk, RowBinaryWriter } from '../connectors/clickhouse/rowBinary.ts';
 import {
   eventRawRow,
@@ -162,7 +163,7 @@ export function processBatch(task: BatchTask): BatchResult {
     }
     // Everything that may fail for one record is computed before any of its rows is written: a failure
     // dead-letters that record, and the batch (and the partition's offsets) go on.
-    let place: Place;
+    let place: Readonly<Place>;
     try {
       place = placeOf(decoded);
     } catch (error) {
@@ -300,27 +301,41 @@ function injectFault(task: BatchTask): void {
 }
 
 interface Place {
-  readonly lat: number;
-  readonly lon: number;
-  readonly cell: string;
-  readonly district: string;
+  lat: number;
+  lon: number;
+  cell: string;
+  district: string;
 }
 
+/** The cell of a position, from a grid of squares that lie inside one cell where it can (H3GridCache). */
+const cells = new H3GridCache({ resolution: CELL_RESOLUTION, bbox: index.bbox });
+/** Centres of the cells population records name; started over when it holds this many. */
+const CENTRES_KEPT = 100_000;
+const centres = new Map<string, [number, number]>();
+/** placeOf's answer, one object for every record: read it before the next call. */
+const place: Place = { lat: 0, lon: 0, cell: '', district: '' };
+
 /** Where a decoded record is: its position (a population record by cell has its cell's centre), cell, district. */
-function placeOf(decoded: DecodedRecord): Place {
-  let lat: number;
-  let lon: number;
-  let cell: string;
+function placeOf(decoded: DecodedRecord): Readonly<Place> {
   if (decoded.stream === 'population' && decoded.record.lat === undefined) {
-    cell = decoded.record.h3!;
-    [lat, lon] = cellToLatLng(cell);
+    const cell = decoded.record.h3!;
+    let centre = centres.get(cell);
+    if (centre === undefined) {
+      if (centres.size >= CENTRES_KEPT) centres.clear();
+      centre = cellToLatLng(cell);
+      centres.set(cell, centre);
+    }
+    place.cell = cell;
+    place.lat = centre[0];
+    place.lon = centre[1];
   } else {
     const positioned = decoded.record as { lat: number; lon: number };
-    lat = positioned.lat;
-    lon = positioned.lon;
-    cell = latLngToCell(lat, lon, CELL_RESOLUTION);
+    place.lat = positioned.lat;
+    place.lon = positioned.lon;
+    place.cell = cells.cell(place.lat, place.lon);
   }
-  return { lat, lon, cell, district: index.lookup(lon, lat) ?? OUTSIDE };
+  place.district = index.lookup(place.lon, place.lat) ?? OUTSIDE;
+  return place;
 }
 
 function toDeadLetter(
