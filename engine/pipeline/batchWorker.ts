@@ -7,6 +7,7 @@ import {
   populationRow,
   transportRow,
 } from '../connectors/clickhouse/tables/atomic.ts';
+import type { DeadLetter } from '../connectors/clickhouse/tables/layers.ts';
 import type { IncidentMessage } from '../contract/aggregates.ts';
 import {
   type DeadLetterReason,
@@ -86,18 +87,7 @@ export interface AcceptedColumns {
   readonly outflow: Float64Array;
 }
 
-export interface DeadLetter {
-  readonly offset: number;
-  readonly reason: string;
-  readonly detail: string;
-  readonly key: string;
-  readonly messageTs: number;
-  readonly bytes: number;
-  /** Masked and truncated: for `city.dead_letters` and the dead-letter topic. */
-  readonly payload: string;
-  /** As received (up to the record size limit): for the restricted raw table only. */
-  readonly rawPayload: string;
-}
+export type { DeadLetter };
 
 export interface BatchResult {
   readonly stream: StreamName;

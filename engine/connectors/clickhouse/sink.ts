@@ -39,14 +39,7 @@ export class ClickHouseSink {
         values: Readable.from(bodies, { objectMode: false }),
       });
     } catch (cause) {
-      throw new CityOpsError(
-        'SINK_WRITE_FAILED',
-        `insert of ${rows} row(s) into ${table} failed: ${(cause as Error).message}`,
-        {
-          cause,
-          hint: 'is ClickHouse up and migrated (city-ops migrate)? the rows are kept and retried',
-        },
-      );
+      throw insertFailed(table, rows, cause);
     }
     return rows;
   }
@@ -72,14 +65,7 @@ export class ClickHouseSink {
       stream.resume(); // an INSERT answers nothing; the socket goes back to the pool once it is read
       await finished(stream);
     } catch (cause) {
-      throw new CityOpsError(
-        'SINK_WRITE_FAILED',
-        `insert of ${rows} row(s) into ${table} failed: ${(cause as Error).message}`,
-        {
-          cause,
-          hint: 'is ClickHouse up and migrated (city-ops migrate)? the rows are kept and retried',
-        },
-      );
+      throw insertFailed(table, rows, cause);
     }
     return rows;
   }
@@ -90,14 +76,7 @@ export class ClickHouseSink {
     try {
       await this.client.insert({ table, format: 'JSONEachRow', values: [...rows] });
     } catch (cause) {
-      throw new CityOpsError(
-        'SINK_WRITE_FAILED',
-        `insert of ${rows.length} row(s) into ${table} failed: ${(cause as Error).message}`,
-        {
-          cause,
-          hint: 'is ClickHouse up and migrated (city-ops migrate)? the rows are kept and retried',
-        },
-      );
+      throw insertFailed(table, rows.length, cause);
     }
     return rows.length;
   }
@@ -108,4 +87,15 @@ function countLines(body: Buffer): number {
   let n = 0;
   for (let i = body.indexOf(10); i >= 0; i = body.indexOf(10, i + 1)) n++;
   return n;
+}
+
+function insertFailed(table: string, rows: number, cause: unknown): CityOpsError {
+  return new CityOpsError(
+    'SINK_WRITE_FAILED',
+    `insert of ${rows} row(s) into ${table} failed: ${(cause as Error).message}`,
+    {
+      cause,
+      hint: 'is ClickHouse up and migrated (city-ops migrate)? the rows are kept and retried',
+    },
+  );
 }

@@ -28,19 +28,21 @@ export const deadLetters: TableDefinition = {
       ORDER BY (topic, source_partition, source_offset)`,
 };
 
-/** What a dead letter says, in both its tables. */
-export interface DeadLetterFacts {
+/** A record that went to the dead letters, as both its tables keep it. */
+export interface DeadLetter {
   readonly offset: number;
   readonly reason: string;
   readonly detail: string;
   readonly key: string;
   readonly messageTs: number;
   readonly bytes: number;
+  /** Masked and truncated: for `city.dead_letters` and the dead-letter topic. */
   readonly payload: string;
+  /** As received (up to the record size limit): for the restricted raw table only. */
   readonly rawPayload: string;
 }
 
-export function deadLetterRow(topic: string, partition: number, l: DeadLetterFacts, now: number): string {
+export function deadLetterRow(topic: string, partition: number, l: DeadLetter, now: number): string {
   return `${tsvField(topic)}\t${partition}\t${l.offset}\t${l.reason}\t${tsvField(l.detail)}\t${tsvField(l.key)}\t${tsvField(l.payload)}\t${l.bytes}\t${Math.floor(l.messageTs / 1000)}\t${now}\n`;
 }
 
@@ -61,7 +63,7 @@ export const deadLettersRaw: TableDefinition = {
       ORDER BY (topic, source_partition, source_offset)`,
 };
 
-export function deadLetterRawRow(topic: string, partition: number, l: DeadLetterFacts, now: number): string {
+export function deadLetterRawRow(topic: string, partition: number, l: DeadLetter, now: number): string {
   return `${tsvField(topic)}\t${partition}\t${l.offset}\t${l.reason}\t${tsvField(l.key)}\t${tsvField(l.rawPayload)}\t${l.bytes}\t${now}\n`;
 }
 
