@@ -30,10 +30,16 @@ function source(w: RowBinaryWriter, s: RecordSource): void {
 }
 
 /**
- * Sorted by a 15-minute bucket of event time first, then by H3 cell: the finalizer's interval join asks
- * for "these cells, these minutes", and a key led by the cell alone made it read a granule (8 192 rows)
- * of every cell for the whole day; led by the bucket, it reads only the buckets the minutes fall in.
+ * Positions are sorted by a 15-minute bucket of event time first, then by H3 cell: the finalizer's
+ * interval join asks for "these cells, these minutes", and a key led by the cell alone made it read a
+ * granule (8 192 rows) of every cell for the whole day; led by the bucket, it reads only the buckets the
+ * minutes fall in.
  */
+const BY_TIME_THEN_CELL = `ReplacingMergeTree PARTITION BY toYYYYMMDD(ts)
+      ORDER BY (toStartOfFifteenMinutes(ts), cell, ts_ms, id)`;
+/** Incident reports are read by incident (the lifecycle, the joins). */
+const BY_INCIDENT = 'ReplacingMergeTree PARTITION BY toYYYYMMDD(ts) ORDER BY (incident_id, ts_ms, id)';
+
 export const transportAtomic: TableDefinition = {
   name: 'transport_atomic',
   database: 'city',
@@ -52,8 +58,7 @@ export const transportAtomic: TableDefinition = {
     'cell String',
     ...SOURCE_COLUMNS,
   ],
-  engine: `ReplacingMergeTree PARTITION BY toYYYYMMDD(ts)
-      ORDER BY (toStartOfFifteenMinutes(ts), cell, ts_ms, id)`,
+  engine: BY_TIME_THEN_CELL,
 };
 
 export function transportRow(
@@ -104,7 +109,7 @@ export const eventsAtomic: TableDefinition = {
     'has_reporter UInt8',
     ...SOURCE_COLUMNS,
   ],
-  engine: 'ReplacingMergeTree PARTITION BY toYYYYMMDD(ts) ORDER BY (incident_id, ts_ms, id)',
+  engine: BY_INCIDENT,
 };
 
 /** The reporter's fields as masked for the analysts (empty when absent). */
@@ -162,8 +167,7 @@ export const populationAtomic: TableDefinition = {
     'outflow UInt32',
     ...SOURCE_COLUMNS,
   ],
-  engine: `ReplacingMergeTree PARTITION BY toYYYYMMDD(ts)
-      ORDER BY (toStartOfFifteenMinutes(ts), cell, ts_ms, id)`,
+  engine: BY_TIME_THEN_CELL,
 };
 
 export function populationRow(
@@ -204,7 +208,7 @@ export const eventsRaw: TableDefinition = {
     'payload String',
     ...SOURCE_COLUMNS,
   ],
-  engine: 'ReplacingMergeTree PARTITION BY toYYYYMMDD(ts) ORDER BY (incident_id, ts_ms, id)',
+  engine: BY_INCIDENT,
 };
 
 export function eventRawRow(
