@@ -136,19 +136,9 @@ export function processBatch(task: BatchTask): BatchResult {
     const offset = task.offsets[i]!;
     const messageTs = task.timestamps[i]!;
     const decoded = decodeRecord(task.stream, bytes, messageTs > 0 ? messageTs : undefined, task.clock);
-    const deadLetter = (reason: DeadLetterReason, detail: string) =>
-      deadLetters.push(
-        toDeadLetter(
-          offset,
-          reason,
-          detail,
-          bytes,
-          task.keyPayload.subarray(keyStart, keyPosition),
-          messageTs,
-        ),
-      );
+    // No closure per record for the dead-letter path: creating one costs on every record, failing or not.
     if (!decoded.ok) {
-      deadLetter(decoded.reason, decoded.detail);
+      deadLetters.push(toDeadLetter(task, i, decoded.reason, decoded.detail, bytes, keyStart, keyPosition));
       continue;
     }
     // Everything that may fail for one record is computed before any of its rows is written: a failure
@@ -157,7 +147,8 @@ export function processBatch(task: BatchTask): BatchResult {
     try {
       place = placeOf(decoded);
     } catch (error) {
-      deadLetter('enrichment_failed', `district or cell: ${(error as Error).message}`);
+      const detail = `district or cell: ${(error as Error).message}`;
+      deadLetters.push(toDeadLetter(task, i, 'enrichment_failed', detail, bytes, keyStart, keyPosition));
       continue;
     }
     const { lat, lon, cell, district } = place;
@@ -329,14 +320,18 @@ function placeOf(decoded: DecodedRecord): Readonly<Place> {
 }
 
 function toDeadLetter(
-  offset: number,
+  task: BatchTask,
+  i: number,
   reason: DeadLetterReason,
   detail: string,
   bytes: Uint8Array | null,
-  key: Uint8Array,
-  messageTs: number,
+  keyStart: number,
+  keyEnd: number,
 ): DeadLetter {
   const raw = bytes === null ? '' : decoder.decode(bytes);
+  const key = task.keyPayload.subarray(keyStart, keyEnd);
+  const offset = task.offsets[i]!;
+  const messageTs = task.timestamps[i]!;
   return {
     offset,
     reason,
