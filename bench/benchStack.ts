@@ -56,8 +56,13 @@ export async function openBenchStack(
     env,
     clickhouse,
     count: async (query) => Number((await selectRows<{ n: string }>(clickhouse, query))[0]?.n ?? 0),
-    kafkaPid: pid('kafka'),
-    clickhousePid: pid('clickhouse'),
+    // Read when asked: bench:peers restarts a ClickHouse that its Kafka engine peer crashed.
+    get kafkaPid() {
+      return pid('kafka');
+    },
+    get clickhousePid() {
+      return pid('clickhouse');
+    },
     async drop() {
       await clickhouse.command({ query: `DROP DATABASE IF EXISTS ${env.CLICKHOUSE_DATABASE}` });
       await clickhouse.command({ query: `DROP DATABASE IF EXISTS ${env.CLICKHOUSE_RESTRICTED_DATABASE}` });

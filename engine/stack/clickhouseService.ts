@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Environment } from '../config/environment.ts';
 import { CityOpsError } from '../errors.ts';
+import { readCredentials } from './credentials.ts';
 import { ManagedProcess } from './managedProcess.ts';
 import { describeListener, isListening } from './ports.ts';
 import { findProgram } from './prerequisites.ts';
@@ -172,7 +173,8 @@ export function renderServerConfig(dir: string, env: Environment): string {
   <user_files_path>${d}/user_files/</user_files_path>
   <format_schema_path>${d}/format_schemas/</format_schema_path>
   <users_config>${d}/users.xml</users_config>
-  <default_profile>default</default_profile>
+  <!-- The server's own profile, which ClickHouse's Kafka tables read with (bench:peers); users have theirs. -->
+  <default_profile>kafka_tables</default_profile>
   <default_database>default</default_database>
   <timezone>UTC</timezone>
   <mlock_executable>false</mlock_executable>
@@ -181,6 +183,7 @@ export function renderServerConfig(dir: string, env: Environment): string {
   <default_session_timeout>60</default_session_timeout>
   <!-- Where queries are logged when a profile or a query sets log_queries = 1 (off by default):
        system.query_log, to find what a query costs (read_rows, read_bytes, memory_usage). -->
+${kafkaTablesConfig(env)}
   <query_log>
     <database>system</database>
     <table>query_log</table>
@@ -191,6 +194,25 @@ export function renderServerConfig(dir: string, env: Environment): string {
 `;
 }
 
+/**
+ * librdkafka's settings for ClickHouse's own Kafka table engine, which city-ops does not use: bench:peers
+ * runs it as a peer. ClickHouse 18.16's Kafka tables take no credentials in their SQL, only from here; it
+ * reads as the engine's Kafka principal (the input streams, read-only), with PLAIN (why: see
+ * renderServerProperties in kafkaService.ts), and from the start of a new group's partitions, so that it
+ * can consume what was published before its tables existed.
+ */
+function kafkaTablesConfig(env: Environment): string {
+  const password = readCredentials(env.CITY_OPS_STACK_DIR)?.kafka.engine;
+  if (password === undefined) return '';
+  return `  <kafka>
+    <security_protocol>sasl_plaintext</security_protocol>
+    <sasl_mechanisms>PLAIN</sasl_mechanisms>
+    <sasl_username>engine</sasl_username>
+    <sasl_password>${xmlEscape(password)}</sasl_password>
+    <auto_offset_reset>earliest</auto_offset_reset>
+  </kafka>`;
+}
+
 /** users.xml: the engine's user (full access) and the analyst (read-only, `city` database only). */
 export function renderUsersConfig(env: Environment): string {
   const loopback = '<networks><ip>127.0.0.1</ip><ip>::1</ip></networks>';
@@ -198,12 +220,24 @@ export function renderUsersConfig(env: Environment): string {
 <!-- Written by city-ops stack up; edits are overwritten. -->
 <yandex>
   <profiles>
+    <!-- The server's (config.xml default_profile), which its Kafka tables read with: skip the JSON fields
+         they do not name, and the rows that do not parse (18.16 has no kafka_skip_broken_messages; without
+         this, one broken message stops the table for good). Users' profiles are applied over it, so theirs
+         say 0 again: our own inserts must fail on a misspelt column or a bad row, not drop it. -->
+    <kafka_tables>
+      <input_format_skip_unknown_fields>1</input_format_skip_unknown_fields>
+      <input_format_allow_errors_ratio>1</input_format_allow_errors_ratio>
+    </kafka_tables>
     <default>
+      <input_format_skip_unknown_fields>0</input_format_skip_unknown_fields>
+      <input_format_allow_errors_ratio>0</input_format_allow_errors_ratio>
       <max_memory_usage>4000000000</max_memory_usage>
       <use_uncompressed_cache>0</use_uncompressed_cache>
       <load_balancing>random</load_balancing>
     </default>
     <analyst>
+      <input_format_skip_unknown_fields>0</input_format_skip_unknown_fields>
+      <input_format_allow_errors_ratio>0</input_format_allow_errors_ratio>
       <readonly>1</readonly>
       <max_memory_usage>2000000000</max_memory_usage>
       <max_execution_time>120</max_execution_time>

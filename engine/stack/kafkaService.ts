@@ -168,9 +168,12 @@ export class KafkaService implements StackService {
 
   private writeConfig(): void {
     mkdirSync(join(this.dir, 'data'), { recursive: true });
-    writeFileSync(this.propertiesFile, renderServerProperties(this.dir, this.env, this.adminPassword), {
-      mode: 0o600,
-    });
+    const enginePassword = readCredentials(this.env.CITY_OPS_STACK_DIR)?.kafka.engine;
+    writeFileSync(
+      this.propertiesFile,
+      renderServerProperties(this.dir, this.env, this.adminPassword, enginePassword),
+      { mode: 0o600 },
+    );
     writeFileSync(
       join(this.dir, 'log4j2.yaml'),
       [
@@ -257,10 +260,26 @@ export function newClusterId(random: (size: number) => Buffer = randomBytes): st
  * Clients authenticate with SCRAM-SHA-512 (users and their ACLs: engine/stack/kafkaAccess.ts), the broker to
  * itself as `admin`; the controller listener takes PLAIN with the same admin password (KRaft controllers
  * cannot use SCRAM, whose credentials live in the metadata they serve). Nothing is allowed without an ACL.
+ *
+ * With `enginePassword`, the client listener also takes PLAIN for the engine's principal alone (same name,
+ * password and ACLs): ClickHouse 18.16 links Debian's librdkafka 2.0.2, whose SCRAM proof Kafka 4.x
+ * rejects (fixed in librdkafka 2.6.1, confluentinc/librdkafka#4895), so its Kafka tables (bench:peers)
+ * log in with PLAIN. Loopback only, like every listener here.
  */
-export function renderServerProperties(dir: string, env: Environment, adminPassword: string): string {
+export function renderServerProperties(
+  dir: string,
+  env: Environment,
+  adminPassword: string,
+  enginePassword?: string,
+): string {
   const scram = `org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="${adminPassword}";`;
   const plain = `org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="${adminPassword}" user_admin="${adminPassword}";`;
+  const clientPlain = enginePassword
+    ? [
+        'listener.name.client.sasl.enabled.mechanisms=SCRAM-SHA-512,PLAIN',
+        `listener.name.client.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_engine="${enginePassword}";`,
+      ]
+    : ['listener.name.client.sasl.enabled.mechanisms=SCRAM-SHA-512'];
   return [
     '# Written by city-ops stack up; edits are overwritten.',
     'process.roles=broker,controller',
@@ -273,7 +292,7 @@ export function renderServerProperties(dir: string, env: Environment, adminPassw
     'inter.broker.listener.name=CLIENT',
     'sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512',
     'sasl.mechanism.controller.protocol=PLAIN',
-    'listener.name.client.sasl.enabled.mechanisms=SCRAM-SHA-512',
+    ...clientPlain,
     `listener.name.client.scram-sha-512.sasl.jaas.config=${scram}`,
     'listener.name.controller.sasl.enabled.mechanisms=PLAIN',
     `listener.name.controller.plain.sasl.jaas.config=${plain}`,
