@@ -50,6 +50,16 @@ describe('ClickHouse server of the local stack', () => {
     ]);
   });
 
+  it("refuses the engine user's JSON rows with an unknown column, whatever the server's own profile skips", async () => {
+    await expect(
+      engine.insert({
+        table,
+        format: 'JSONEachRow',
+        values: [{ id: 3, name: 'x', at: '2026-11-27 08:02:00', nmae: 'y' }],
+      }),
+    ).rejects.toThrow(/nmae/);
+  });
+
   it('lets the analyst SELECT from city and nothing more', async () => {
     const rows = await (
       await analyst.query({ query: `SELECT count() AS n FROM ${table}`, format: 'JSONEachRow' })

@@ -18,6 +18,16 @@ describe('the local broker and topics as configured', () => {
     expect(properties).toContain('message.max.bytes=1048576');
   });
 
+  it("takes PLAIN on the client listener for the engine's principal alone (ClickHouse's Kafka tables)", () => {
+    expect(properties).toContain('listener.name.client.sasl.enabled.mechanisms=SCRAM-SHA-512\n');
+    const withPlain = renderServerProperties('/tmp/x', loadEnvironment({}), 'admin-pw', 'engine-pw');
+    expect(withPlain).toContain('listener.name.client.sasl.enabled.mechanisms=SCRAM-SHA-512,PLAIN');
+    const plainUsers = [...withPlain.matchAll(/listener\.name\.client\.plain\.sasl\.jaas\.config=.*$/gm)];
+    expect(plainUsers).toHaveLength(1);
+    expect([...plainUsers[0]![0].matchAll(/user_(\w+)=/g)].map((m) => m[1])).toEqual(['engine']);
+    expect(withPlain).toContain('allow.everyone.if.no.acl.found=false');
+  });
+
   it('stamps input records with the broker clock and keeps the outbox', () => {
     for (const stream of ['city.transport', 'city.events', 'city.population'])
       expect(topicSettings(`p.${stream}`)).toEqual([
