@@ -19,7 +19,7 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { PROJECT_ROOT } from '../engine/config/environment.ts';
-import { ensureTopics } from '../engine/connectors/kafka/client.ts';
+import { createKafka, ensureTopics } from '../engine/connectors/kafka/client.ts';
 import { allTopics } from '../engine/contract/topics.ts';
 import { publishSimulation } from '../engine/simulator/publishSimulation.ts';
 import type { SimulationTruthFile } from '../engine/simulator/SimulationTruth.ts';
@@ -49,8 +49,8 @@ const seed = Number(values.seed);
 const command = `npm run bench:peers${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
 const say = (line: string) =>
   process.stderr.write(`[bench:peers ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
-/** A pipeline's result is complete when it has not changed for this long. */
-const QUIET_SECONDS = 20;
+/** A pipeline's result is complete when it has read everything and its result has not changed for this long. */
+const QUIET_SECONDS = 10;
 const BAD_RATIO = 0.005;
 const DUPLICATE_RATIO = 0.01;
 const TIMEOUT_SECONDS = 600;
@@ -172,11 +172,15 @@ async function publishValidCopy(stack: BenchStack, prefix: string) {
 async function runOne(peer: PeerRun, stack: BenchStack, truth: SimulationTruthFile, messages: number) {
   await settle(stack);
   say(`${peer.name}: running alone`);
+  const admin = createKafka(stack.env, 'bench-peers-lag').admin();
+  await admin.connect();
   const m = await measurePeer(peer, truth.totals.accepted, {
+    admin,
     quietSeconds: QUIET_SECONDS,
     timeoutSeconds: TIMEOUT_SECONDS,
     say,
   });
+  await admin.disconnect();
   // After a failure, stopping comes first: it brings back what the pipeline crashed.
   if (m.failure) await peer.stop();
   const windows = await peer.windows();

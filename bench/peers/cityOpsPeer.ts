@@ -1,4 +1,4 @@
-import type { StreamName } from '../../engine/contract/topics.ts';
+import { STREAM_NAMES, type StreamName, streamTopic } from '../../engine/contract/topics.ts';
 import type { BenchStack } from '../benchStack.ts';
 import { type BenchEngine, startBenchEngine } from '../dayEngine.ts';
 import type { PeerRun } from './peerRun.ts';
@@ -10,6 +10,12 @@ export function cityOpsPeer(stack: BenchStack): PeerRun {
   return {
     name: 'city-ops',
     title: 'city-ops run',
+    groups: () => [
+      {
+        groupId: `bench-day-${stack.id}`,
+        topics: STREAM_NAMES.map((s) => streamTopic(s, stack.env.CITY_OPS_TOPIC_PREFIX)),
+      },
+    ],
     pids: () => ({
       ...(engine?.process.pid ? { engine: engine.process.pid } : {}),
       clickhouse: stack.clickhousePid,

@@ -29,6 +29,9 @@ export function kafkaStreamsPeer(stack: BenchStack, stackDir: string, work: stri
   return {
     name: 'kafka-streams',
     title: 'Kafka Streams 4.1.1, exactly_once_v2',
+    groups: () => [
+      { groupId: app, topics: STREAM_NAMES.map((s) => streamTopic(s, stack.env.CITY_OPS_TOPIC_PREFIX)) },
+    ],
     pids: () => ({
       ...(java?.pid ? { java: java.pid } : {}),
       kafka: stack.kafkaPid,

@@ -1,5 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { createKafka } from '../../engine/connectors/kafka/client.ts';
 import { processUsage } from '../benchStack.ts';
+
+type KafkaAdmin = ReturnType<ReturnType<typeof createKafka>['admin']>;
 
 /** One pipeline of bench:peers, run alone over the messages already published. */
 export interface PeerRun {
@@ -11,6 +14,8 @@ export interface PeerRun {
   prepare(): Promise<void>;
   /** The timed run starts here. */
   start(): Promise<void>;
+  /** The consumer groups it reads the input with, and their topics: done means nothing left to read. */
+  groups(): { groupId: string; topics: string[] }[];
   /** Events counted in its per-minute results so far. */
   total(): Promise<number>;
   /** Its result: events per `stream|district|window start (epoch ms)`. */
@@ -35,15 +40,41 @@ export interface PeerMeasurement {
   readonly memoryMb: Record<string, number>;
 }
 
+/** Messages its groups have not committed yet, over every partition of their topics. */
+async function lagOf(admin: KafkaAdmin, peer: PeerRun): Promise<number> {
+  let lag = 0;
+  for (const { groupId, topics } of peer.groups()) {
+    const committed = await admin.fetchOffsets({ groupId, topics });
+    for (const topic of topics) {
+      const at = new Map(
+        (committed.find((c) => c.topic === topic)?.partitions ?? []).map((p) => [
+          p.partition,
+          Number(p.offset),
+        ]),
+      );
+      for (const end of await admin.fetchTopicOffsets(topic)) {
+        const position = at.get(end.partition) ?? -1;
+        lag += Number(end.high) - (position >= 0 ? position : Number(end.low));
+      }
+    }
+  }
+  return lag;
+}
+
 /**
- * Starts a pipeline and waits until its result stops changing for `quietSeconds` (after it counted
- * something), or `timeoutSeconds`. Its time and CPU are taken at the last change, so the quiet wait
- * itself is not counted.
+ * Starts a pipeline and waits until it has committed every input message and its result has not changed
+ * for `quietSeconds`, or `timeoutSeconds`. Its time and CPU are taken at the last change, so the quiet
+ * wait itself is not counted.
  */
 export async function measurePeer(
   peer: PeerRun,
   expected: number,
-  options: { quietSeconds: number; timeoutSeconds: number; say: (line: string) => void },
+  options: {
+    admin: KafkaAdmin;
+    quietSeconds: number;
+    timeoutSeconds: number;
+    say: (line: string) => void;
+  },
 ): Promise<PeerMeasurement> {
   const shared = peer.pids();
   const before = Object.fromEntries(
@@ -72,7 +103,7 @@ export async function measurePeer(
       lastChange = now;
       atChange = usageOf(peer.pids());
     }
-    if (counted > 0 && now - lastChange > options.quietSeconds * 1000) break;
+    if (now - lastChange > options.quietSeconds * 1000 && (await lagOf(options.admin, peer)) === 0) break;
     if (now - started > options.timeoutSeconds * 1000) {
       options.say(`${peer.name}: no complete result after ${options.timeoutSeconds} s; stopping it`);
       break;
