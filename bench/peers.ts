@@ -129,7 +129,7 @@ async function main(): Promise<void> {
   writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
   const chart = peersChart(
     results.map((r) => ({
-      name: r.name,
+      name: r.failure ? `${r.name} (stopped)` : r.name,
       cpuMicros: r.cpuMicrosPerEvent.byProcess,
       exactShare: r.exactness.equal / Math.max(1, r.exactness.windows + r.exactness.extraWindows),
     })),

@@ -20,24 +20,24 @@ const COLOURS: Record<string, string> = {
  * library, and the file stays readable in a diff.
  */
 export function peersChart(rows: readonly ChartRow[], caption: string): string {
-  const width = 760;
+  const width = 800;
   const rowHeight = 46;
   const top = 56;
   const height = top + rows.length * rowHeight + 60;
   const maxCpu = Math.max(1, ...rows.map((r) => sum(Object.values(r.cpuMicros))));
-  const cpuWidth = 330;
-  const exactLeft = 540;
+  const cpuWidth = 300;
+  const exactLeft = 580;
   const exactWidth = 180;
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">`,
     `<rect width="${width}" height="${height}" fill="white"/>`,
-    `<text x="150" y="24" font-size="14" font-weight="bold">CPU per published event (µs), by process</text>`,
+    `<text x="230" y="24" font-size="14" font-weight="bold">CPU per published event (µs), by process</text>`,
     `<text x="${exactLeft}" y="24" font-size="14" font-weight="bold">windows counted exactly</text>`,
   ];
   rows.forEach((row, i) => {
     const y = top + i * rowHeight;
-    parts.push(`<text x="140" y="${y + 18}" text-anchor="end">${xmlText(row.name)}</text>`);
-    let x = 150;
+    parts.push(`<text x="220" y="${y + 18}" text-anchor="end">${xmlText(row.name)}</text>`);
+    let x = 230;
     for (const [process, micros] of Object.entries(row.cpuMicros)) {
       const w = (micros / maxCpu) * cpuWidth;
       parts.push(
@@ -57,7 +57,7 @@ export function peersChart(rows: readonly ChartRow[], caption: string): string {
   });
   const legendY = top + rows.length * rowHeight + 14;
   Object.entries(COLOURS).forEach(([process, colour], i) => {
-    const x = 150 + i * 100;
+    const x = 230 + i * 100;
     parts.push(
       `<rect x="${x}" y="${legendY}" width="12" height="12" fill="${colour}"/>`,
       `<text x="${x + 16}" y="${legendY + 11}">${process}</text>`,
