@@ -139,6 +139,21 @@ async function main(): Promise<void> {
   say(`wrote ${file} and its chart`);
   process.stdout.write(`${JSON.stringify(result.goals)}\n`);
   await stack.drop();
+  await dropRunTopics(stack);
+}
+
+/**
+ * What `stack.drop` does not know: the copy without bad records, Kafka Streams' output and its internal
+ * topics (repartition, changelogs), all named after the run.
+ */
+async function dropRunTopics(stack: BenchStack): Promise<void> {
+  const admin = createKafka(stack.env, 'bench-peers-cleanup').admin();
+  await admin.connect();
+  const topics = (await admin.listTopics()).filter(
+    (t) => t.startsWith(stack.env.CITY_OPS_TOPIC_PREFIX) || t.startsWith(`bench-peers-ks-${stack.id}-`),
+  );
+  if (topics.length > 0) await admin.deleteTopics({ topics });
+  await admin.disconnect();
 }
 
 function publish(stack: BenchStack, topicPrefix: string, badRatio: number) {
