@@ -16,6 +16,8 @@ export interface PeerRun {
   start(): Promise<void>;
   /** The consumer groups it reads the input with, and their topics: done means nothing left to read. */
   groups(): { groupId: string; topics: string[] }[];
+  /** Whether what it read is all in its result (e.g. every landed row counted); undefined: nothing to check. */
+  settled?(): Promise<boolean>;
   /** Events counted in its per-minute results so far. */
   total(): Promise<number>;
   /** Its result: events per `stream|district|window start (epoch ms)`. */
@@ -103,7 +105,12 @@ export async function measurePeer(
       lastChange = now;
       atChange = usageOf(peer.pids());
     }
-    if (now - lastChange > options.quietSeconds * 1000 && (await lagOf(options.admin, peer)) === 0) break;
+    if (
+      now - lastChange > options.quietSeconds * 1000 &&
+      (await lagOf(options.admin, peer)) === 0 &&
+      ((await peer.settled?.()) ?? true)
+    )
+      break;
     if (now - started > options.timeoutSeconds * 1000) {
       options.say(`${peer.name}: no complete result after ${options.timeoutSeconds} s; stopping it`);
       break;
