@@ -87,6 +87,12 @@ export function createEngineMetrics(registry = new Registry()) {
       labelNames: ['thread'] as const,
       registers: [registry],
     }),
+    finalizerBehind: new Gauge({
+      name: 'city_ops_finalizer_behind_seconds',
+      help: 'Event time a joined table could be finalized through (the final watermark) and is not yet, by table; 0 when caught up',
+      labelNames: ['table'] as const,
+      registers: [registry],
+    }),
     windowsClosed: new Counter({
       name: 'city_ops_windows_closed_total',
       help: 'Final window partials written',

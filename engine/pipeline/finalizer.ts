@@ -20,10 +20,22 @@ import { pulseStatements, snapshotQuery } from './pulseInsert.ts';
 const PULSE_CHUNK_MINUTES = 120;
 /** At most this many incidents are joined per round trip. */
 const IMPACT_CHUNK = 200;
+/** Event time of incidents read per query (doubled over stretches without any). */
+const IMPACT_SPAN_MS = 15 * 60_000;
 /** Statements of each kind per tick, at most (catching up on a long replay takes several ticks). */
 const MAX_CHUNKS_PER_TICK = 5;
 /** Longest wait for the publication of finalized rows to Kafka (it is best effort). */
 const PUBLISH_WAIT_MS = 10_000;
+
+/** What one finalizer round did: the final watermark, how far each joined table is written, and how far behind. */
+export interface FinalizerTick {
+  /** Event time (epoch ms) up to which every window is closed and written; undefined before every partition reported. */
+  readonly watermark: number | undefined;
+  readonly pulseThrough: number;
+  readonly impactThrough: number;
+  /** Event time each joined table could be finalized through and is not yet (0 when caught up). */
+  readonly behindMs: { readonly district_pulse: number; readonly incident_impact: number } | undefined;
+}
 
 /**
  * Writes the integration layer once its inputs are final: `city.district_pulse` (per district and minute,
@@ -83,17 +95,21 @@ export class Finalizer {
   }
 
   /** One round: finalize what became final since the last round. Overlapping calls are skipped. */
-  async tick(): Promise<
-    { watermark: number | undefined; pulseThrough: number; impactThrough: number } | undefined
-  > {
+  async tick(): Promise<FinalizerTick | undefined> {
     if (this.#running) return undefined;
     this.#running = true;
     try {
       const watermark = await this.finalWatermark();
-      if (watermark === undefined) return { watermark, pulseThrough: 0, impactThrough: 0 };
+      if (watermark === undefined)
+        return { watermark, pulseThrough: 0, impactThrough: 0, behindMs: undefined };
       const pulseThrough = await this.#finalizePulse(watermark);
       const impactThrough = await this.#finalizeImpact(watermark);
-      return { watermark, pulseThrough, impactThrough };
+      const pulseTarget = Math.floor(watermark / this.#options.windowSizeMs) * this.#options.windowSizeMs;
+      const behindMs = {
+        district_pulse: Math.max(0, pulseTarget - pulseThrough),
+        incident_impact: Math.max(0, watermark - this.#options.impactBandMs - impactThrough),
+      };
+      return { watermark, pulseThrough, impactThrough, behindMs };
     } finally {
       this.#running = false;
     }
@@ -165,7 +181,10 @@ export class Finalizer {
     });
   }
 
-  /** Finalizes the minutes that end by `watermark`; returns the end of the last finalized minute. */
+  /**
+   * Finalizes the minutes that end by `watermark`, a bounded number per tick; returns the end of the last
+   * finalized minute (the target itself when there is nothing to finalize yet).
+   */
   async #finalizePulse(watermark: number): Promise<number> {
     const size = this.#options.windowSizeMs;
     const to = Math.floor(watermark / size) * size;
@@ -174,7 +193,7 @@ export class Finalizer {
       const first = await this.#select<{ first: string; n: string }>(
         `SELECT toUInt64(min(window_start)) * 1000 AS first, count() AS n FROM ${this.#city}.window_partials`,
       );
-      if (Number(first[0]?.n ?? 0) === 0) return 0;
+      if (Number(first[0]?.n ?? 0) === 0) return to;
       from = Number(first[0]!.first);
     }
     // A bounded amount of work per tick, so a stop never waits for a whole day of catch-up.
@@ -213,27 +232,44 @@ export class Finalizer {
       );
       from = end;
     }
-    return to;
+    return from;
   }
 
-  /** Finalizes incidents whose time band ends by `watermark`; returns the upper bound of finalized incident times. */
+  /**
+   * Finalizes incidents whose time band ends by `watermark`, a bounded number per tick; returns the upper
+   * bound of finalized incident times. The incidents are read a span of event time at a time: reading the
+   * whole backlog at each tick made a replay's catch-up quadratic (each tick parsed every incident left).
+   */
   async #finalizeImpact(watermark: number): Promise<number> {
-    const o = this.#options;
-    const to = watermark - o.impactBandMs;
-    const from = (await this.#progress('impact')) ?? 0;
-    if (to <= from) return from;
-    const openings = await this.#openings(from, to);
-    let through = to;
-    for (let i = 0, chunk = 0; i < openings.length; i += IMPACT_CHUNK, chunk++) {
-      if (chunk === MAX_CHUNKS_PER_TICK || this.#closing) {
-        // Resume at the first incident not joined yet (those at the same instant are joined again: idempotent).
-        through = openings[i]!.ts_ms;
-        break;
+    const to = watermark - this.#options.impactBandMs;
+    const progress = await this.#progress('impact');
+    let from = progress ?? (await this.#firstOpening(to));
+    if (progress !== undefined && to <= from) return from;
+    let span = IMPACT_SPAN_MS;
+    let chunks = MAX_CHUNKS_PER_TICK;
+    while (from < to && chunks > 0 && !this.#closing) {
+      const end = Math.min(to, from + span);
+      const openings = await this.#openings(from, end);
+      // A stretch without incidents (a night, or the gap after a replayed day) is crossed in a few reads.
+      span = openings.length === 0 ? span * 2 : IMPACT_SPAN_MS;
+      let i = 0;
+      for (; i < openings.length && chunks > 0 && !this.#closing; i += IMPACT_CHUNK, chunks--) {
+        await this.#joinChunk(openings.slice(i, i + IMPACT_CHUNK));
       }
-      await this.#joinChunk(openings.slice(i, i + IMPACT_CHUNK));
+      // Resume at the first incident not joined yet (those at the same instant are joined again: idempotent).
+      from = i < openings.length ? openings[i]!.ts_ms : end;
     }
-    if (through > from) await this.#setProgress('impact', through);
-    return through;
+    if (progress === undefined || from > progress) await this.#setProgress('impact', from);
+    return from;
+  }
+
+  /** Time of the first open report before `to`, or `to` when there is none. */
+  async #firstOpening(to: number): Promise<number> {
+    const rows = await this.#select<{ first: string; n: string }>(
+      `SELECT min(ts_ms) AS first, count() AS n FROM ${this.#city}.events_atomic
+       WHERE status = 'open' AND ts_ms < ${sqlNumber(to)}`,
+    );
+    return Number(rows[0]?.n ?? 0) > 0 ? Number(rows[0]!.first) : to;
   }
 
   /** First open report of each incident whose first open report lies in [from, to). */
@@ -244,6 +280,7 @@ export class Finalizer {
        WHERE status = 'open' AND incident_id IN (
          SELECT incident_id FROM ${this.#city}.events_atomic
          WHERE status = 'open' AND ts >= toDateTime(${sqlNumber(Math.floor(from / 1000))})
+           AND ts < toDateTime(${sqlNumber(Math.ceil(to / 1000) + 1)})
            AND ts_ms >= ${sqlNumber(from)} AND ts_ms < ${sqlNumber(to)}
        )`,
     );

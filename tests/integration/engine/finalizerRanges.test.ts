@@ -134,4 +134,29 @@ describe('finalizer: incidents by their first open report, range after range', (
       ['C', 1],
     ]);
   });
+
+  it('crosses days without incidents in a few reads, and resumes where a tick ran out of chunks', async () => {
+    // 1,100 incidents three days later, 100 ms apart: more than one tick joins (5 chunks of 200).
+    const later = T0 + 3 * 86_400_000;
+    await run.clickhouse.insert({
+      table: `${run.db}.events_atomic`,
+      format: 'JSONEachRow',
+      values: Array.from({ length: 1_100 }, (_, i) => report(`F-${i}`, `F${i}`, later + i * 100, 'open')),
+    });
+    await setWatermark(later + 60 * minute + band + grace);
+    const third = await finalizer.tick();
+    expect(third?.impactThrough).toBe(later + 1_000 * 100);
+    expect(third?.behindMs?.incident_impact).toBe(60 * minute - 1_000 * 100);
+    const fourth = await finalizer.tick();
+    expect(fourth?.impactThrough).toBe(later + 60 * minute);
+    expect(fourth?.behindMs?.incident_impact).toBe(0);
+
+    const joined = await (
+      await run.clickhouse.query({
+        query: `SELECT count() AS n, uniqExact(incident_id) AS incidents FROM ${run.db}.incident_impact FINAL`,
+        format: 'JSONEachRow',
+      })
+    ).json<{ n: string; incidents: string }>();
+    expect(joined.map((r) => [Number(r.n), Number(r.incidents)])).toEqual([[1_103, 1_103]]);
+  });
 });
