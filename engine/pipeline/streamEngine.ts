@@ -12,7 +12,7 @@ import type { Logger } from '../observability/logger.ts';
 import { createEngineMetrics, type EngineMetrics, serveMetrics } from '../observability/metrics.ts';
 import { Committer } from './committer.ts';
 import type { EngineOptions } from './engineOptions.ts';
-import { Finalizer } from './finalizer.ts';
+import { Finalizer, type FinalizerTick } from './finalizer.ts';
 import { LayerWriter } from './layerWriter.ts';
 import { publishLive } from './livePublisher.ts';
 import { groupByPartition } from './packTask.ts';
@@ -142,9 +142,7 @@ export class StreamEngine {
       this.#timers.push(
         setInterval(() => {
           if (this.#finalizing) return;
-          this.#finalizing = finalizer
-            .tick()
-            .then(() => {})
+          this.#finalizing = this.#finalizeWhileBehind(finalizer)
             .catch((error: unknown) => this.#log.warn({ err: error }, 'finalizer tick failed; retrying'))
             .finally(() => {
               this.#finalizing = undefined;
@@ -155,6 +153,27 @@ export class StreamEngine {
     const warning = threadpoolWarning();
     if (warning) this.#log.warn(warning);
     this.#log.info({ options: o, prefix }, 'engine started');
+  }
+
+  /**
+   * Finalizer rounds back to back while the joined layer is behind and the last round moved it: a round
+   * does a bounded amount of work (so a stop is quick), and one round per interval left the joined layer
+   * minutes behind the windows after a replay.
+   */
+  async #finalizeWhileBehind(finalizer: Finalizer): Promise<void> {
+    let last: FinalizerTick | undefined;
+    while (this.#running) {
+      const done = await finalizer.tick();
+      for (const [table, ms] of Object.entries(done?.behindMs ?? {}))
+        this.metrics.finalizerBehind.set({ table }, ms / 1000);
+      const behind = done?.behindMs && done.behindMs.district_pulse + done.behindMs.incident_impact > 0;
+      const moved =
+        last === undefined ||
+        (done !== undefined &&
+          (done.pulseThrough > last.pulseThrough || done.impactThrough > last.impactThrough));
+      if (!behind || !moved) return;
+      last = done;
+    }
   }
 
   /** Health for /health: ok while the loop runs and writes succeed (or there is nothing to write). */
