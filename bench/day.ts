@@ -1,8 +1,11 @@
 /**
  * bench:day: replays the simulated city's whole day (20 million events with the daily curve) through the
- * real path, Kafka -> engine -> ClickHouse, as fast as it goes on this machine. The event-to-ClickHouse
- * latency at a live rate of 10x the day's average is measured twice: on an engine started fresh on an
- * empty store before the replay, and after the day on the engine that replayed it.
+ * real path, Kafka -> engine -> ClickHouse, as fast as it goes on this machine. End to end is measured twice:
+ * until every window is in city.district_minute (checked against the simulator's truth), and until the
+ * finalizer has also written the joined layer (district_pulse, incident_impact) up to the final watermark.
+ * The event-to-ClickHouse latency at a live rate of 10x the day's average is measured on an engine started
+ * fresh on an empty store before the replay, and after the day (joined layer complete) on the engine that
+ * replayed it.
  *
  *   npm run bench:day                          # the full day: 20 000 000 events
  *   npm run bench:day -- --events 1000000      # a short run
@@ -15,14 +18,14 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { PROJECT_ROOT } from '../engine/config/environment.ts';
 import { publishSimulation } from '../engine/simulator/publishSimulation.ts';
 import { DAILY_EVENTS, recentLike } from '../engine/simulator/simulationOptions.ts';
 import { machineFacts, openBenchStack, processUsage } from './benchStack.ts';
 import { type BenchEngineOptions, startBenchEngine, threadBusy } from './dayEngine.ts';
-import { type LatencyFigures, measureLatency } from './dayLatency.ts';
+import { freshLatency, type LatencyFigures, measureLatency } from './dayLatency.ts';
+import { busyPerThread, measureJoinedLayer, waitForWindows, windowMismatches } from './dayReplay.ts';
 
 const { values } = parseArgs({
   options: {
@@ -68,7 +71,9 @@ async function main(): Promise<void> {
   const db = env.CLICKHOUSE_DATABASE;
   mkdirSync(join(PROJECT_ROOT, 'bench', 'results'), { recursive: true });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
-  const fresh = latencySeconds > 0 ? await freshLatency() : undefined;
+  const live = { seed: seed + 1, rate: liveRate, seconds: latencySeconds };
+  const fresh =
+    latencySeconds > 0 ? await freshLatency({ ...live, partitions, engine: engineOptions }, say) : undefined;
 
   const kafkaBefore = processUsage(kafkaPid);
   const clickhouseBefore = processUsage(clickhousePid);
@@ -97,50 +102,10 @@ async function main(): Promise<void> {
     `published ${report.sent.toLocaleString('en')} messages in ${report.seconds.toFixed(1)} s (${Math.round(report.rate).toLocaleString('en')}/s); waiting for ClickHouse`,
   );
   const expected = truth.totals.accepted;
-  // Done when every accepted event is either counted in a window or recorded as late (a late event is
-  // never in district_minute, so waiting for the total alone would wait forever). No progress for
-  // STALL_SECONDS ends the wait too, as a failed run.
-  let landed = 0;
-  let late = 0;
-  let lastSay = 0;
-  let lastProgress = performance.now();
-  let stalled = false;
-  for (;;) {
-    const [nowLanded, nowLate] = await Promise.all([
-      count(`SELECT sum(events) AS n FROM ${db}.district_minute`),
-      count(`SELECT count() AS n FROM ${db}.late_events FINAL`),
-    ]);
-    const now = performance.now();
-    if (nowLanded !== landed || nowLate !== late) lastProgress = now;
-    landed = nowLanded;
-    late = nowLate;
-    if (landed + late >= expected) break;
-    if (now - lastProgress > STALL_SECONDS * 1000) {
-      stalled = true;
-      say(`no progress for ${STALL_SECONDS} s: stopping the wait (the run failed)`);
-      break;
-    }
-    if (now - lastSay > 5_000) {
-      say(
-        `${landed.toLocaleString('en')} of ${expected.toLocaleString('en')} events in city.district_minute` +
-          (late > 0 ? `, ${late.toLocaleString('en')} late (city.late_events)` : ''),
-      );
-      lastSay = now;
-    }
-    await sleep(1_000);
-  }
+  const { late, stalled } = await waitForWindows(count, db, expected, STALL_SECONDS, say);
   const finishedAt = performance.now();
-  const busyAtEnd = await threadBusy(engine.metricsUrl());
   const catchUpSeconds = (finishedAt - publishedAt) / 1000;
-  const threads = Object.fromEntries(
-    Object.entries(busyAtEnd).map(([thread, busy]) => {
-      const seconds = busy - (busyAtPublish[thread] ?? 0);
-      return [
-        thread,
-        { busySeconds: round1(seconds), percent: Math.round((100 * seconds) / catchUpSeconds) },
-      ];
-    }),
-  );
+  const threads = busyPerThread(busyAtPublish, await threadBusy(engine.metricsUrl()), catchUpSeconds);
   say(
     `catch-up, busy per engine thread: ${Object.entries(threads)
       .map(([t, b]) => `${t} ${b.percent}%`)
@@ -152,35 +117,28 @@ async function main(): Promise<void> {
   const publisherCpu = process.cpuUsage(publisherBefore);
   const seconds = (finishedAt - started) / 1000;
 
-  // Exactness: every window equals the truth.
-  const rows = await (
-    await clickhouse.query({
-      query: `SELECT stream, district, toUInt64(window_start) * 1000 AS ws, events FROM ${db}.district_minute`,
-      format: 'JSONEachRow',
-    })
-  ).json<{ stream: string; district: string; ws: string; events: string }>();
-  const actual = new Map(rows.map((r) => [`${r.stream}|${r.district}|${r.ws}`, Number(r.events)]));
-  let mismatches = 0;
-  for (const w of truth.windows)
-    if (actual.get(`${w.stream}|${w.district}|${w.window_start}`) !== w.events) mismatches++;
-  mismatches += Math.max(0, actual.size - truth.windows.length);
+  const mismatches = await windowMismatches(clickhouse, db, truth);
   const dead = await count(`SELECT count() AS n FROM ${db}.dead_letters FINAL`);
   say(
     `end to end: ${seconds.toFixed(1)} s, ${Math.round(expected / seconds).toLocaleString('en')} events/s; exact: ${mismatches === 0 && late === 0 && !stalled}${late > 0 ? ` (${late} late)` : ''}`,
   );
 
+  // The finalizer joins the day's incidents after the windows are in; the live latency is measured once it
+  // has caught up, so that it shows what the stored day costs, not the replay's backlog.
+  const joinedLayer = await measureJoinedLayer(engine, clickhousePid, started, STALL_SECONDS, say);
+
   // Latency at 10x the day's average, now that the store holds the day.
   let afterDay: LatencyFigures | undefined;
   if (latencySeconds > 0) {
     say(`latency after the day: live simulator at ${Math.round(liveRate)} events/s for ${latencySeconds} s`);
-    afterDay = await measureLatency(env, clickhouse, {
-      id,
-      seed: seed + 1,
-      rate: liveRate,
-      seconds: latencySeconds,
-    });
+    afterDay = await measureLatency(
+      env,
+      clickhouse,
+      { id, ...live },
+      { engineMetricsUrl: engine.metricsUrl(), enginePid: engine.process.pid, clickhousePid },
+    );
     say(
-      `latency after the day: p50 ${afterDay.p50Ms} ms, p99 ${afterDay.p99Ms} ms (${afterDay.probes} probes)`,
+      `latency after the day: p50 ${afterDay.p50Ms} ms, p99 ${afterDay.p99Ms} ms (${afterDay.probes} probes); during it ${JSON.stringify(afterDay.during)}`,
     );
   }
   await engine.stop();
@@ -214,6 +172,7 @@ async function main(): Promise<void> {
       stalled,
       windowMismatches: mismatches,
       windows: truth.windows.length,
+      joinedLayer,
     },
     processes: {
       engine: {
@@ -249,28 +208,6 @@ async function main(): Promise<void> {
 
 function round1(x: number): number {
   return Number(x.toFixed(1));
-}
-
-/**
- * The latency on an engine started fresh on an empty store (topics and databases of its own), before the
- * day is replayed: the same probes as after the day, so the two show whether the cost grows with history.
- */
-async function freshLatency(): Promise<LatencyFigures> {
-  const stack = await openBenchStack('bench-day-fresh', partitions, say);
-  const engine = await startBenchEngine(stack.env, stack.id, engineOptions);
-  say(`latency on a fresh start: live simulator at ${Math.round(liveRate)} events/s for ${latencySeconds} s`);
-  const figures = await measureLatency(stack.env, stack.clickhouse, {
-    id: stack.id,
-    seed: seed + 1,
-    rate: liveRate,
-    seconds: latencySeconds,
-  });
-  say(
-    `latency on a fresh start: p50 ${figures.p50Ms} ms, p99 ${figures.p99Ms} ms (${figures.probes} probes)`,
-  );
-  await engine.stop();
-  await stack.drop();
-  return figures;
 }
 
 main().then(

@@ -79,15 +79,66 @@ export async function startBenchEngine(
 }
 
 /** The engine's busy seconds per thread, from its /metrics (empty when it cannot be read). */
-export async function threadBusy(url: string | undefined): Promise<Record<string, number>> {
+export function threadBusy(url: string | undefined): Promise<Record<string, number>> {
+  return gaugeByLabel(url, 'city_ops_engine_thread_busy_seconds', 'thread');
+}
+
+/** How far behind each joined table the engine's finalizer is, seconds of event time (empty before its first round). */
+export function finalizerBehind(url: string | undefined): Promise<Record<string, number>> {
+  return gaugeByLabel(url, 'city_ops_finalizer_behind_seconds', 'table');
+}
+
+/** One labelled gauge of the engine's /metrics, by its label's value (empty when it cannot be read). */
+async function gaugeByLabel(
+  url: string | undefined,
+  name: string,
+  label: string,
+): Promise<Record<string, number>> {
   if (!url) return {};
   try {
     const text = await (await fetch(url)).text();
-    const busy: Record<string, number> = {};
-    for (const m of text.matchAll(/^city_ops_engine_thread_busy_seconds\{thread="([^"]+)"\} (\S+)$/gm))
-      busy[m[1]!] = Number(m[2]);
-    return busy;
+    const values: Record<string, number> = {};
+    for (const m of text.matchAll(new RegExp(`^${name}\\{${label}="([^"]+)"\\} (\\S+)$`, 'gm')))
+      values[m[1]!] = Number(m[2]);
+    return values;
   } catch {
     return {};
+  }
+}
+
+/**
+ * Waits until the engine's finalizer has written the joined tables (district_pulse, incident_impact) up to
+ * the final watermark: after a replay it still joins the day's incidents when the windows are all in.
+ * Resolves with the seconds waited, or null when the finalizer made no progress for `stallSeconds`.
+ */
+export async function waitForJoinedLayer(
+  engine: BenchEngine,
+  stallSeconds: number,
+  say: (line: string) => void,
+): Promise<number | null> {
+  const started = performance.now();
+  let last = '';
+  let lastProgress = started;
+  let lastSay = 0;
+  for (;;) {
+    const behind = await finalizerBehind(engine.metricsUrl());
+    const values = Object.values(behind);
+    if (values.length > 0 && values.every((s) => s === 0)) return (performance.now() - started) / 1000;
+    const now = performance.now();
+    const seen = JSON.stringify(behind);
+    if (seen !== last) lastProgress = now;
+    last = seen;
+    if (now - lastProgress > stallSeconds * 1000) return null;
+    if (now - lastSay > 10_000) {
+      say(
+        `joined layer: ${
+          Object.entries(behind)
+            .map(([table, s]) => `${table} ${(s / 3600).toFixed(1)} h of event time behind`)
+            .join(', ') || 'finalizer not reporting yet'
+        }`,
+      );
+      lastSay = now;
+    }
+    await sleep(1_000);
   }
 }
