@@ -12,7 +12,8 @@ import type { Logger } from '../observability/logger.ts';
 import { createEngineMetrics, type EngineMetrics, serveMetrics } from '../observability/metrics.ts';
 import { Committer } from './committer.ts';
 import type { EngineOptions } from './engineOptions.ts';
-import { Finalizer, type FinalizerTick } from './finalizer.ts';
+import { Finalizer } from './finalizer.ts';
+import { FinalizerSchedule } from './finalizerSchedule.ts';
 import { LayerWriter } from './layerWriter.ts';
 import { publishLive } from './livePublisher.ts';
 import { groupByPartition } from './packTask.ts';
@@ -75,7 +76,7 @@ export class StreamEngine {
   #clickhouse: ClickHouseClient | undefined;
   #layers: LayerWriter | undefined;
   #committer: Committer | undefined;
-  #finalizer: Finalizer | undefined;
+  #finalizer: FinalizerSchedule | undefined;
   #metricsServer: Server | undefined;
   #pending: PipelineDrain[] = [];
   #running = false;
@@ -83,7 +84,6 @@ export class StreamEngine {
   #flushing: Promise<void> | undefined;
   /** An idle check is under way (it asks the broker for end offsets): the next one waits its turn. */
   #checkingIdle = false;
-  #finalizing: Promise<void> | undefined;
   #timers: NodeJS.Timeout[] = [];
   #lastFlushOkAt = Date.now();
   #lastFlushError: string | undefined;
@@ -130,50 +130,17 @@ export class StreamEngine {
       this.#metricsServer = await serveMetrics(this.metrics.registry, o.metricsPort, () => this.health());
     }
     if (o.finalizer) {
-      this.#finalizer = new Finalizer(this.#env, this.#clickhouse, this.#sink, o, this.#log);
+      const finalizer = new Finalizer(this.#env, this.#clickhouse, this.#sink, o, this.#log);
+      this.#finalizer = new FinalizerSchedule(finalizer, o.finalizeIntervalMs, this.metrics, this.#log);
     }
     this.#running = true;
     this.#loop = this.#pollLoop().catch((error: unknown) => this.#die(error));
     this.#timers.push(setInterval(() => void this.#flush(), o.flushIntervalMs));
     this.#timers.push(setInterval(() => void this.#checkIdle(), Math.min(1_000, o.idleTimeoutMs)));
     this.#timers.push(setInterval(() => this.#report(), 10_000));
-    if (this.#finalizer) {
-      const finalizer = this.#finalizer;
-      this.#timers.push(
-        setInterval(() => {
-          if (this.#finalizing) return;
-          this.#finalizing = this.#finalizeWhileBehind(finalizer)
-            .catch((error: unknown) => this.#log.warn({ err: error }, 'finalizer tick failed; retrying'))
-            .finally(() => {
-              this.#finalizing = undefined;
-            });
-        }, o.finalizeIntervalMs),
-      );
-    }
     const warning = threadpoolWarning();
     if (warning) this.#log.warn(warning);
     this.#log.info({ options: o, prefix }, 'engine started');
-  }
-
-  /**
-   * Finalizer rounds back to back while the joined layer is behind and the last round moved it: a round
-   * does a bounded amount of work (so a stop is quick), and one round per interval left the joined layer
-   * minutes behind the windows after a replay.
-   */
-  async #finalizeWhileBehind(finalizer: Finalizer): Promise<void> {
-    let last: FinalizerTick | undefined;
-    while (this.#running) {
-      const done = await finalizer.tick();
-      for (const [table, ms] of Object.entries(done?.behindMs ?? {}))
-        this.metrics.finalizerBehind.set({ table }, ms / 1000);
-      const behind = done?.behindMs && done.behindMs.district_pulse + done.behindMs.incident_impact > 0;
-      const moved =
-        last === undefined ||
-        (done !== undefined &&
-          (done.pulseThrough > last.pulseThrough || done.impactThrough > last.impactThrough));
-      if (!behind || !moved) return;
-      last = done;
-    }
   }
 
   /** Health for /health: ok while the loop runs and writes succeed (or there is nothing to write). */
@@ -199,9 +166,7 @@ export class StreamEngine {
     this.#running = false;
     for (const timer of this.#timers) clearInterval(timer);
     await this.#loop;
-    this.#finalizer?.requestStop();
-    await this.#finalizing;
-    await this.#finalizer?.close();
+    await this.#finalizer?.stop();
     // A flush under way drained before the last batches were answered: let it end, then flush again.
     await this.#flushing;
     for (let attempt = 1; attempt <= 5; attempt++) {
@@ -232,6 +197,7 @@ export class StreamEngine {
     this.#running = false;
     for (const timer of this.#timers) clearInterval(timer);
     this.#timers = [];
+    this.#finalizer?.halt();
     this.#onFatal(this.#fatal);
   }
 
@@ -241,9 +207,7 @@ export class StreamEngine {
     this.#closing ??= (async () => {
       await this.#loop?.catch(() => {});
       await this.#flushing?.catch(() => {});
-      this.#finalizer?.requestStop();
-      await this.#finalizing;
-      await this.#finalizer?.close().catch(() => {});
+      await this.#finalizer?.stop().catch(() => {});
       await this.#source?.close().catch(() => {});
       await this.#workers?.destroy().catch(() => {});
       await this.#sink?.close().catch(() => {});

@@ -1,0 +1,61 @@
+import type { Logger } from 'pino';
+import type { EngineMetrics } from '../observability/metrics.ts';
+import type { Finalizer, FinalizerTick } from './finalizer.ts';
+
+/**
+ * When the finalizer runs: a round every `intervalMs`, and rounds back to back while the joined layer is
+ * behind and the last round moved it. A round does a bounded amount of work (so a stop is quick); one
+ * round per interval left the joined layer 40 s behind the windows after a replay of 2 M events.
+ */
+export class FinalizerSchedule {
+  readonly #finalizer: Finalizer;
+  readonly #metrics: EngineMetrics;
+  readonly #log: Logger;
+  readonly #timer: NodeJS.Timeout;
+  #round: Promise<void> | undefined;
+  #stopped = false;
+
+  constructor(finalizer: Finalizer, intervalMs: number, metrics: EngineMetrics, log: Logger) {
+    this.#finalizer = finalizer;
+    this.#metrics = metrics;
+    this.#log = log;
+    this.#timer = setInterval(() => {
+      if (this.#round) return;
+      this.#round = this.#whileBehind()
+        .catch((error: unknown) => this.#log.warn({ err: error }, 'finalizer tick failed; retrying'))
+        .finally(() => {
+          this.#round = undefined;
+        });
+    }, intervalMs);
+  }
+
+  /** Starts no more rounds, and makes the round under way stop after its current statement. */
+  halt(): void {
+    this.#stopped = true;
+    clearInterval(this.#timer);
+    this.#finalizer.requestStop();
+  }
+
+  /** Halts, waits for the round under way, then closes the finalizer. */
+  async stop(): Promise<void> {
+    this.halt();
+    await this.#round;
+    await this.#finalizer.close();
+  }
+
+  async #whileBehind(): Promise<void> {
+    let last: FinalizerTick | undefined;
+    while (!this.#stopped) {
+      const done = await this.#finalizer.tick();
+      for (const [table, ms] of Object.entries(done?.behindMs ?? {}))
+        this.#metrics.finalizerBehind.set({ table }, ms / 1000);
+      if (!done?.behindMs || done.behindMs.district_pulse + done.behindMs.incident_impact === 0) return;
+      const moved =
+        last === undefined ||
+        done.pulseThrough > last.pulseThrough ||
+        done.impactThrough > last.impactThrough;
+      if (!moved) return;
+      last = done;
+    }
+  }
+}
