@@ -35,3 +35,15 @@ export function createClickHouse(
 export async function selectRows<T>(client: ClickHouseClient, query: string): Promise<T[]> {
   return (await client.query({ query, format: 'JSONEachRow' })).json<T>();
 }
+
+/**
+ * The rows of a query as arrays in its column order (JSONCompact; 18.16 has no JSONCompactEachRow):
+ * cheaper to parse than objects when there are many. 64-bit integers arrive as strings (ClickHouse quotes them), so select them with
+ * toString() or convert them.
+ */
+export async function selectCompact<T extends unknown[]>(
+  client: ClickHouseClient,
+  query: string,
+): Promise<T[]> {
+  return (await (await client.query({ query, format: 'JSONCompact' })).json<T>()).data;
+}

@@ -136,7 +136,7 @@ describe('finalizer: incidents by their first open report, range after range', (
   });
 
   it('crosses days without incidents in a few reads, and resumes where a tick ran out of chunks', async () => {
-    // 1,100 incidents three days later, 100 ms apart: more than one tick joins (5 chunks of 200).
+    // 1,100 incidents three days later, 100 ms apart: more than one tick joins (1,000 a tick).
     const later = T0 + 3 * 86_400_000;
     await run.clickhouse.insert({
       table: `${run.db}.events_atomic`,
