@@ -4,8 +4,10 @@ import type { Finalizer, FinalizerTick } from './finalizer.ts';
 
 /**
  * When the finalizer runs: a round every `intervalMs`, and rounds back to back while the joined layer is
- * behind and the last round moved it. A round does a bounded amount of work (so a stop is quick); one
- * round per interval left the joined layer 40 s behind the windows after a replay of 2 M events.
+ * behind, the last round moved it, and the engine is not catching up on its input (`catchingUp`). A round
+ * does a bounded amount of work (so a stop is quick); one round per interval left the joined layer 40 s
+ * behind the windows after a replay of 2 M events. While the engine catches up, the windows and the live
+ * map come first: back-to-back rounds during a full day's replay took CPU from it and the publisher.
  */
 export class FinalizerSchedule {
   readonly #finalizer: Finalizer;
@@ -15,8 +17,17 @@ export class FinalizerSchedule {
   #round: Promise<void> | undefined;
   #stopped = false;
 
-  constructor(finalizer: Finalizer, intervalMs: number, metrics: EngineMetrics, log: Logger) {
+  readonly #catchingUp: () => boolean;
+
+  constructor(
+    finalizer: Finalizer,
+    intervalMs: number,
+    metrics: EngineMetrics,
+    log: Logger,
+    catchingUp: () => boolean = () => false,
+  ) {
     this.#finalizer = finalizer;
+    this.#catchingUp = catchingUp;
     this.#metrics = metrics;
     this.#log = log;
     this.#timer = setInterval(() => {
@@ -54,7 +65,7 @@ export class FinalizerSchedule {
         last === undefined ||
         done.pulseThrough > last.pulseThrough ||
         done.impactThrough > last.impactThrough;
-      if (!moved) return;
+      if (!moved || this.#catchingUp()) return;
       last = done;
     }
   }

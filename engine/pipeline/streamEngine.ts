@@ -23,6 +23,8 @@ import { PartitionWorkers } from './partitionWorkers.ts';
 
 /** librdkafka's "fatal error" code: the client instance cannot continue. */
 const ERR_FATAL = -150;
+/** A full poll this recently means the engine is catching up: the finalizer then runs one round per interval. */
+const CATCHING_UP_MS = 2_000;
 
 /**
  * libuv threads the engine wants. @confluentinc/kafka-javascript runs its blocking librdkafka calls (each
@@ -86,6 +88,8 @@ export class StreamEngine {
   #checkingIdle = false;
   #timers: NodeJS.Timeout[] = [];
   #lastFlushOkAt = Date.now();
+  /** When a poll last brought a full batch: the engine is catching up on its input (performance.now()). */
+  #lastFullPollAt = Number.NEGATIVE_INFINITY;
   #lastFlushError: string | undefined;
   #fatal: Error | undefined;
   #onFatal: (error: Error) => void = () => {};
@@ -131,7 +135,13 @@ export class StreamEngine {
     }
     if (o.finalizer) {
       const finalizer = new Finalizer(this.#env, this.#clickhouse, this.#sink, o, this.#log);
-      this.#finalizer = new FinalizerSchedule(finalizer, o.finalizeIntervalMs, this.metrics, this.#log);
+      this.#finalizer = new FinalizerSchedule(
+        finalizer,
+        o.finalizeIntervalMs,
+        this.metrics,
+        this.#log,
+        () => performance.now() - this.#lastFullPollAt < CATCHING_UP_MS,
+      );
     }
     this.#running = true;
     this.#loop = this.#pollLoop().catch((error: unknown) => this.#die(error));
@@ -333,6 +343,7 @@ export class StreamEngine {
     const o = this.#options;
     const source = this.#source!;
     const messages = await source.poll(o.maxPollRecords);
+    if (messages.length >= o.batchSize) this.#lastFullPollAt = performance.now();
     if (messages.length === 0 || messages.length >= o.batchSize) return messages;
     const until = performance.now() + o.pollLingerMs;
     while (messages.length < o.maxPollRecords && performance.now() < until && this.#running) {

@@ -91,6 +91,28 @@ describe('FinalizerSchedule', () => {
     await schedule.stop();
   });
 
+  it('runs one round per tick while the engine catches up on its input', async () => {
+    const finalizer = scripted(10 * HOUR, HOUR);
+    let catchingUp = true;
+    const schedule = new FinalizerSchedule(
+      finalizer as unknown as Finalizer,
+      2_000,
+      createEngineMetrics(),
+      silent,
+      () => catchingUp,
+    );
+    vi.advanceTimersByTime(2_000);
+    await settle();
+    vi.advanceTimersByTime(2_000);
+    await settle();
+    expect(finalizer.rounds).toBe(2);
+    catchingUp = false;
+    vi.advanceTimersByTime(2_000);
+    await settle();
+    expect(finalizer.rounds).toBe(10);
+    await schedule.stop();
+  });
+
   it('halt ends a burst after the round under way, and no timer starts another', async () => {
     const finalizer = scripted(1_000 * HOUR, HOUR);
     const schedule = new FinalizerSchedule(
