@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
+import { parseYamlConfig } from '../config/yamlConfig.ts';
 import { CityOpsError } from '../errors.ts';
 import { type AlertConfig, AlertConfigSchema, type EndpointConfig, WebhookSecret } from './alertConfig.ts';
 
@@ -50,25 +50,8 @@ export function parseAlertConfig(
   path = '<alerts>',
   env: NodeJS.ProcessEnv = process.env,
 ): LoadedAlertConfig {
-  const lineCounter = new LineCounter();
-  const document = parseDocument(text, { lineCounter, prettyErrors: true });
-  if (document.errors.length > 0) {
-    const problems = document.errors.map((error) => {
-      const at = error.linePos?.[0];
-      return `${path}:${at ? `${at.line}:${at.col}` : '?'}: ${error.message.split('\n')[0]?.replace(/ at line \d+, column \d+:?$/, '')}`;
-    });
-    throw invalid(path, problems);
-  }
-  const parsed = AlertConfigSchema.safeParse(document.toJS());
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => {
-      const node = nearestNode(document.contents, issue.path as (string | number)[]);
-      const position = node?.range ? lineCounter.linePos(node.range[0]) : undefined;
-      const field = issue.path.length > 0 ? issue.path.join('.') : '(top level)';
-      return `${path}:${position ? `${position.line}:${position.col}` : '?'}: ${field}: ${issue.message}`;
-    });
-    throw invalid(path, problems);
-  }
+  const parsed = parseYamlConfig(text, path, AlertConfigSchema);
+  if (!parsed.ok) throw invalid(path, parsed.problems);
   const config = parsed.data;
   const endpoints = new Map<string, ResolvedEndpoint>();
   const problems: string[] = [];
@@ -103,18 +86,4 @@ function invalid(path: string, problems: string[]): CityOpsError {
     `invalid alert rules file ${path} (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${problems.map((p) => `  ${p}`).join('\n')}`,
     { hint: 'fix the fields named above; docs/alerts.md describes every field of the file' },
   );
-}
-
-/** The YAML node at `path`, or the deepest existing ancestor, to point at a line. */
-function nearestNode(root: unknown, path: (string | number)[]): Node | undefined {
-  let node = root as Node | undefined;
-  for (const key of path) {
-    let next: unknown;
-    if (isMap(node)) next = node.get(key, true);
-    else if (isSeq(node) && typeof key === 'number') next = node.get(key, true);
-    if (next === undefined || next === null) return node;
-    node = next as Node;
-    if (isScalar(node)) return node;
-  }
-  return node;
 }
