@@ -11,6 +11,7 @@ export interface Command {
 /** Commands load lazily so that `city-ops stack status` does not load the engine, workers or the viz build. */
 const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
   alerts: () => import('./commands/alerts.ts'),
+  catalogue: () => import('./commands/catalogue.ts'),
   migrate: () => import('./commands/migrate.ts'),
   quickstart: () => import('./commands/quickstart.ts'),
   run: () => import('./commands/run.ts'),
