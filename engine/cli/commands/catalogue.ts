@@ -1,12 +1,15 @@
+import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { diffCatalogues } from '../../catalogue/catalogueDiff.ts';
 import { DEFAULT_CATALOGUE, loadCatalogue } from '../../catalogue/loadCatalogue.ts';
 import { deniedItems, exitItems } from '../../catalogue/negativeList.ts';
+import { type Grant, GrantsFileSchema, project } from '../../catalogue/projection.ts';
+import { parseYamlConfig } from '../../config/yamlConfig.ts';
 import { CityOpsError } from '../../errors.ts';
 import type { Command } from '../main.ts';
 
-const USAGE = `city-ops catalogue (--check | list | diff <other>) [--file <catalogue.yaml>]
+const USAGE = `city-ops catalogue (--check | list | diff <other> | receives <department>) [options]
 
 The exchange's catalogue (docs/catalogue.md): departments, resource classes with their data items, how
 each class is shared (unconditional, conditional, none) and the negative list.
@@ -14,7 +17,10 @@ each class is shared (unconditional, conditional, none) and the negative list.
   --check          validate the file; print a summary; exit 0 when valid, 2 with every problem otherwise
   list             one line per class: id, sharing, provider, items that may leave / items, denied items
   diff <other>     what changes from --file to <other>, a line each (+ added, - removed, ~ changed)
-  --file <path>    the catalogue (default config/catalogue.yaml)`;
+  receives <dept>  per class, the items the department receives and why (unconditional, granted, ...)
+  --file <path>    the catalogue (default config/catalogue.yaml)
+  --grants <path>  grants for 'receives' (default: none; config/grants.example.yaml is an example)
+  --at <iso time>  the time 'receives' judges grants at (default: now)`;
 
 export const command: Command = {
   summary: 'Check, list or compare the exchange catalogue (resource classes, sharing, negative list).',
@@ -23,7 +29,12 @@ export const command: Command = {
     const { values, positionals } = parseArgs({
       args: [...argv],
       allowPositionals: true,
-      options: { check: { type: 'boolean', default: false }, file: { type: 'string' } },
+      options: {
+        check: { type: 'boolean', default: false },
+        file: { type: 'string' },
+        grants: { type: 'string' },
+        at: { type: 'string' },
+      },
     });
     const path = values.file ? resolve(values.file) : DEFAULT_CATALOGUE;
     const out = (line: string) => process.stdout.write(`${line}\n`);
@@ -51,6 +62,18 @@ export const command: Command = {
       if (changes.length === 0) out('no change');
       return 0;
     }
+    if (action === 'receives' && other !== undefined) {
+      const grants = values.grants ? await loadGrants(resolve(values.grants)) : [];
+      const at = values.at === undefined ? Date.now() : Date.parse(values.at);
+      if (Number.isNaN(at))
+        throw new CityOpsError('CLI_USAGE', `--at ${values.at} is not a time`, { hint: USAGE });
+      for (const r of catalogue.resources) {
+        const p = project(catalogue, grants, other, r.id, at);
+        const items = p.items.map((i) => (i.masking === 'none' ? i.id : `${i.id} (${i.masking})`));
+        out(`${r.id}\t${p.reason}\t${items.join(', ')}`);
+      }
+      return 0;
+    }
     throw new CityOpsError(
       'CLI_USAGE',
       `unknown catalogue action '${[action, other].filter(Boolean).join(' ')}'`,
@@ -60,3 +83,16 @@ export const command: Command = {
     );
   },
 };
+
+async function loadGrants(path: string): Promise<readonly Grant[]> {
+  const parsed = parseYamlConfig(await readFile(path, 'utf8'), path, GrantsFileSchema);
+  if (!parsed.ok)
+    throw new CityOpsError(
+      'CONFIG_INVALID',
+      `invalid grants file ${path}:\n${parsed.problems.map((p) => `  ${p}`).join('\n')}`,
+      {
+        hint: 'docs/catalogue.md describes a grant',
+      },
+    );
+  return parsed.data.grants;
+}
