@@ -87,6 +87,11 @@ export function createEngineMetrics(registry = new Registry()) {
       labelNames: ['thread'] as const,
       registers: [registry],
     }),
+    finalizerWatermark: new Gauge({
+      name: 'city_ops_finalizer_watermark_seconds',
+      help: 'The final watermark (event time, epoch seconds) of the finalizer’s last round: every window before it is closed',
+      registers: [registry],
+    }),
     finalizerBehind: new Gauge({
       name: 'city_ops_finalizer_behind_seconds',
       help: 'Event time a joined table could be finalized through (the final watermark) and is not yet, by table; 0 when caught up',

@@ -258,12 +258,16 @@ export class Finalizer {
       span = openings.length === 0 ? span * 2 : IMPACT_SPAN_MS;
       let i = 0;
       while (i < openings.length && budget > 0 && !this.#closing) {
-        const chunk = openings.slice(i, i + budget);
-        await this.#joinChunk(chunk);
-        i += chunk.length;
-        budget -= chunk.length;
+        // A chunk ends between two instants, past the budget if it must: resuming at an instant that was
+        // partly joined would join its first incidents again, and never get past an instant with more
+        // incidents than the budget.
+        let stop = Math.min(openings.length, i + budget);
+        while (stop < openings.length && openings[stop]!.ts_ms === openings[stop - 1]!.ts_ms) stop++;
+        await this.#joinChunk(openings.slice(i, stop));
+        budget -= stop - i;
+        i = stop;
       }
-      // Resume at the first incident not joined yet (those at the same instant are joined again: idempotent).
+      // Resume at the first incident not joined yet: every incident before its instant is joined.
       from = i < openings.length ? openings[i]!.ts_ms : end;
     }
     if (progress === undefined || from > progress) await this.#setProgress('impact', from);

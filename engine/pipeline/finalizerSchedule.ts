@@ -16,6 +16,8 @@ export class FinalizerSchedule {
   readonly #timer: NodeJS.Timeout;
   #round: Promise<void> | undefined;
   #stopped = false;
+  /** The last round's result, to tell whether the next one moved. */
+  #last: FinalizerTick | undefined;
 
   readonly #catchingUp: () => boolean;
 
@@ -55,18 +57,22 @@ export class FinalizerSchedule {
   }
 
   async #whileBehind(): Promise<void> {
-    let last: FinalizerTick | undefined;
     while (!this.#stopped) {
       const done = await this.#finalizer.tick();
       for (const [table, ms] of Object.entries(done?.behindMs ?? {}))
         this.#metrics.finalizerBehind.set({ table }, ms / 1000);
-      if (!done?.behindMs || done.behindMs.district_pulse + done.behindMs.incident_impact === 0) return;
+      if (done === undefined) return;
+      if (done.watermark !== undefined) this.#metrics.finalizerWatermark.set(done.watermark / 1000);
+      const last = this.#last;
+      this.#last = done;
+      if (!done.behindMs || done.behindMs.district_pulse + done.behindMs.incident_impact === 0) return;
+      // Compared with the round before, of this burst or the one before it: a finalizer that cannot move
+      // runs one round per interval, not two.
       const moved =
         last === undefined ||
         done.pulseThrough > last.pulseThrough ||
         done.impactThrough > last.impactThrough;
       if (!moved || this.#catchingUp()) return;
-      last = done;
     }
   }
 }

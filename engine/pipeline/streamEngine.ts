@@ -23,7 +23,10 @@ import { PartitionWorkers } from './partitionWorkers.ts';
 
 /** librdkafka's "fatal error" code: the client instance cannot continue. */
 const ERR_FATAL = -150;
-/** A full poll this recently means the engine is catching up: the finalizer then runs one round per interval. */
+/**
+ * A full poll this recently, or buffers full, means the engine is catching up: the finalizer then runs one
+ * round per interval.
+ */
 const CATCHING_UP_MS = 2_000;
 
 /**
@@ -140,7 +143,7 @@ export class StreamEngine {
         o.finalizeIntervalMs,
         this.metrics,
         this.#log,
-        () => performance.now() - this.#lastFullPollAt < CATCHING_UP_MS,
+        () => performance.now() - this.#lastFullPollAt < CATCHING_UP_MS || this.#saturated(),
       );
     }
     this.#running = true;

@@ -159,4 +159,25 @@ describe('finalizer: incidents by their first open report, range after range', (
     ).json<{ n: string; incidents: string }>();
     expect(joined.map((r) => [Number(r.n), Number(r.incidents)])).toEqual([[1_103, 1_103]]);
   });
+
+  it('joins every incident of one instant in one chunk, even past the budget, and moves on', async () => {
+    // 1,200 incidents first reported at the same millisecond, a week later: more than a tick's 1,000.
+    const instant = T0 + 7 * 86_400_000;
+    await run.clickhouse.insert({
+      table: `${run.db}.events_atomic`,
+      format: 'JSONEachRow',
+      values: Array.from({ length: 1_200 }, (_, i) => report(`S-${i}`, `S${i}`, instant, 'open')),
+    });
+    await setWatermark(instant + 10 * minute + band + grace);
+    const fifth = await finalizer.tick();
+    expect(fifth?.impactThrough).toBe(instant + 10 * minute);
+    const written = await (
+      await run.clickhouse.query({
+        query: `SELECT count() AS n FROM ${run.db}.incident_impact WHERE ts_ms = ${instant}`,
+        format: 'JSONEachRow',
+      })
+    ).json<{ n: string }>();
+    // Each written once: the instant is not joined again by a later tick.
+    expect(Number(written[0]?.n)).toBe(1_200);
+  });
 });

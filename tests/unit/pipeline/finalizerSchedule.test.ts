@@ -77,7 +77,7 @@ describe('FinalizerSchedule', () => {
     expect(finalizer.closed).toBe(true);
   });
 
-  it('ends a burst when a round moves nothing, and tries again at the next tick', async () => {
+  it('ends a burst when a round moves nothing, and then tries one round per tick', async () => {
     const finalizer = scripted(10 * HOUR, 0);
     const metrics = createEngineMetrics();
     const schedule = new FinalizerSchedule(finalizer as unknown as Finalizer, 2_000, metrics, silent);
@@ -85,6 +85,9 @@ describe('FinalizerSchedule', () => {
     await settle();
     expect(finalizer.rounds).toBe(2);
     expect(await behindGauge(metrics)).toEqual([36_000, 36_000]);
+    vi.advanceTimersByTime(2_000);
+    await settle();
+    expect(finalizer.rounds).toBe(3);
     vi.advanceTimersByTime(2_000);
     await settle();
     expect(finalizer.rounds).toBe(4);
