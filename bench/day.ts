@@ -125,7 +125,14 @@ async function main(): Promise<void> {
 
   // The finalizer joins the day's incidents after the windows are in; the live latency is measured once it
   // has caught up, so that it shows what the stored day costs, not the replay's backlog.
-  const joinedLayer = await measureJoinedLayer(engine, clickhousePid, started, STALL_SECONDS, say);
+  const lastWindowStart = truth.windows.reduce((last, w) => Math.max(last, w.window_start), 0);
+  const joinedLayer = await measureJoinedLayer(
+    engine,
+    clickhousePid,
+    { replayStarted: started, windowsDone: finishedAt, lastWindowStart },
+    STALL_SECONDS,
+    say,
+  );
 
   // Latency at 10x the day's average, now that the store holds the day.
   let afterDay: LatencyFigures | undefined;

@@ -88,6 +88,18 @@ export function finalizerBehind(url: string | undefined): Promise<Record<string,
   return gaugeByLabel(url, 'city_ops_finalizer_behind_seconds', 'table');
 }
 
+/** The final watermark (epoch ms) of the finalizer's last round, or undefined before one. */
+export async function finalizerWatermark(url: string | undefined): Promise<number | undefined> {
+  if (!url) return undefined;
+  try {
+    const text = await (await fetch(url)).text();
+    const m = /^city_ops_finalizer_watermark_seconds (\S+)$/m.exec(text);
+    return m ? Number(m[1]) * 1000 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** One labelled gauge of the engine's /metrics, by its label's value (empty when it cannot be read). */
 async function gaugeByLabel(
   url: string | undefined,
@@ -113,17 +125,23 @@ async function gaugeByLabel(
  */
 export async function waitForJoinedLayer(
   engine: BenchEngine,
+  lastWindowStart: number,
   stallSeconds: number,
   say: (line: string) => void,
+  started = performance.now(),
 ): Promise<number | null> {
-  const started = performance.now();
   let last = '';
   let lastProgress = started;
   let lastSay = 0;
   for (;;) {
     const behind = await finalizerBehind(engine.metricsUrl());
     const values = Object.values(behind);
-    if (values.length > 0 && values.every((s) => s === 0)) return (performance.now() - started) / 1000;
+    // "Not behind" counts only from a round that saw the replay's last minute: a round from before the
+    // last windows landed is not behind its own, older watermark either.
+    const watermark = await finalizerWatermark(engine.metricsUrl());
+    const seenEnd = watermark !== undefined && watermark >= lastWindowStart;
+    if (seenEnd && values.length > 0 && values.every((s) => s === 0))
+      return (performance.now() - started) / 1000;
     const now = performance.now();
     const seen = JSON.stringify(behind);
     if (seen !== last) lastProgress = now;

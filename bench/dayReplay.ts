@@ -97,13 +97,14 @@ export function busyPerThread(
 export async function measureJoinedLayer(
   engine: BenchEngine,
   clickhousePid: number,
-  replayStarted: number,
+  times: { replayStarted: number; windowsDone: number; lastWindowStart: number },
   stallSeconds: number,
   say: (line: string) => void,
 ) {
   const round1 = (x: number) => Number(x.toFixed(1));
+  const { replayStarted, windowsDone, lastWindowStart } = times;
   const before = { engine: processUsage(engine.process.pid!), clickhouse: processUsage(clickhousePid) };
-  const seconds = await waitForJoinedLayer(engine, stallSeconds, say);
+  const seconds = await waitForJoinedLayer(engine, lastWindowStart, stallSeconds, say, windowsDone);
   const endToEnd = (performance.now() - replayStarted) / 1000;
   const figures = {
     what: 'after the windows were in, until the finalizer had written district_pulse and incident_impact up to the final watermark (city_ops_finalizer_behind_seconds 0)',
