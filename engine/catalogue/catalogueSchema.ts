@@ -44,7 +44,7 @@ const Id = z
   .max(128);
 
 /** A pattern of ids: `*` stands for any run of characters (`transport.*`, `*_phone`). */
-const Pattern = z
+export const Pattern = z
   .string()
   .regex(/^[a-z0-9_.*-]+$/, 'lower-case letters, digits, . _ - and * (any run of characters)')
   .max(128);
@@ -100,7 +100,16 @@ export const ResourceClassSchema = z
         message: `a class shared '${resource.sharing}' states the legal basis of the restriction`,
       });
     const seen = new Set<string>();
+    const ids = new Set(resource.items.map((item) => item.id));
     resource.items.forEach((item, i) => {
+      const dot = item.id.indexOf('.');
+      // A record is projected field by field: a nested item beside its whole parent would go out twice.
+      if (dot > 0 && ids.has(item.id.slice(0, dot)))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['items', i, 'id'],
+          message: `'${item.id}' is inside item '${item.id.slice(0, dot)}', which is listed too`,
+        });
       if (seen.has(item.id))
         ctx.addIssue({
           code: 'custom',

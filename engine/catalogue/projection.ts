@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { maskFreeText, maskIdNumber, maskName, maskPhone } from '../privacy/mask.ts';
-import type { Catalogue, MaskingRule } from './catalogueSchema.ts';
+import { type Catalogue, type MaskingRule, Pattern } from './catalogueSchema.ts';
 import { exitItems, matchesPattern } from './negativeList.ts';
 
 /**
@@ -12,7 +12,7 @@ export const GrantSchema = z
     id: z.string().min(1),
     department: z.string().min(1),
     resource: z.string().min(1),
-    items: z.array(z.string().min(1)).min(1),
+    items: z.array(Pattern).min(1),
     purpose: z.string().min(1),
     approved_by: z.string().min(1),
     valid_from: z.iso.datetime({ offset: true }),

@@ -1,4 +1,4 @@
-import { load } from 'js-yaml';
+import { CORE_SCHEMA, load } from 'js-yaml';
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import type { z } from 'zod';
 
@@ -15,14 +15,38 @@ export function parseYamlConfig<S extends z.ZodType>(
   path: string,
   schema: S,
 ): { ok: true; data: z.infer<S> } | { ok: false; problems: string[] } {
+  // js-yaml only for plain texts, read as YAML 1.2 core (no timestamps, no merge keys, as `yaml` reads
+  // them); a text with anchors goes to `yaml`, which bounds how far aliases may expand.
+  if (/[&]|<</.test(text)) return readSlowly(text, path, schema);
   let fast: unknown;
   try {
-    fast = load(text, { filename: path });
+    fast = load(text, { filename: path, schema: CORE_SCHEMA });
   } catch {
     return locateProblems(text, path, schema);
   }
   const parsed = schema.safeParse(fast);
   return parsed.success ? { ok: true, data: parsed.data } : locateProblems(text, path, schema);
+}
+
+/** A text read by `yaml` alone (slow on large files, exact on every YAML 1.2 construct). */
+function readSlowly<S extends z.ZodType>(
+  text: string,
+  path: string,
+  schema: S,
+): { ok: true; data: z.infer<S> } | { ok: false; problems: string[] } {
+  const document = parseDocument(text);
+  if (document.errors.length === 0) {
+    let value: unknown;
+    try {
+      value = document.toJS();
+    } catch (error) {
+      // Aliases that expand past yaml's bound (maxAliasCount 100): a resource exhaustion attempt.
+      return { ok: false, problems: [`${path}: ${(error as Error).message}`] };
+    }
+    const parsed = schema.safeParse(value);
+    if (parsed.success) return { ok: true, data: parsed.data };
+  }
+  return locateProblems(text, path, schema);
 }
 
 /** The problems of a text js-yaml or the schema refused, each with its line and column. */

@@ -87,6 +87,9 @@ describe('catalogue rules', () => {
       /item 'a' is listed twice/,
     );
     expect(problemsOf(withResource({ update_cycle: 'often' }))).toMatch(/realtime, or a period/);
+    expect(problemsOf(withResource({ items: [{ id: 'reporter' }, { id: 'reporter.name' }] }))).toMatch(
+      /'reporter\.name' is inside item 'reporter', which is listed too/,
+    );
   });
 
   it('says what changed between two versions', () => {
