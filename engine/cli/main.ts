@@ -10,6 +10,7 @@ export interface Command {
 
 /** Commands load lazily so that `city-ops stack status` does not load the engine, workers or the viz build. */
 const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
+  access: () => import('./commands/access.ts'),
   alerts: () => import('./commands/alerts.ts'),
   catalogue: () => import('./commands/catalogue.ts'),
   migrate: () => import('./commands/migrate.ts'),

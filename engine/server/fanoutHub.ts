@@ -26,12 +26,26 @@ export interface ClientSocket {
 }
 
 /**
- * Who a client is and what it may see. The default grants every topic to a valid token; a
- * per-department access model (issue "access model") plugs in here.
+ * Who a client is and what it may see. The operator's token sees every topic; a department's token sees
+ * what the catalogue and its grants let out (engine/access/mapAccess.ts).
  */
 export interface Principal {
   readonly subject: string;
+  /** The catalogue's department, for a department's token. */
+  readonly department?: string;
   canSubscribe(topic: string): boolean;
+  /** Why a topic is refused, for the client's FORBIDDEN message. */
+  refusal?(topic: string): string | undefined;
+}
+
+/** `topics (why); topics (why)`: the refused topics grouped by the principal's reason. */
+function refusalText(principal: Principal, topics: readonly string[]): string {
+  const byReason = new Map<string, string[]>();
+  for (const topic of topics) {
+    const why = principal.refusal?.(topic) ?? 'not allowed';
+    byReason.set(why, [...(byReason.get(why) ?? []), topic]);
+  }
+  return [...byReason].map(([why, list]) => `${list.join(', ')} (${why})`).join('; ');
 }
 
 /** Fan-out limits and timing; every field has a default. */
@@ -255,6 +269,22 @@ export class FanoutHub {
       this.catchUp(session);
   }
 
+  /**
+   * Takes from every client the topics its principal may no longer have (a grant revoked or expired),
+   * with a FORBIDDEN message naming them; returns how many were taken.
+   */
+  recheck(): number {
+    let taken = 0;
+    for (const session of this.sessions) {
+      const lost = [...session.topics].filter((t) => !session.principal.canSubscribe(t));
+      if (lost.length === 0) continue;
+      for (const topic of lost) this.drop(session, topic);
+      this.reject(session, 'FORBIDDEN', `no longer allowed: ${refusalText(session.principal, lost)}`);
+      taken += lost.length;
+    }
+    return taken;
+  }
+
   /** Flushes pending changes now (tests and shutdown); normally the tick does it. */
   flushNow(): void {
     clearTimeout(this.flushTimer);
@@ -266,19 +296,11 @@ export class FanoutHub {
     const wanted = this.resolveTopics(message);
     const allowed = wanted.topics.filter((topic) => session.principal.canSubscribe(topic));
     if (allowed.length < wanted.topics.length) {
-      this.reject(
-        session,
-        'FORBIDDEN',
-        `not allowed: ${wanted.topics.filter((t) => !allowed.includes(t)).join(', ')}`,
-      );
+      const refused = wanted.topics.filter((t) => !allowed.includes(t));
+      this.reject(session, 'FORBIDDEN', `not allowed: ${refusalText(session.principal, refused)}`);
     }
     const next = new Set(allowed);
-    for (const topic of [...session.topics]) {
-      if (next.has(topic)) continue;
-      session.topics.delete(topic);
-      session.socket.unsubscribe(topic);
-      if (session.lagging?.delete(topic)) this.decLagging(topic);
-    }
+    for (const topic of [...session.topics]) if (!next.has(topic)) this.drop(session, topic);
     const subscribed: SubscribedMessage = {
       type: 'subscribed',
       topics: allowed,
@@ -319,6 +341,13 @@ export class FanoutHub {
       }
       session.topics.add(topic);
     }
+  }
+
+  /** Stops sending a topic to a client. */
+  private drop(session: ClientSession, topic: string): void {
+    session.topics.delete(topic);
+    session.socket.unsubscribe(topic);
+    if (session.lagging?.delete(topic)) this.decLagging(topic);
   }
 
   private sendSnapshot(session: ClientSession, topic: string, now: number): void {

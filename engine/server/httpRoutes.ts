@@ -1,6 +1,8 @@
 import type uWS from 'uWebSockets.js';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { extname, join, normalize, sep } from 'node:path';
+import type { HistorySource } from '../access/exits.ts';
+import { withholdHistory } from '../access/mapAccess.ts';
 import type { ClickHouseClient } from '../connectors/clickhouse/client.ts';
 import { isCityOpsError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -44,7 +46,10 @@ export interface HttpRouteContext {
   history(
     res: uWS.HttpResponse,
     req: uWS.HttpRequest,
-  ): { client: ClickHouseClient; tables: HistoryTables } | null | undefined;
+  ):
+    | { client: ClickHouseClient; tables: HistoryTables; refused: Partial<Record<HistorySource, string>> }
+    | null
+    | undefined;
 }
 
 /**
@@ -118,7 +123,8 @@ function history(res: uWS.HttpResponse, req: uWS.HttpRequest, context: HttpRoute
   const minutes = Number(query.get('minutes') ?? 15);
   queryHistory(target.client, target.tables, { minutes, district: query.get('district') })
     .then((answer) => {
-      if (!aborted) send(res, '200 OK', 'application/json', JSON.stringify(answer));
+      if (!aborted)
+        send(res, '200 OK', 'application/json', JSON.stringify(withholdHistory(answer, target.refused)));
     })
     .catch((error: unknown) => {
       if (aborted) return;

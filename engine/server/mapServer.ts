@@ -1,6 +1,7 @@
 import uWS from 'uWebSockets.js';
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
+import { createAuthorize, historyRefusals, type MapAccess } from '../access/mapAccess.ts';
 import { type Environment, PROJECT_ROOT } from '../config/environment.ts';
 import { type ClickHouseClient, createClickHouse } from '../connectors/clickhouse/client.ts';
 import type { AggregateMessage } from '../contract/aggregates.ts';
@@ -43,9 +44,12 @@ export interface MapServerOptions {
   allowedOrigins?: readonly string[];
   /**
    * The access hook: returns who the client is and which topics it may see, or undefined to refuse.
-   * Default: a valid token sees everything. A per-department model replaces this.
+   * Default: `token` is the operator's and sees everything; with `access`, each department's token sees
+   * what the catalogue and its grants let out.
    */
   authorize?: (request: AccessRequest) => Principal | undefined;
+  /** The departments' tokens and the policy that judges them (engine/access/mapAccess.ts). */
+  access?: MapAccess;
   /** Read `city.aggregates` and `city.alerts` from Kafka (default true). False: feed it with `apply`. */
   kafka?: boolean;
   topicPrefix?: string;
@@ -130,14 +134,11 @@ export async function startMapServer(options: MapServerOptions): Promise<MapServ
     options.fanout,
   );
   const staticDir = options.staticDir ?? resolve(PROJECT_ROOT, 'viz', 'dist');
-  const tokenDigest = digest(options.token);
   let allowedOrigins = new Set(options.allowedOrigins ?? []);
-  const authorize =
-    options.authorize ??
-    ((request: AccessRequest): Principal | undefined =>
-      request.token !== undefined && timingSafeEqual(digest(request.token), tokenDigest)
-        ? { subject: 'token', canSubscribe: () => true }
-        : undefined);
+  const byToken = createAuthorize(options.token, options.access);
+  const authorize = options.authorize ?? ((request: AccessRequest) => byToken(request.token));
+  const recheck = setInterval(() => hub.recheck(), options.access?.recheckMs ?? 5_000);
+  recheck.unref();
   const historyTables: HistoryTables = {
     ...DEFAULT_HISTORY_TABLES,
     database: options.env.CLICKHOUSE_DATABASE,
@@ -268,10 +269,18 @@ export async function startMapServer(options: MapServerOptions): Promise<MapServ
     health: () => {
       const readerHealth = reader?.health();
       const kafkaOk = options.kafka === false || readerHealth?.ok === true;
+      const access = options.access?.health?.();
       return {
-        ok: kafkaOk,
+        ok: kafkaOk && access?.ok !== false,
         body: {
-          status: kafkaOk ? 'ok' : reader ? 'blind' : 'starting',
+          status: !kafkaOk
+            ? reader
+              ? 'blind'
+              : 'starting'
+            : access?.ok === false
+              ? 'grants unreadable'
+              : 'ok',
+          ...(access ? { access } : {}),
           ...(readerHealth ? { kafka_lag: readerHealth.lag, kafka_detail: readerHealth.detail } : {}),
           epoch: hub.epoch,
           clients: hub.clientCount,
@@ -287,12 +296,15 @@ export async function startMapServer(options: MapServerOptions): Promise<MapServ
     },
     history: (res, req) => {
       const access = accessOf(res, req, '/api/history');
-      if (!originAllowed(access.origin) || !authorize(access)) {
+      const principal = originAllowed(access.origin) ? authorize(access) : undefined;
+      if (!principal) {
         metrics.rejected.inc({ reason: 'token' });
         send(res, '401 Unauthorized', 'text/plain', 'a valid token is required');
         return undefined;
       }
-      return historyClient ? { client: historyClient, tables: historyTables } : null;
+      if (!historyClient) return null;
+      const refused = historyRefusals(principal, options.access?.policy);
+      return { client: historyClient, tables: historyTables, refused };
     },
   });
 
@@ -346,6 +358,7 @@ export async function startMapServer(options: MapServerOptions): Promise<MapServ
     close() {
       // Idempotent: a second call (a test cleaning up after a failed restart) waits for the first.
       closing ??= (async () => {
+        clearInterval(recheck);
         await reader?.stop();
         uWS.us_listen_socket_close(listenSocket);
         hub.stop();
@@ -361,10 +374,6 @@ export async function startMapServer(options: MapServerOptions): Promise<MapServ
 /** 127.0.0.0/8, ::1 and localhost: addresses no other machine can reach. */
 export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
-}
-
-function digest(value: string): Buffer {
-  return createHash('sha256').update(value).digest();
 }
 
 /** `App.close()` (closes every socket) exists in the uWS binary but not in this build's type declarations. */

@@ -1,7 +1,9 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { startMapAccess } from '../../access/startMapAccess.ts';
 import { loadEnvironment } from '../../config/environment.ts';
 import { CityOpsError } from '../../errors.ts';
+import { createLogger } from '../../observability/logger.ts';
 import { generateToken, isLoopback, MIN_TOKEN_LENGTH, startMapServer } from '../../server/mapServer.ts';
 import { SyntheticCity } from '../../server/syntheticCity.ts';
 import type { Command } from '../main.ts';
@@ -14,6 +16,8 @@ const Flags = z.object({
   demo: z.boolean(),
   vehicles: z.coerce.number().int().min(0).max(200_000),
   cells: z.coerce.number().int().min(0).max(50_000),
+  catalogue: z.string().min(1).optional(),
+  departments: z.string().min(1).optional(),
 });
 
 export const command: Command = {
@@ -30,6 +34,9 @@ export const command: Command = {
     '  --demo      no Kafka: drive the map with a synthetic city in this process',
     '  --vehicles  with --demo: vehicles (default 5000)',
     '  --cells     with --demo: H3 cells (default 2000)',
+    '  --catalogue the catalogue that judges what departments receive (default config/catalogue.yaml)',
+    "  --departments  the departments' token digests (default .stack/department-tokens.json;",
+    '              `city-ops access token <department>` issues one); grants are read from city.grants',
     '',
     'Environment: KAFKA_BROKERS, CITY_OPS_TOPIC_PREFIX, CLICKHOUSE_* (history, read as the analyst).',
     'Endpoints: / (the page), /ws, /api/districts, /api/history, /basemap/style.json, /health, /metrics.',
@@ -47,6 +54,8 @@ export const command: Command = {
           demo: { type: 'boolean', default: false },
           vehicles: { type: 'string', default: '5000' },
           cells: { type: 'string', default: '2000' },
+          catalogue: { type: 'string' },
+          departments: { type: 'string' },
         },
         strict: true,
       }).values;
@@ -66,9 +75,15 @@ export const command: Command = {
     const flags = parsed.data;
     const generated = flags.token === undefined;
     const token = flags.token ?? generateToken();
+    const env = loadEnvironment();
+    const mapAccess = await startMapAccess(env, createLogger('map-access'), {
+      ...(flags.catalogue ? { catalogue: flags.catalogue } : {}),
+      ...(flags.departments ? { tokens: flags.departments } : {}),
+    });
     const server = await startMapServer({
-      env: loadEnvironment(),
+      env,
       token,
+      access: mapAccess.access,
       host: flags.host,
       port: flags.port,
       kafka: !flags.demo,
@@ -100,6 +115,7 @@ export const command: Command = {
     clearInterval(demoTimer);
     out('stopping the map server');
     await server.close();
+    await mapAccess.stop();
     return 0;
   },
 };

@@ -1,8 +1,13 @@
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadCatalogue } from '../../../engine/catalogue/loadCatalogue.ts';
+import type { Grant } from '../../../engine/catalogue/projection.ts';
 import { createClickHouse } from '../../../engine/connectors/clickhouse/client.ts';
-import { type HistoryTables, queryHistory } from '../../../engine/server/historyQuery.ts';
+import { type History, type HistoryTables, queryHistory } from '../../../engine/server/historyQuery.ts';
 import { startMapServer } from '../../../engine/server/mapServer.ts';
 import { testEnv, uniqueSuffix } from '../../helpers/environment.ts';
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 describe('history for the time-window selector (ClickHouse, read as the analyst)', () => {
   const engine = createClickHouse(testEnv, 'engine');
@@ -159,6 +164,61 @@ describe('history for the time-window selector (ClickHouse, read as the analyst)
       const body = (await response.json()) as { districtMinute: unknown[] };
       expect(body.districtMinute).toHaveLength(3);
       expect((await fetch(`${server.url}/api/history?minutes=3&token=history-token-16ch`)).status).toBe(400);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('withholds from a department the tables it has no grant of, and opens them under one', async () => {
+    const { catalogue } = await loadCatalogue();
+    const grants: Grant[] = [];
+    const server = await startMapServer({
+      env: testEnv,
+      token: 'history-token-16ch',
+      port: 0,
+      kafka: false,
+      history: { tables },
+      access: {
+        tokens: () => [
+          {
+            department: 'emergency',
+            sha256: sha256('emergency-token-16'),
+            issued_at: '2026-01-01T00:00:00Z',
+          },
+        ],
+        policy: { catalogue, grants: () => grants },
+      },
+    });
+    const ask = async (token: string) =>
+      (await (
+        await fetch(`${server.url}/api/history?minutes=15`, { headers: { Authorization: `Bearer ${token}` } })
+      ).json()) as History;
+    try {
+      const operator = await ask('history-token-16ch');
+      expect(operator.incidentImpact).toHaveLength(1);
+      const before = await ask('emergency-token-16');
+      expect(before.districtMinute).toEqual(operator.districtMinute);
+      expect(before.incidentImpact).toEqual([]);
+      expect(before.sources.incident_impact).toEqual({
+        available: false,
+        note: 'not granted: joined.incident_impact: no live grant',
+      });
+      const grant = {
+        id: 'g-impact',
+        department: 'emergency',
+        resource: 'joined.incident_impact',
+        items: ['incident_id', 'district'],
+        purpose: 'dispatch',
+        approved_by: 'operations-centre',
+        valid_from: new Date(now - 60_000).toISOString(),
+        valid_until: new Date(now + 3_600_000).toISOString(),
+      };
+      grants.push(grant);
+      expect((await ask('emergency-token-16')).sources.incident_impact.note).toMatch(
+        /joined\.incident_impact: the grant does not name report_id, ts/,
+      );
+      grants[0] = { ...grant, items: ['*'] };
+      expect((await ask('emergency-token-16')).incidentImpact).toEqual(operator.incidentImpact);
     } finally {
       await server.close();
     }

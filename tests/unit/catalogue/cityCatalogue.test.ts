@@ -6,7 +6,15 @@ import * as atomic from '../../../engine/connectors/clickhouse/tables/atomic.ts'
 import * as joined from '../../../engine/connectors/clickhouse/tables/joined.ts';
 import * as layers from '../../../engine/connectors/clickhouse/tables/layers.ts';
 import { columnNames, type TableDefinition } from '../../../engine/connectors/clickhouse/tables/table.ts';
-import { DistrictWindowMessage, VehiclePositionsMessage } from '../../../engine/contract/aggregates.ts';
+import {
+  DistrictPulseMessage,
+  DistrictWindowMessage,
+  IncidentImpactMessage,
+  IncidentMessage,
+  PopulationCellsMessage,
+  VehiclePositionsMessage,
+  WatermarkMessage,
+} from '../../../engine/contract/aggregates.ts';
 import { RECORD_SCHEMAS } from '../../../engine/contract/exchangeRecords.ts';
 
 const TABLES = new Map<string, TableDefinition>(
@@ -47,6 +55,11 @@ describe('the city catalogue (config/catalogue.yaml)', async () => {
     expect(items('input.population')).toEqual(fields(RECORD_SCHEMAS.population.shape));
     expect(items('map.districts')).toEqual(Object.keys(DistrictWindowMessage.shape));
     expect(items('map.vehicles')).toEqual(Object.keys(VehiclePositionsMessage.shape.vehicles.element.shape));
+    expect(items('map.cells')).toEqual(Object.keys(PopulationCellsMessage.shape.cells.element.shape));
+    expect(items('map.incidents')).toEqual(Object.keys(IncidentMessage.shape));
+    expect(items('map.incident_impact')).toEqual(Object.keys(IncidentImpactMessage.shape));
+    expect(items('map.pulse')).toEqual(Object.keys(DistrictPulseMessage.shape));
+    expect(items('map.status')).toEqual(Object.keys(WatermarkMessage.shape));
     expect(items('alerts.webhooks')).toEqual(Object.keys(AlertEventData.shape));
   });
 

@@ -1,0 +1,64 @@
+import type { Catalogue } from '../catalogue/catalogueSchema.ts';
+import { exitItems } from '../catalogue/negativeList.ts';
+import { type Grant, project } from '../catalogue/projection.ts';
+import type { Layer } from '../server/protocol.ts';
+import { layerOfTopic } from '../server/protocol.ts';
+
+/**
+ * The resource classes each exit of the map server sends, by the catalogue's ids: one place that says
+ * which grant a layer or a history table needs. A layer that shows two classes needs both.
+ */
+export const LAYER_CLASSES: Readonly<Record<Layer, readonly string[]>> = {
+  vehicles: ['map.vehicles'],
+  cells: ['map.cells'],
+  incidents: ['map.incidents', 'map.incident_impact'],
+  districts: ['map.districts'],
+  pulse: ['map.pulse'],
+  alerts: ['alerts.webhooks'],
+  status: ['map.status'],
+};
+
+/** The history API's tables (`/api/history`) and the classes they are rows of. */
+export const HISTORY_CLASSES = {
+  district_minute: 'marts.district_minute',
+  district_pulse: 'joined.district_pulse',
+  incident_impact: 'joined.incident_impact',
+} as const;
+export type HistorySource = keyof typeof HISTORY_CLASSES;
+
+/** What the exits judge by: the catalogue and the grants in force (read when asked). */
+export interface AccessPolicy {
+  readonly catalogue: Catalogue;
+  grants(): readonly Grant[];
+}
+
+/**
+ * Why a department does not receive a class whole at `now`, or undefined when it does. The map's layers
+ * and the history's tables have a fixed shape, so they go out only when every item of the class that may
+ * leave at all goes to the department; a grant of fewer items does not open them.
+ */
+export function refusalOf(
+  policy: AccessPolicy,
+  department: string,
+  classId: string,
+  now = Date.now(),
+): string | undefined {
+  const resource = policy.catalogue.resources.find((r) => r.id === classId);
+  if (resource === undefined) return `${classId} is not in the catalogue`;
+  const projection = project(policy.catalogue, policy.grants(), department, classId, now);
+  if (projection.items.length === 0) return `${classId}: ${projection.reason}`;
+  const sent = new Set(projection.items.map((i) => i.id));
+  const dropped = new Set(resource.items.filter((i) => i.masking === 'drop').map((i) => i.id));
+  const missing = exitItems(policy.catalogue, resource).filter((id) => !dropped.has(id) && !sent.has(id));
+  return missing.length === 0 ? undefined : `${classId}: the grant does not name ${missing.join(', ')}`;
+}
+
+/** Why a department may not have a map topic, or undefined when it may. */
+export function topicRefusal(policy: AccessPolicy, department: string, topic: string): string | undefined {
+  const classes = LAYER_CLASSES[layerOfTopic(topic)] ?? [`the layer of ${topic}`];
+  for (const classId of classes) {
+    const why = refusalOf(policy, department, classId);
+    if (why !== undefined) return why;
+  }
+  return undefined;
+}

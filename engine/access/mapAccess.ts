@@ -1,0 +1,106 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { statSync } from 'node:fs';
+import type { Principal } from '../server/fanoutHub.ts';
+import type { History } from '../server/historyQuery.ts';
+import { type DepartmentTokenEntry, departmentOfToken, readDepartmentTokens } from './departmentTokens.ts';
+import { type AccessPolicy, HISTORY_CLASSES, type HistorySource, refusalOf, topicRefusal } from './exits.ts';
+
+/** The map server's access model: the operator's token, and the departments' tokens judged by a policy. */
+export interface MapAccess {
+  /** The departments' tokens, as read now (a getter, so a newly issued token works without a restart). */
+  tokens(): readonly DepartmentTokenEntry[];
+  policy: AccessPolicy;
+  /** How often open subscriptions are judged again, for expiries and revocations (ms, default 5 s). */
+  recheckMs?: number;
+  /** For /health: false when the departments depend on grants that cannot be read. */
+  health?(): { ok: boolean } & Record<string, unknown>;
+}
+
+const digest = (value: string) => createHash('sha256').update(value).digest();
+
+/** The principal of a department's token: the topics whose classes it receives whole. */
+export function departmentPrincipal(department: string, policy: AccessPolicy): Principal {
+  return {
+    subject: `department:${department}`,
+    department,
+    canSubscribe: (topic) => topicRefusal(policy, department, topic) === undefined,
+    refusal: (topic) => topicRefusal(policy, department, topic),
+  };
+}
+
+/**
+ * Who presents a token: the operator (the operations centre that runs the platform; it sees every layer),
+ * a department, or nobody (undefined: refused).
+ */
+export function createAuthorize(
+  operatorToken: string,
+  access: MapAccess | undefined,
+): (token: string | undefined) => Principal | undefined {
+  const operatorDigest = digest(operatorToken);
+  const operator: Principal = { subject: 'operator', canSubscribe: () => true };
+  return (token) => {
+    if (token === undefined) return undefined;
+    if (timingSafeEqual(digest(token), operatorDigest)) return operator;
+    const department = access ? departmentOfToken(access.tokens(), token) : undefined;
+    return department === undefined ? undefined : departmentPrincipal(department, access!.policy);
+  };
+}
+
+/** Why each history table is withheld from a principal (absent: it goes out). */
+export function historyRefusals(
+  principal: Principal,
+  policy: AccessPolicy | undefined,
+): Partial<Record<HistorySource, string>> {
+  const refusals: Partial<Record<HistorySource, string>> = {};
+  if (principal.department === undefined || policy === undefined) return refusals;
+  for (const [source, classId] of Object.entries(HISTORY_CLASSES) as [HistorySource, string][]) {
+    const why = refusalOf(policy, principal.department, classId);
+    if (why !== undefined) refusals[source] = why;
+  }
+  return refusals;
+}
+
+const HISTORY_ROWS: Record<HistorySource, 'districtMinute' | 'districtPulse' | 'incidentImpact'> = {
+  district_minute: 'districtMinute',
+  district_pulse: 'districtPulse',
+  incident_impact: 'incidentImpact',
+};
+
+/** A history answer without the rows of the withheld tables; each says why it is empty. */
+export function withholdHistory(history: History, refusals: Partial<Record<HistorySource, string>>): History {
+  const out: History = { ...history, sources: { ...history.sources } };
+  for (const [source, why] of Object.entries(refusals) as [HistorySource, string][]) {
+    out.sources[source] = { available: false, note: `not granted: ${why}` };
+    out[HISTORY_ROWS[source]] = [];
+  }
+  return out;
+}
+
+/**
+ * The department tokens file, read again when its modification time changes. A file that cannot be read
+ * is no department tokens (fail closed), reported once per change through `onError`.
+ */
+export function tokensFromFile(
+  path: string,
+  onError: (error: unknown) => void = () => {},
+): () => readonly DepartmentTokenEntry[] {
+  let mtime = -1;
+  let entries: readonly DepartmentTokenEntry[] = [];
+  return () => {
+    let now = 0;
+    try {
+      now = statSync(path).mtimeMs;
+    } catch {
+      // No file: no department tokens.
+    }
+    if (now === mtime) return entries;
+    mtime = now;
+    try {
+      entries = now === 0 ? [] : readDepartmentTokens(path);
+    } catch (error) {
+      entries = [];
+      onError(error);
+    }
+    return entries;
+  };
+}

@@ -1,0 +1,54 @@
+import { loadCatalogue } from '../catalogue/loadCatalogue.ts';
+import type { Environment } from '../config/environment.ts';
+import { createClickHouse } from '../connectors/clickhouse/client.ts';
+import type { Logger } from '../observability/logger.ts';
+import { defaultTokensPath } from './departmentTokens.ts';
+import { GrantStore } from './grantStore.ts';
+import { GrantsCache, type GrantsCacheOptions } from './grantsCache.ts';
+import { type MapAccess, tokensFromFile } from './mapAccess.ts';
+
+export interface MapAccessSetup {
+  /** The catalogue file (default config/catalogue.yaml). */
+  catalogue?: string;
+  /** The department tokens' digests (default `<stack dir>/department-tokens.json`). */
+  tokens?: string;
+  grants?: Omit<GrantsCacheOptions, 'logger' | 'onChange'>;
+  recheckMs?: number;
+}
+
+/**
+ * The map server's access model for a deployment: the catalogue, the departments' tokens from their file,
+ * and the grants read from ClickHouse (`city.grants`, as the analyst) every 15 s. `stop` ends the reads.
+ */
+export async function startMapAccess(
+  env: Environment,
+  logger: Logger,
+  setup: MapAccessSetup = {},
+): Promise<{ access: MapAccess; stop(): Promise<void> }> {
+  const { catalogue } = await loadCatalogue(setup.catalogue);
+  const client = createClickHouse(env, 'analyst', { requestTimeoutMs: 10_000 });
+  const store = new GrantStore(client, env.CLICKHOUSE_DATABASE);
+  const grants = new GrantsCache(() => store.current(), { ...setup.grants, logger });
+  await grants.start();
+  const tokensPath = setup.tokens ?? defaultTokensPath(env.CITY_OPS_STACK_DIR);
+  const tokens = tokensFromFile(tokensPath, (error) =>
+    logger.error({ err: error, path: tokensPath }, 'cannot read the department tokens; none is accepted'),
+  );
+  const access: MapAccess = {
+    tokens,
+    policy: { catalogue, grants: () => grants.grants() },
+    health: () => {
+      const health = grants.health();
+      // Without department tokens nothing depends on the grants: the operator sees every layer.
+      return { ...health, ok: health.ok || tokens().length === 0, departments: tokens().length };
+    },
+    ...(setup.recheckMs === undefined ? {} : { recheckMs: setup.recheckMs }),
+  };
+  return {
+    access,
+    stop: async () => {
+      grants.stop();
+      await client.close();
+    },
+  };
+}
