@@ -26,6 +26,13 @@ export const HISTORY_CLASSES = {
 } as const;
 export type HistorySource = keyof typeof HISTORY_CLASSES;
 
+/** Where each history table's rows are in an answer of `/api/history`. */
+export const HISTORY_ROWS: Record<HistorySource, 'districtMinute' | 'districtPulse' | 'incidentImpact'> = {
+  district_minute: 'districtMinute',
+  district_pulse: 'districtPulse',
+  incident_impact: 'incidentImpact',
+};
+
 /** What the exits judge by: the catalogue and the grants in force (read when asked). */
 export interface AccessPolicy {
   readonly catalogue: Catalogue;

@@ -3,7 +3,14 @@ import { statSync } from 'node:fs';
 import type { Principal } from '../server/fanoutHub.ts';
 import type { History } from '../server/historyQuery.ts';
 import { type DepartmentTokenEntry, departmentOfToken, readDepartmentTokens } from './departmentTokens.ts';
-import { type AccessPolicy, HISTORY_CLASSES, type HistorySource, refusalOf, topicRefusal } from './exits.ts';
+import {
+  type AccessPolicy,
+  HISTORY_CLASSES,
+  HISTORY_ROWS,
+  type HistorySource,
+  refusalOf,
+  topicRefusal,
+} from './exits.ts';
 
 /** The map server's access model: the operator's token, and the departments' tokens judged by a policy. */
 export interface MapAccess {
@@ -59,12 +66,6 @@ export function historyRefusals(
   }
   return refusals;
 }
-
-const HISTORY_ROWS: Record<HistorySource, 'districtMinute' | 'districtPulse' | 'incidentImpact'> = {
-  district_minute: 'districtMinute',
-  district_pulse: 'districtPulse',
-  incident_impact: 'incidentImpact',
-};
 
 /** A history answer without the rows of the withheld tables; each says why it is empty. */
 export function withholdHistory(history: History, refusals: Partial<Record<HistorySource, string>>): History {

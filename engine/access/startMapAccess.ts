@@ -3,9 +3,11 @@ import type { Environment } from '../config/environment.ts';
 import { createClickHouse } from '../connectors/clickhouse/client.ts';
 import type { Logger } from '../observability/logger.ts';
 import { defaultTokensPath } from './departmentTokens.ts';
+import { ExchangeLedger } from './exchangeLedger.ts';
 import { GrantStore } from './grantStore.ts';
 import { GrantsCache, type GrantsCacheOptions } from './grantsCache.ts';
 import { type MapAccess, tokensFromFile } from './mapAccess.ts';
+import { type MapLedger, mapLedger } from './mapLedger.ts';
 
 export interface MapAccessSetup {
   /** The catalogue file (default config/catalogue.yaml). */
@@ -14,17 +16,22 @@ export interface MapAccessSetup {
   tokens?: string;
   grants?: Omit<GrantsCacheOptions, 'logger' | 'onChange'>;
   recheckMs?: number;
+  /** The ledger writer's name: one process per name, since each writer keeps its own chains. */
+  writer?: string;
+  ledgerIntervalMs?: number;
 }
 
 /**
  * The map server's access model for a deployment: the catalogue, the departments' tokens from their file,
- * and the grants read from ClickHouse (`city.grants`, as the analyst) every 15 s. `stop` ends the reads.
+ * the grants read from ClickHouse (`city.grants`, as the analyst) every 15 s, and the exchange ledger of
+ * its deliveries (written as the engine's user: ClickHouse 18.16 cannot limit a user to one table).
+ * `stop` ends the reads and writes the ledger's last rows.
  */
 export async function startMapAccess(
   env: Environment,
   logger: Logger,
   setup: MapAccessSetup = {},
-): Promise<{ access: MapAccess; stop(): Promise<void> }> {
+): Promise<{ access: MapAccess; ledger: MapLedger; stop(): Promise<void> }> {
   const { catalogue } = await loadCatalogue(setup.catalogue);
   const client = createClickHouse(env, 'analyst', { requestTimeoutMs: 10_000 });
   const store = new GrantStore(client, env.CLICKHOUSE_DATABASE);
@@ -44,11 +51,19 @@ export async function startMapAccess(
     },
     ...(setup.recheckMs === undefined ? {} : { recheckMs: setup.recheckMs }),
   };
+  const writerClient = createClickHouse(env, 'engine', { requestTimeoutMs: 10_000 });
+  const ledger = new ExchangeLedger(writerClient, env.CLICKHOUSE_DATABASE, setup.writer ?? 'map-server', {
+    logger,
+    ...(setup.ledgerIntervalMs === undefined ? {} : { intervalMs: setup.ledgerIntervalMs }),
+  });
+  ledger.start();
   return {
     access,
+    ledger: mapLedger(ledger, catalogue, access.policy),
     stop: async () => {
       grants.stop();
-      await client.close();
+      await ledger.stop();
+      await Promise.all([client.close(), writerClient.close()]);
     },
   };
 }

@@ -13,6 +13,7 @@ const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
   access: () => import('./commands/access.ts'),
   alerts: () => import('./commands/alerts.ts'),
   catalogue: () => import('./commands/catalogue.ts'),
+  ledger: () => import('./commands/ledger.ts'),
   migrate: () => import('./commands/migrate.ts'),
   quickstart: () => import('./commands/quickstart.ts'),
   run: () => import('./commands/run.ts'),

@@ -135,6 +135,8 @@ export class FanoutHub {
   private readonly sessions = new Set<ClientSession>();
   private readonly laggingByTopic = new Map<string, number>();
   private nextId = 1;
+  /** Told of every topic frame a client is sent (the exchange ledger counts them). */
+  deliveries: ((principal: Principal, topic: string, bytes: number) => void) | undefined;
   private flushTimer: NodeJS.Timeout | undefined;
   private housekeeping: NodeJS.Timeout | undefined;
   private lastFlush = 0;
@@ -324,7 +326,7 @@ export class FanoutHub {
         } else if (catchup !== undefined) {
           this.metrics.resumes.inc({ outcome: 'catchup' });
           this.metrics.catchups.inc();
-          session.socket.send(catchup);
+          this.sendFrame(session, topic, catchup);
         } else {
           this.metrics.resumes.inc({ outcome: 'snapshot' });
           this.sendSnapshot(session, topic, now);
@@ -350,8 +352,14 @@ export class FanoutHub {
     if (session.lagging?.delete(topic)) this.decLagging(topic);
   }
 
+  /** Sends one topic's frame to one client. */
+  private sendFrame(session: ClientSession, topic: string, frame: string): void {
+    session.socket.send(frame);
+    this.deliveries?.(session.principal, topic, Buffer.byteLength(frame));
+  }
+
   private sendSnapshot(session: ClientSession, topic: string, now: number): void {
-    session.socket.send(this.state.channel(topic).snapshot(now));
+    this.sendFrame(session, topic, this.state.channel(topic).snapshot(now));
     this.metrics.snapshots.inc();
   }
 
@@ -430,12 +438,20 @@ export class FanoutHub {
     this.metrics.maxClientBuffer.set(maxBuffer);
     this.state.flush(now, (topic, payload, layer) => {
       this.publish(topic, payload);
+      if (this.deliveries) this.countPublished(topic, payload);
       this.metrics.deltasPublished.inc({ layer });
       this.metrics.bytesPublished.inc({ layer }, payload.length);
       const lagging = this.laggingByTopic.get(topic);
       if (lagging) this.metrics.deltasSkipped.inc(lagging);
     });
     this.metrics.flushDuration.observe((performance.now() - started) / 1000);
+  }
+
+  /** A published frame reached every client subscribed to its topic and not lagging. */
+  private countPublished(topic: string, payload: string): void {
+    const bytes = Buffer.byteLength(payload);
+    for (const session of this.sessions)
+      if (!session.lagging && session.topics.has(topic)) this.deliveries?.(session.principal, topic, bytes);
   }
 
   private housekeep(): void {
@@ -484,7 +500,7 @@ export class FanoutHub {
       const catchup = channel.catchupSince(since, now);
       if (catchup === undefined) this.sendSnapshot(session, topic, now);
       else if (catchup !== null) {
-        session.socket.send(catchup);
+        this.sendFrame(session, topic, catchup);
         this.metrics.catchups.inc();
       }
       session.socket.subscribe(topic);

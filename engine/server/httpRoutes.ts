@@ -3,10 +3,12 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { extname, join, normalize, sep } from 'node:path';
 import type { HistorySource } from '../access/exits.ts';
 import { withholdHistory } from '../access/mapAccess.ts';
+import { type MapLedger, OPERATOR_CONSUMER } from '../access/mapLedger.ts';
 import type { ClickHouseClient } from '../connectors/clickhouse/client.ts';
 import { isCityOpsError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Basemap } from './basemap.ts';
+import type { Principal } from './fanoutHub.ts';
 import { HISTORY_MINUTES, type HistoryTables, queryHistory } from './historyQuery.ts';
 import { decodePath, guarded, type Route, send } from './httpGuard.ts';
 import type { ServerMetrics } from './serverMetrics.ts';
@@ -47,9 +49,16 @@ export interface HttpRouteContext {
     res: uWS.HttpResponse,
     req: uWS.HttpRequest,
   ):
-    | { client: ClickHouseClient; tables: HistoryTables; refused: Partial<Record<HistorySource, string>> }
+    | {
+        client: ClickHouseClient;
+        tables: HistoryTables;
+        refused: Partial<Record<HistorySource, string>>;
+        principal: Principal;
+      }
     | null
     | undefined;
+  /** Told of each history answer, to record it in the exchange ledger. */
+  readonly ledger?: Pick<MapLedger, 'history'>;
 }
 
 /**
@@ -123,13 +132,20 @@ function history(res: uWS.HttpResponse, req: uWS.HttpRequest, context: HttpRoute
   const minutes = Number(query.get('minutes') ?? 15);
   queryHistory(target.client, target.tables, { minutes, district: query.get('district') })
     .then((answer) => {
-      if (!aborted)
-        send(res, '200 OK', 'application/json', JSON.stringify(withholdHistory(answer, target.refused)));
+      if (aborted) return;
+      const delivered = withholdHistory(answer, target.refused);
+      send(res, '200 OK', 'application/json', JSON.stringify(delivered));
+      context.ledger?.history(target.principal, delivered);
+      const consumer = target.principal.department ?? OPERATOR_CONSUMER;
+      context.metrics.deliveries.inc({ exit: 'history', consumer });
     })
     .catch((error: unknown) => {
       if (aborted) return;
       const user = isCityOpsError(error) && error.domain === 'user';
-      if (!user) context.logger.warn({ err: error, minutes }, 'history query failed');
+      if (!user) {
+        context.logger.warn({ err: error, minutes }, 'history query failed');
+        context.ledger?.history(target.principal, undefined, 'HISTORY_UNAVAILABLE');
+      }
       send(
         res,
         user ? '400 Bad Request' : '500 Internal Server Error',

@@ -2,6 +2,7 @@ import uWS from 'uWebSockets.js';
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { createAuthorize, historyRefusals, type MapAccess } from '../access/mapAccess.ts';
+import { type MapLedger, OPERATOR_CONSUMER } from '../access/mapLedger.ts';
 import { type Environment, PROJECT_ROOT } from '../config/environment.ts';
 import { type ClickHouseClient, createClickHouse } from '../connectors/clickhouse/client.ts';
 import type { AggregateMessage } from '../contract/aggregates.ts';
@@ -50,6 +51,8 @@ export interface MapServerOptions {
   authorize?: (request: AccessRequest) => Principal | undefined;
   /** The departments' tokens and the policy that judges them (engine/access/mapAccess.ts). */
   access?: MapAccess;
+  /** The exchange ledger's view of this server's deliveries (engine/access/mapLedger.ts). */
+  ledger?: MapLedger;
   /** Read `city.aggregates` and `city.alerts` from Kafka (default true). False: feed it with `apply`. */
   kafka?: boolean;
   topicPrefix?: string;
@@ -137,6 +140,10 @@ export async function startMapServer(options: MapServerOptions): Promise<MapServ
   let allowedOrigins = new Set(options.allowedOrigins ?? []);
   const byToken = createAuthorize(options.token, options.access);
   const authorize = options.authorize ?? ((request: AccessRequest) => byToken(request.token));
+  hub.deliveries = (principal, topic, bytes) => {
+    metrics.deliveries.inc({ exit: 'websocket', consumer: principal.department ?? OPERATOR_CONSUMER });
+    options.ledger?.frame(principal, topic, bytes);
+  };
   const recheck = setInterval(() => hub.recheck(), options.access?.recheckMs ?? 5_000);
   recheck.unref();
   const historyTables: HistoryTables = {
@@ -261,6 +268,7 @@ export async function startMapServer(options: MapServerOptions): Promise<MapServ
   });
 
   registerHttpRoutes(app, {
+    ...(options.ledger ? { ledger: options.ledger } : {}),
     logger,
     metrics,
     staticDir,
@@ -304,7 +312,7 @@ export async function startMapServer(options: MapServerOptions): Promise<MapServ
       }
       if (!historyClient) return null;
       const refused = historyRefusals(principal, options.access?.policy);
-      return { client: historyClient, tables: historyTables, refused };
+      return { client: historyClient, tables: historyTables, refused, principal };
     },
   });
 

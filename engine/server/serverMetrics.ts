@@ -16,6 +16,12 @@ export class ServerMetrics {
     help: 'Clients currently behind (their buffer passed the high-water mark; deltas are skipped for them)',
     registers: [this.registry],
   });
+  readonly deliveries = new Counter({
+    name: 'city_map_exchange_deliveries_total',
+    help: 'Deliveries to consumers, as the exchange ledger records them: WebSocket frames and history answers, by exit and consumer',
+    labelNames: ['exit', 'consumer'],
+    registers: [this.registry],
+  });
   readonly connections = new Counter({
     name: 'city_map_connections_total',
     help: 'WebSocket connections accepted',

@@ -84,6 +84,7 @@ export const command: Command = {
       env,
       token,
       access: mapAccess.access,
+      ledger: mapAccess.ledger,
       host: flags.host,
       port: flags.port,
       kafka: !flags.demo,

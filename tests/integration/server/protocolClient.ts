@@ -11,6 +11,9 @@ export class ProtocolClient {
   readonly messages: Array<{ at: number; message: ServerMessage }> = [];
   /** Seq problems seen (a delta that did not follow the previous seq). */
   readonly gaps: string[] = [];
+  /** Topic frames (snapshot, delta, catch-up) received, and their bytes as sent. */
+  frames = 0;
+  frameBytes = 0;
   epoch: string | undefined;
   closed: { code: number; reason: string } | undefined;
   readonly ws: WebSocket;
@@ -77,6 +80,10 @@ export class ProtocolClient {
   private handle(text: string): void {
     const message = JSON.parse(text) as ServerMessage;
     this.messages.push({ at: Date.now(), message });
+    if (message.type === 'snapshot' || message.type === 'delta' || message.type === 'catchup') {
+      this.frames += 1;
+      this.frameBytes += Buffer.byteLength(text);
+    }
     switch (message.type) {
       case 'hello':
         this.epoch = message.epoch;

@@ -24,3 +24,36 @@ export const grants: TableDefinition = {
   ],
   engine: 'MergeTree PARTITION BY toYYYYMM(valid_from) ORDER BY (id, recorded_at_ms)',
 };
+
+/**
+ * The exchange ledger: one row per delivery to a consumer (a history answer, a webhook delivery), or per
+ * consumer, class and interval for a stream (WebSocket frames). Each writer keeps one chain per consumer:
+ * `seq` counts from 1 and `hash` is SHA-256 over the row's fields and `prev_hash` (engine/access/ledger.ts
+ * defines it), so an altered, removed or inserted row breaks the chain (`city-ops ledger verify`).
+ * A retried insert writes the same rows again; ReplacingMergeTree on the chain's key keeps one.
+ */
+export const exchangeLedger: TableDefinition = {
+  name: 'exchange_ledger',
+  database: 'city',
+  columns: [
+    'writer String',
+    'consumer String',
+    'seq UInt64',
+    'provider String',
+    'resource String',
+    'exit String',
+    'items Array(String)',
+    'records UInt64',
+    'bytes UInt64',
+    'event_ms UInt64',
+    'ingest_ms UInt64',
+    'delivered_from_ms UInt64',
+    'delivered_to_ms UInt64',
+    'succeeded UInt8',
+    'fault_code String',
+    'prev_hash String',
+    'hash String',
+    'delivered_at DateTime',
+  ],
+  engine: 'ReplacingMergeTree PARTITION BY toYYYYMM(delivered_at) ORDER BY (writer, consumer, seq)',
+};

@@ -1,0 +1,176 @@
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ExchangeLedger } from '../../../engine/access/exchangeLedger.ts';
+import { verifyLedger } from '../../../engine/access/ledgerVerify.ts';
+import { mapLedger } from '../../../engine/access/mapLedger.ts';
+import { loadCatalogue } from '../../../engine/catalogue/loadCatalogue.ts';
+import { createClickHouse, selectRows } from '../../../engine/connectors/clickhouse/client.ts';
+import { exchangeLedger } from '../../../engine/connectors/clickhouse/tables/exchange.ts';
+import { createTable } from '../../../engine/connectors/clickhouse/tables/table.ts';
+import { type MapServer, startMapServer } from '../../../engine/server/mapServer.ts';
+import { SyntheticCity } from '../../../engine/server/syntheticCity.ts';
+import { testEnv, uniqueSuffix } from '../../helpers/environment.ts';
+import { ProtocolClient } from './protocolClient.ts';
+
+const OPERATOR = 'operator-token-ledger';
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+const TOKENS = [
+  { department: 'transport', sha256: sha256('transport-token-16ch'), issued_at: '2026-01-01T00:00:00Z' },
+  { department: 'health', sha256: sha256('health-token-16chars'), issued_at: '2026-01-01T00:00:00Z' },
+];
+
+/** The exchange ledger on the real ClickHouse: what it counts, and that its chains verify and break. */
+describe('the exchange ledger', async () => {
+  const { catalogue } = await loadCatalogue();
+  const engine = createClickHouse(testEnv, 'engine');
+  const database = `test_ledger_${uniqueSuffix()}`;
+  const table = `${database}.${exchangeLedger.name}`;
+  const ledger = new ExchangeLedger(engine, database, 'map-server');
+  const policy = { catalogue, grants: () => [] };
+  const city = new SyntheticCity({ vehicles: 300, cells: 100, seed: 5 });
+  let server: MapServer;
+
+  const mutationsDone = async () => {
+    for (let i = 0; i < 100; i += 1) {
+      const [row] = await selectRows<{ n: string }>(
+        engine,
+        `SELECT count() AS n FROM system.mutations WHERE database = '${database}' AND is_done = 0`,
+      );
+      if (row?.n === '0') return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error('the mutation did not finish in 10 s');
+  };
+
+  beforeAll(async () => {
+    await engine.command({ query: `CREATE DATABASE IF NOT EXISTS ${database}` });
+    await engine.command({ query: createTable(exchangeLedger, { city: database, restricted: database }) });
+    server = await startMapServer({
+      env: testEnv,
+      token: OPERATOR,
+      port: 0,
+      kafka: false,
+      history: false,
+      fanout: { tickMs: 50 },
+      access: { tokens: () => TOKENS, policy },
+      ledger: mapLedger(ledger, catalogue, policy),
+    });
+  });
+
+  afterAll(async () => {
+    await server?.close();
+    await engine.command({ query: `DROP DATABASE IF EXISTS ${database}` });
+    await engine.close();
+  });
+
+  it('counts each consumer’s WebSocket frames and bytes as its receivers counted them', async () => {
+    const ws = server.url.replace('http', 'ws');
+    const clients = {
+      transport: await ProtocolClient.connect(`${ws}/ws?token=transport-token-16ch`),
+      health: await ProtocolClient.connect(`${ws}/ws?token=health-token-16chars`),
+      'operations-centre': await ProtocolClient.connect(`${ws}/ws?token=${OPERATOR}`),
+    };
+    clients.transport.subscribe(['vehicles', 'districts']);
+    clients.health.subscribe(['cells', 'vehicles']); // vehicles refused: no grant
+    clients['operations-centre'].subscribe(['vehicles', 'cells', 'districts', 'status']);
+    for (let tick = 0; tick < 5; tick += 1) {
+      const now = Date.now();
+      for (const message of city.tick(now)) server.apply(message, now);
+      server.hub.flushNow();
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    // A pong comes after every frame sent before it: then each client has all it was sent.
+    for (const client of Object.values(clients)) {
+      client.send({ type: 'ping', t: 1 });
+      await client.until(() => client.of('pong').length > 0);
+      client.close();
+    }
+    await ledger.flush();
+    const rows = await selectRows<{ consumer: string; resource: string; frames: string; bytes: string }>(
+      engine,
+      `SELECT consumer, resource, sum(records) AS frames, sum(bytes) AS bytes FROM ${table} FINAL
+       WHERE exit = 'websocket' GROUP BY consumer, resource ORDER BY consumer, resource`,
+    );
+    for (const [consumer, client] of Object.entries(clients)) {
+      const mine = rows.filter((r) => r.consumer === consumer);
+      expect(client.frames, consumer).toBeGreaterThan(0);
+      expect(
+        mine.reduce((n, r) => n + Number(r.frames), 0),
+        consumer,
+      ).toBe(client.frames);
+      expect(
+        mine.reduce((n, r) => n + Number(r.bytes), 0),
+        consumer,
+      ).toBe(client.frameBytes);
+    }
+    expect(rows.filter((r) => r.consumer === 'health').map((r) => r.resource)).toEqual(['map.cells']);
+    expect(rows.find((r) => r.consumer === 'transport' && r.resource === 'map.vehicles')).toBeDefined();
+  });
+
+  it('verifies, fails after one row is altered, and names the row', async () => {
+    for (let i = 0; i < 3; i += 1) {
+      ledger.record({
+        consumer: 'emergency',
+        provider: 'operations-centre',
+        resource: 'joined.incident_impact',
+        exit: 'history',
+        items: ['incident_id'],
+        records: 10 + i,
+        bytes: 100,
+        event_ms: 0,
+        ingest_ms: 0,
+        delivered_from_ms: Date.now(),
+        delivered_to_ms: Date.now(),
+        succeeded: true,
+        fault_code: '',
+      });
+      await ledger.flush();
+    }
+    const clean = await verifyLedger(engine, database);
+    expect(clean.problems).toEqual([]);
+    expect(clean.chains).toBe(4);
+    await engine.command({
+      query: `ALTER TABLE ${table} UPDATE records = 99 WHERE consumer = 'emergency' AND seq = 2`,
+    });
+    await mutationsDone();
+    const broken = await verifyLedger(engine, database, 'emergency');
+    expect(broken.problems).toEqual([
+      'map-server/emergency seq 2: the row does not match its hash (altered)',
+    ]);
+  });
+
+  it('goes on with its chains after a restart, and keeps rows it could not write', async () => {
+    const restarted = new ExchangeLedger(engine, database, 'map-server');
+    const lost = new ExchangeLedger(engine, `${database}_missing`, 'map-server');
+    const entry = {
+      consumer: 'transport',
+      provider: 'operations-centre',
+      resource: 'map.districts',
+      exit: 'websocket',
+      items: ['district'],
+      records: 1,
+      bytes: 10,
+      event_ms: 0,
+      ingest_ms: 0,
+      delivered_from_ms: Date.now(),
+      delivered_to_ms: Date.now(),
+      succeeded: true,
+      fault_code: '',
+    };
+    restarted.record(entry);
+    await restarted.flush();
+    expect((await verifyLedger(engine, database, 'transport')).problems).toEqual([]);
+    lost.record(entry);
+    await lost.flush();
+    expect(lost.pending).toBe(1);
+    // The table appears (ClickHouse back): the waiting row is written, once, and its chain verifies.
+    const later = `${database}_missing`;
+    await engine.command({ query: `CREATE DATABASE ${later}` });
+    await engine.command({ query: createTable(exchangeLedger, { city: later, restricted: later }) });
+    await lost.flush();
+    expect(lost.pending).toBe(0);
+    const written = await verifyLedger(engine, later);
+    expect(written).toEqual({ chains: 1, rows: 1, problems: [] });
+    await engine.command({ query: `DROP DATABASE ${later}` });
+  });
+});
