@@ -1,3 +1,6 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { ClickHouseClient } from '../connectors/clickhouse/client.ts';
 import { selectRows } from '../connectors/clickhouse/client.ts';
 import { sqlIdentifier, sqlString } from '../connectors/clickhouse/sqlLiteral.ts';
@@ -9,6 +12,11 @@ import { chainNext, GENESIS, type LedgerEntry, type LedgerRow } from './ledgerCh
 export interface ExchangeLedgerOptions {
   /** How often stream counts are sealed into rows and the rows written (ms, default 10 s). */
   intervalMs?: number;
+  /**
+   * Where rows that could not be written at `stop` are kept (JSON lines), to be written first by the
+   * next start of the same writer. Without it they are lost, and the log says how many.
+   */
+  spoolPath?: string;
   logger?: Logger;
 }
 
@@ -44,6 +52,7 @@ export class ExchangeLedger {
     this.#table = `${sqlIdentifier(database)}.${exchangeLedger.name}`;
     this.#writer = writer;
     this.#options = options;
+    if (options.spoolPath !== undefined) this.#readSpool(options.spoolPath);
   }
 
   start(): void {
@@ -60,10 +69,27 @@ export class ExchangeLedger {
     return run;
   }
 
-  /** Stops the timer and writes what is pending (once; a failure is logged, the rows are then lost). */
+  /**
+   * Stops the timer and writes what is pending; what cannot be written is kept in the spool file (whole,
+   * replacing it), for the next start.
+   */
   async stop(): Promise<void> {
     clearInterval(this.#timer);
     await this.flush();
+    if (this.pending === 0) return;
+    const spool = this.#options.spoolPath;
+    if (spool === undefined) {
+      this.#options.logger?.error({ rows: this.pending }, 'exchange ledger rows lost at stop: no spool file');
+      return;
+    }
+    const lines = [
+      ...this.#outbox.map((row) => JSON.stringify({ row })),
+      ...[...this.#entries, ...this.#drainTallies()].map((entry) => JSON.stringify({ entry })),
+    ];
+    await mkdir(dirname(spool), { recursive: true });
+    await writeFile(`${spool}.tmp`, `${lines.join('\n')}\n`);
+    await rename(`${spool}.tmp`, spool);
+    this.#options.logger?.warn({ rows: lines.length, spool }, 'exchange ledger rows kept in the spool file');
   }
 
   /** Rows and stream counts not written yet. */
@@ -115,12 +141,8 @@ export class ExchangeLedger {
   async #seal(): Promise<void> {
     try {
       if (!this.#headsLoaded) await this.#loadHeads();
-      const entries = [
-        ...this.#entries,
-        ...[...this.#tallies.values()].map((t) => ({ ...t, succeeded: true, fault_code: '' })),
-      ];
+      const entries = [...this.#entries, ...this.#drainTallies()];
       this.#entries = [];
-      this.#tallies.clear();
       for (const entry of entries) {
         const row = chainNext(
           this.#writer,
@@ -141,6 +163,7 @@ export class ExchangeLedger {
       });
       await this.#client.insert({ table: this.#table, format: 'JSONEachRow', values });
       this.#outbox = [];
+      if (this.#options.spoolPath !== undefined) await rm(this.#options.spoolPath, { force: true });
     } catch (error) {
       this.#options.logger?.warn(
         { err: error, waiting: this.pending },
@@ -157,6 +180,30 @@ export class ExchangeLedger {
        WHERE writer = ${sqlString(this.#writer)} GROUP BY consumer`,
     );
     for (const row of rows) this.#heads.set(row.consumer, { seq: Number(row.head_seq), hash: row.head_hash });
+    // Rows from the spool were chained after what the table holds: their chains go on from them.
+    for (const row of this.#outbox) {
+      const head = this.#heads.get(row.consumer);
+      if (head === undefined || row.seq > head.seq)
+        this.#heads.set(row.consumer, { seq: row.seq, hash: row.hash });
+    }
     this.#headsLoaded = true;
+  }
+
+  /** The stream sums as entries; they start again from nothing. */
+  #drainTallies(): LedgerEntry[] {
+    const entries = [...this.#tallies.values()].map((t) => ({ ...t, succeeded: true, fault_code: '' }));
+    this.#tallies.clear();
+    return entries;
+  }
+
+  /** What a previous stop kept: its rows go first, its entries are chained like new ones. */
+  #readSpool(spool: string): void {
+    if (!existsSync(spool)) return;
+    for (const line of readFileSync(spool, 'utf8').split('\n')) {
+      if (line === '') continue;
+      const kept = JSON.parse(line) as { row?: LedgerRow; entry?: LedgerEntry };
+      if (kept.row) this.#outbox.push(kept.row);
+      if (kept.entry) this.#entries.push(kept.entry);
+    }
   }
 }

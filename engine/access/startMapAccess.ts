@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { loadCatalogue } from '../catalogue/loadCatalogue.ts';
 import type { Environment } from '../config/environment.ts';
 import { createClickHouse } from '../connectors/clickhouse/client.ts';
@@ -52,8 +53,10 @@ export async function startMapAccess(
     ...(setup.recheckMs === undefined ? {} : { recheckMs: setup.recheckMs }),
   };
   const writerClient = createClickHouse(env, 'engine', { requestTimeoutMs: 10_000 });
-  const ledger = new ExchangeLedger(writerClient, env.CLICKHOUSE_DATABASE, setup.writer ?? 'map-server', {
+  const writer = setup.writer ?? 'map-server';
+  const ledger = new ExchangeLedger(writerClient, env.CLICKHOUSE_DATABASE, writer, {
     logger,
+    spoolPath: join(env.CITY_OPS_STACK_DIR, 'ledger-spool', `${writer}.jsonl`),
     ...(setup.ledgerIntervalMs === undefined ? {} : { intervalMs: setup.ledgerIntervalMs }),
   });
   ledger.start();

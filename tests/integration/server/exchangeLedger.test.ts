@@ -1,4 +1,7 @@
 import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExchangeLedger } from '../../../engine/access/exchangeLedger.ts';
 import { verifyLedger } from '../../../engine/access/ledgerVerify.ts';
@@ -139,9 +142,8 @@ describe('the exchange ledger', async () => {
     ]);
   });
 
-  it('goes on with its chains after a restart, and keeps rows it could not write', async () => {
+  it('goes on with its chains after a restart, and keeps rows it could not write through a stop', async () => {
     const restarted = new ExchangeLedger(engine, database, 'map-server');
-    const lost = new ExchangeLedger(engine, `${database}_missing`, 'map-server');
     const entry = {
       consumer: 'transport',
       provider: 'operations-centre',
@@ -160,17 +162,26 @@ describe('the exchange ledger', async () => {
     restarted.record(entry);
     await restarted.flush();
     expect((await verifyLedger(engine, database, 'transport')).problems).toEqual([]);
-    lost.record(entry);
-    await lost.flush();
-    expect(lost.pending).toBe(1);
-    // The table appears (ClickHouse back): the waiting row is written, once, and its chain verifies.
-    const later = `${database}_missing`;
+
+    // ClickHouse cannot take the rows (here: the table is not there yet), then the writer stops.
+    const later = `${database}_later`;
+    const spoolPath = join(mkdtempSync(join(tmpdir(), 'city-ops-ledger-')), 'map-server.jsonl');
+    const first = new ExchangeLedger(engine, later, 'map-server', { spoolPath });
+    first.record(entry);
+    first.count('health', 'public-security', 'map.cells', 'websocket', () => ['cell'], 50);
+    await first.flush();
+    expect(first.pending).toBe(2);
+    await first.stop();
+    expect(existsSync(spoolPath)).toBe(true);
+    // The next start, with the table there, writes them first, once, and the chains verify.
     await engine.command({ query: `CREATE DATABASE ${later}` });
     await engine.command({ query: createTable(exchangeLedger, { city: later, restricted: later }) });
-    await lost.flush();
-    expect(lost.pending).toBe(0);
-    const written = await verifyLedger(engine, later);
-    expect(written).toEqual({ chains: 1, rows: 1, problems: [] });
+    const second = new ExchangeLedger(engine, later, 'map-server', { spoolPath });
+    second.record({ ...entry, records: 2 });
+    await second.flush();
+    expect(second.pending).toBe(0);
+    expect(existsSync(spoolPath)).toBe(false);
+    expect(await verifyLedger(engine, later)).toEqual({ chains: 2, rows: 3, problems: [] });
     await engine.command({ query: `DROP DATABASE ${later}` });
   });
 });
