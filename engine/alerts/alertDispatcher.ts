@@ -1,4 +1,6 @@
 import type { KafkaJS } from '@confluentinc/kafka-javascript';
+import { webhookBody } from '../access/webhookExit.ts';
+import type { Catalogue } from '../catalogue/catalogueSchema.ts';
 import type { KafkaClient } from '../connectors/kafka/client.ts';
 import type { Logger } from '../observability/logger.ts';
 import { type AlertCloudEvent, parseAlertCloudEvent } from './alertEvent.ts';
@@ -35,6 +37,11 @@ export interface AlertDispatcherOptions {
   readonly commitIntervalMs?: number;
   /** How requests are sent (default `postWebhook`). */
   readonly post?: typeof postWebhook;
+  /**
+   * The catalogue in force: each department's payload is projected by it (engine/access/webhookExit.ts).
+   * Without it, payloads go out as the outbox holds them.
+   */
+  readonly catalogue?: () => Catalogue;
 }
 
 /** A recent delivery as `/deliveries` shows it. */
@@ -138,7 +145,13 @@ export class AlertDispatcher {
     this.options.log?.alert(event, body, consumedAt);
     const endpoints = routeAlert(this.options.config(), event.data);
     let waiting = 0;
+    const catalogue = this.options.catalogue?.();
     for (const endpoint of endpoints) {
+      const payload = catalogue ? webhookBody(catalogue, endpoint.department, event, body) : body;
+      if (payload === undefined) {
+        metrics.withheld.inc({ endpoint: endpoint.id });
+        continue;
+      }
       const key = DeliveryAcks.key(event.id, endpoint.id);
       const ack = this.acks.get(event.id, endpoint.id);
       if (ack) {
@@ -178,7 +191,7 @@ export class AlertDispatcher {
         rule: event.data.rule,
         severity: event.data.severity,
         district: event.data.district ?? '',
-        body,
+        body: payload,
         consumedAt,
         attempts: 0,
         lastHttpStatus: 0,

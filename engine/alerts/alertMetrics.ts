@@ -42,6 +42,12 @@ export function createAlertMetrics(registry = new Registry(), defaults = true) {
       help: 'Deliveries not sent again because the acknowledgement topic had them settled (replays)',
       registers: [registry],
     }),
+    withheld: new Counter({
+      name: 'city_ops_alert_deliveries_withheld_total',
+      help: 'Deliveries not sent because the catalogue lets nothing of alerts.webhooks go to the department',
+      labelNames: ['endpoint'] as const,
+      registers: [registry],
+    }),
     deliveryLatency: new Histogram({
       name: 'city_ops_alert_delivery_seconds',
       help: 'From consuming an alert event from the outbox to its acknowledgement by the endpoint',

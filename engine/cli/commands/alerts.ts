@@ -8,6 +8,7 @@ import { createAlertMetrics } from '../../alerts/alertMetrics.ts';
 import { startAlertStatusServer } from '../../alerts/alertStatusServer.ts';
 import { DeliveryLog } from '../../alerts/deliveryLog.ts';
 import { loadAlertConfig } from '../../alerts/loadAlertConfig.ts';
+import { loadCatalogue } from '../../catalogue/loadCatalogue.ts';
 import { loadEnvironment, PROJECT_ROOT } from '../../config/environment.ts';
 import { createClickHouse } from '../../connectors/clickhouse/client.ts';
 import { sqlIdentifier } from '../../connectors/clickhouse/sqlLiteral.ts';
@@ -31,6 +32,8 @@ Options:
   --only <part>              run only the 'evaluator' or only the 'dispatcher' (default: both)
   --clickhouse-database <db> database of the alert tables (default CLICKHOUSE_DATABASE)
   --no-clickhouse            do not write delivery states to ClickHouse
+  --catalogue <file>         the catalogue that projects each department's payload (default
+                             config/catalogue.yaml; docs/access.md)
   --snapshot-interval <ms>   evaluator snapshot and commit interval (default 5000)
   --idle-check <ms>          how often the evaluator checks for input partitions at their end, which then
                              stop holding complete windows back (default 1000)
@@ -52,6 +55,7 @@ export const command: Command = {
           only: { type: 'string' },
           'clickhouse-database': { type: 'string' },
           'no-clickhouse': { type: 'boolean', default: false },
+          catalogue: { type: 'string' },
           'snapshot-interval': { type: 'string', default: '5000' },
           'idle-check': { type: 'string', default: '1000' },
         },
@@ -150,7 +154,11 @@ export const command: Command = {
       });
     }
     if (only !== 'evaluator') {
+      const { catalogue } = await loadCatalogue(
+        typeof values['catalogue'] === 'string' ? resolve(values['catalogue']) : undefined,
+      );
       dispatcher = new AlertDispatcher({
+        catalogue: () => catalogue,
         kafka,
         topics,
         groupId: `${prefix}city-ops-alert-dispatcher`,

@@ -1,9 +1,13 @@
 import type { KafkaJS } from '@confluentinc/kafka-javascript';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
 import { AlertDispatcher } from '../../../engine/alerts/alertDispatcher.ts';
+import { type AlertCloudEvent, toAlertCloudEvent } from '../../../engine/alerts/alertEvent.ts';
 import { createAlertMetrics } from '../../../engine/alerts/alertMetrics.ts';
 import { DeliveryLog } from '../../../engine/alerts/deliveryLog.ts';
 import { type LoadedAlertConfig, parseAlertConfig } from '../../../engine/alerts/loadAlertConfig.ts';
+import type { Catalogue } from '../../../engine/catalogue/catalogueSchema.ts';
+import { loadCatalogue, parseCatalogue } from '../../../engine/catalogue/loadCatalogue.ts';
 import { createLogger } from '../../../engine/observability/logger.ts';
 import {
   type AlertWorld,
@@ -28,8 +32,9 @@ describe('AlertDispatcher with real receivers, Kafka and ClickHouse', () => {
     await world?.close();
   });
 
-  function dispatcher(config: LoadedAlertConfig, group: string, log?: DeliveryLog) {
+  function dispatcher(config: LoadedAlertConfig, group: string, log?: DeliveryLog, catalogue?: Catalogue) {
     return new AlertDispatcher({
+      ...(catalogue ? { catalogue: () => catalogue } : {}),
       kafka: world.kafka,
       topics: world.topics,
       groupId: `${world.env.CITY_OPS_TOPIC_PREFIX}${group}`,
@@ -255,5 +260,44 @@ describe('AlertDispatcher with real receivers, Kafka and ClickHouse', () => {
     expect(JSON.parse(letters[0]!.payload).specversion).toBe('1.0');
     await broken.stop();
     await fine.stop();
+  });
+
+  it('sends each department its payload as the catalogue projects it, signed as sent', async () => {
+    const receiver = new TestReceiver('projected', [SECRETS[0]]);
+    await receiver.start();
+    const config = parseAlertConfig(
+      rulesFile([{ id: 'projected', url: receiver.url, secrets: [SECRETS[0]] }]),
+      'projected.yaml',
+      {},
+    );
+    const { catalogue: city } = await loadCatalogue();
+    const copy = structuredClone(city);
+    copy.negative_list.push({
+      id: 'places',
+      legal_basis: 'a test rule',
+      resources: ['alerts.webhooks'],
+      items: ['district', 'indicator'],
+    });
+    const catalogue = parseCatalogue(stringify(copy)).catalogue;
+    const transitions = syntheticTransitions(2, Date.UTC(2026, 10, 28, 1, 0));
+    expect(transitions.every((t) => toAlertCloudEvent(t).data.district !== undefined)).toBe(true);
+    const ids = await publishToOutbox(world.kafka, world.topics.alerts, transitions);
+    const service = dispatcher(config, 'dispatcher-projected', undefined, catalogue);
+    await service.start();
+    await waitFor(
+      'the deliveries',
+      () => service.summary().pending_deliveries === 0 && service.summary().consumed >= ids.length,
+      30_000,
+    );
+    await service.stop();
+    const accepted = receiver.requests.filter((r) => r.verdict === 'accepted');
+    expect(accepted.map((r) => r.id).sort()).toEqual([...ids].sort());
+    for (const request of accepted) {
+      const data = (JSON.parse(request.body) as AlertCloudEvent).data;
+      expect(data).not.toHaveProperty('district');
+      expect(data).not.toHaveProperty('indicator');
+      expect(data.alert_id).toMatch(/^al_/);
+    }
+    await receiver.stop();
   });
 });
