@@ -38,6 +38,8 @@ export const AlertEventData = z
     resolved_at: z.iso.datetime().optional(),
     window_start: z.iso.datetime().optional(),
     window_end: z.iso.datetime().optional(),
+    /** The department the alert is addressed to, besides the routes' (a grant request's provider). */
+    department: z.string().optional(),
   })
   .strict();
 export type AlertEventData = z.infer<typeof AlertEventData>;
@@ -101,6 +103,7 @@ export function alertEventData(t: AlertTransition): AlertEventData {
     ...(t.resolved_at !== undefined ? { resolved_at: iso(t.resolved_at) } : {}),
     ...(t.window_start !== undefined ? { window_start: iso(t.window_start) } : {}),
     ...(t.window_end !== undefined ? { window_end: iso(t.window_end) } : {}),
+    ...(t.department !== undefined ? { department: text(t.department) } : {}),
   };
   const checked = AlertEventData.safeParse(data);
   if (!checked.success) {

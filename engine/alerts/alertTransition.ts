@@ -40,4 +40,6 @@ export interface AlertTransition {
   /** For window rules: the window that caused the transition, [start, end) epoch ms. */
   readonly window_start?: number;
   readonly window_end?: number;
+  /** The department the alert is addressed to, besides the routes' (a grant request's provider). */
+  readonly department?: string;
 }

@@ -5,17 +5,18 @@ import type { LoadedAlertConfig, ResolvedEndpoint } from './loadAlertConfig.ts';
 /**
  * The endpoints that receive an alert: every route whose rules, districts and minimum severity match
  * names departments; the alert goes to each enabled endpoint of each of them, once, in file order.
- * A route without `districts` also matches alerts without a district.
+ * A route without `districts` also matches alerts without a district. An alert addressed to a department
+ * (`department`, e.g. a grant request's provider) also goes to that department's endpoints.
  *
  * @example
  * routeAlert(loaded, event.data).map((e) => e.id); // ['transport-ops', 'police-command']
  */
 export function routeAlert(
   loaded: LoadedAlertConfig,
-  data: Pick<AlertEventData, 'rule' | 'district' | 'severity'>,
+  data: Pick<AlertEventData, 'rule' | 'district' | 'severity' | 'department'>,
 ): ResolvedEndpoint[] {
   const rank = SEVERITIES.indexOf(data.severity);
-  const departments = new Set<string>();
+  const departments = new Set<string>(data.department === undefined ? [] : [data.department]);
   for (const route of loaded.config.routes) {
     if (route.rules && !route.rules.includes(data.rule)) continue;
     if (route.districts && (data.district === undefined || !route.districts.includes(data.district)))

@@ -3,7 +3,9 @@ import { userInfo } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { defaultTokensPath, issueDepartmentToken } from '../../access/departmentTokens.ts';
+import { GrantRequestStore, isOverdue } from '../../access/grantRequests.ts';
 import { GrantStore } from '../../access/grantStore.ts';
+import type { Catalogue } from '../../catalogue/catalogueSchema.ts';
 import { loadCatalogue } from '../../catalogue/loadCatalogue.ts';
 import { isLive } from '../../catalogue/projection.ts';
 import { loadEnvironment } from '../../config/environment.ts';
@@ -11,7 +13,7 @@ import { createClickHouse } from '../../connectors/clickhouse/client.ts';
 import { CityOpsError } from '../../errors.ts';
 import type { Command } from '../main.ts';
 
-const USAGE = `city-ops access (token <department> | grants | grant [options] | revoke <id>)
+const USAGE = `city-ops access (token <dept> | grants | grant | revoke <id> | request | requests | answer <id>)
 
 The departments' access to the exchange (docs/access.md): their map/history tokens and their grants of
 conditional resource classes, kept in ClickHouse (city.grants, append-only, for audit).
@@ -22,6 +24,11 @@ conditional resource classes, kept in ClickHouse (city.grants, append-only, for 
   grant            record a grant; needs --department, --resource, --items, --purpose, --approved-by and
                    --until; --from defaults to now, --id to a new UUID
   revoke <id>      revoke a grant from now (or --at); the exits stop delivering within 60 s
+  request          a department asks for a conditional class: --department, --resource, --items,
+                   --purpose; the provider answers within 5 working days (an overdue answer is an alert)
+  requests         every request: id, state (open, OVERDUE, granted, refused), who asks whom, due time
+  answer <id>      the provider's answer: --grant with --until and --approved-by (records the grant), or
+                   --refuse with --legal-basis and --approved-by
 
   --items a,b*     item ids or patterns (* = any run of characters) of the class
   --catalogue <f>  the catalogue grants are checked against (default config/catalogue.yaml)
@@ -39,12 +46,15 @@ const OPTIONS = {
   at: { type: 'string' },
   catalogue: { type: 'string' },
   tokens: { type: 'string' },
+  grant: { type: 'boolean' },
+  refuse: { type: 'boolean' },
+  'legal-basis': { type: 'string' },
 } as const;
 
-function required(values: Record<string, string | undefined>, name: string): string {
+function required(values: Record<string, string | boolean | undefined>, name: string): string {
   const value = values[name];
-  if (value === undefined || value === '')
-    throw new CityOpsError('CLI_USAGE', `access grant needs --${name}`, { hint: USAGE });
+  if (typeof value !== 'string' || value === '')
+    throw new CityOpsError('CLI_USAGE', `this access action needs --${name}`, { hint: USAGE });
   return value;
 }
 
@@ -120,6 +130,10 @@ export const command: Command = {
         out(grant.id);
         return 0;
       }
+      if (action === 'request' || action === 'requests' || action === 'answer') {
+        const requests = new GrantRequestStore(client, env.CLICKHOUSE_DATABASE);
+        return await requestAction(action, subject, values, { catalogue, requests, store, by, out });
+      }
       if (action === 'revoke' && subject !== undefined) {
         const revoked = await store.revoke(subject, instant(values.at, 'at'), by);
         out(`${revoked.id} revoked from ${revoked.revoked_at}`);
@@ -131,3 +145,69 @@ export const command: Command = {
     throw new CityOpsError('CLI_USAGE', `unknown access action '${positionals.join(' ')}'`, { hint: USAGE });
   },
 };
+
+/** `request`, `requests` and `answer`: the request -> provider answer -> grant or refusal workflow. */
+async function requestAction(
+  action: string,
+  subject: string | undefined,
+  values: Record<string, string | boolean | undefined>,
+  context: {
+    catalogue: Catalogue;
+    requests: GrantRequestStore;
+    store: GrantStore;
+    by: string;
+    out: (line: string) => void;
+  },
+): Promise<number> {
+  const { catalogue, requests, store, by, out } = context;
+  const text = values as Record<string, string | undefined>;
+  const iso = (ms: number | null) => (ms === null ? '' : new Date(ms).toISOString());
+  if (action === 'request') {
+    const request = await requests.request(
+      catalogue,
+      {
+        department: required(text, 'department'),
+        resource: required(text, 'resource'),
+        items: required(text, 'items')
+          .split(',')
+          .map((i) => i.trim()),
+        purpose: required(text, 'purpose'),
+      },
+      by,
+    );
+    out(`${request.id}\t${request.provider} answers by ${iso(request.due_at)}`);
+    return 0;
+  }
+  if (action === 'requests') {
+    const now = Date.now();
+    for (const r of await requests.current())
+      out(
+        [
+          r.id,
+          isOverdue(r, now) ? 'OVERDUE' : r.state,
+          `${r.department} asks ${r.provider}`,
+          r.resource,
+          r.items.join(','),
+          `due ${iso(r.due_at)}`,
+          r.answered_at === null ? '' : `answered ${iso(r.answered_at)} by ${r.answered_by}`,
+          r.legal_basis,
+          r.purpose,
+        ].join('\t'),
+      );
+    return 0;
+  }
+  if (subject === undefined || values['grant'] === values['refuse'])
+    throw new CityOpsError('CLI_USAGE', 'answer <request id> takes either --grant or --refuse', {
+      hint: USAGE,
+    });
+  const approvedBy = required(text, 'approved-by');
+  const answered = values['grant']
+    ? await requests.grant(catalogue, store, subject, {
+        approved_by: approvedBy,
+        valid_until: instant(required(text, 'until'), 'until'),
+        ...(text['from'] === undefined ? {} : { valid_from: instant(text['from'], 'from') }),
+      })
+    : await requests.refuse(subject, { by: approvedBy, legal_basis: required(text, 'legal-basis') });
+  out(`${answered.id}\t${answered.state}${answered.grant_id ? `\tgrant ${answered.grant_id}` : ''}`);
+  return 0;
+}

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { startOverdueWatch } from '../../access/overdueAlerts.ts';
 import { AlertConfigWatcher } from '../../alerts/alertConfigWatcher.ts';
 import { AlertDispatcher } from '../../alerts/alertDispatcher.ts';
 import { AlertEvaluatorService } from '../../alerts/alertEvaluatorService.ts';
@@ -181,6 +182,11 @@ export const command: Command = {
     out(`alerts: status on http://127.0.0.1:${status.port} (/health /metrics /status /deliveries)`);
     await Promise.all([evaluator?.start(), dispatcher?.start()]);
     watcher.start();
+    // Overdue answers to grant requests are alerts too (docs/access.md); they need the requests' table.
+    const overdue =
+      evaluator && clickhouse
+        ? await startOverdueWatch(kafka, topics.alerts, clickhouse, env.CLICKHOUSE_DATABASE, logger)
+        : undefined;
     out(
       `alerts: running${evaluator ? ' evaluator' : ''}${dispatcher ? ' dispatcher' : ''}; SIGHUP reloads the rules, SIGTERM stops`,
     );
@@ -194,6 +200,7 @@ export const command: Command = {
     out(`alerts: ${signal}: stopping (in-flight deliveries get 10 s to finish)`);
     process.off('SIGHUP', onHup);
     watcher.stop();
+    await overdue?.stop();
     await evaluator?.stop();
     await dispatcher?.stop();
     await log?.close();

@@ -32,4 +32,11 @@ describe('routeAlert (config/alerts.example.yaml)', async () => {
     expect(ids('traffic-surge', 'info', '440307')).toEqual(['transport-ops']);
     expect(ids('no-such-rule', 'info')).toEqual([]);
   });
+
+  it('also sends an alert addressed to a department to that department’s endpoints', () => {
+    const to = (department: string) =>
+      routeAlert(loaded, { rule: 'grant-answer-overdue', severity: 'warning', department }).map((e) => e.id);
+    expect(to('transport')).toEqual(['transport-ops']);
+    expect(to('a-department-without-endpoints')).toEqual([]);
+  });
 });

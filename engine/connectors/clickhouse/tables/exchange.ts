@@ -57,3 +57,31 @@ export const exchangeLedger: TableDefinition = {
   ],
   engine: 'ReplacingMergeTree PARTITION BY toYYYYMM(delivered_at) ORDER BY (writer, consumer, seq)',
 };
+
+/**
+ * Requests for conditional classes and their answers (append-only, like `grants`): a request row, then an
+ * answer row of the same id (`granted` with the grant's id, or `refused` with its legal basis). The
+ * provider answers by `due_at`, 5 working days after the request.
+ */
+export const grantRequests: TableDefinition = {
+  name: 'grant_requests',
+  database: 'city',
+  columns: [
+    'id String',
+    'action String',
+    'department String',
+    'provider String',
+    'resource String',
+    'items Array(String)',
+    'purpose String',
+    'requested_at DateTime',
+    'due_at DateTime',
+    'answered_at Nullable(DateTime)',
+    'answered_by String',
+    'legal_basis String',
+    'grant_id String',
+    'recorded_by String',
+    'recorded_at_ms UInt64',
+  ],
+  engine: 'MergeTree PARTITION BY toYYYYMM(requested_at) ORDER BY (id, recorded_at_ms)',
+};
