@@ -1,4 +1,3 @@
-import type { Catalogue } from '../catalogue/catalogueSchema.ts';
 import { exitItems } from '../catalogue/negativeList.ts';
 import { project } from '../catalogue/projection.ts';
 import type { Principal } from '../server/fanoutHub.ts';
@@ -21,15 +20,16 @@ export const OPERATOR_CONSUMER = 'operations-centre';
  * ledger seals them) and each history answer (a row per table delivered). A layer that shows two
  * classes (`incidents`) is counted under its first.
  */
-export function mapLedger(ledger: ExchangeLedger, catalogue: Catalogue, policy: AccessPolicy | undefined) {
-  const provider = (classId: string) => catalogue.resources.find((r) => r.id === classId)?.provider ?? '';
+export function mapLedger(ledger: ExchangeLedger, policy: AccessPolicy) {
+  const provider = (classId: string) =>
+    policy.catalogue.resources.find((r) => r.id === classId)?.provider ?? '';
   const items = (principal: Principal, classId: string): string[] => {
+    const { catalogue } = policy;
     const resource = catalogue.resources.find((r) => r.id === classId);
     if (resource === undefined) return [];
-    if (principal.department === undefined || policy === undefined) return exitItems(catalogue, resource);
-    return project(catalogue, policy.grants(), principal.department, classId, Date.now()).items.map(
-      (i) => i.id,
-    );
+    if (principal.department === undefined) return exitItems(catalogue, resource);
+    const projection = project(catalogue, policy.grants(), principal.department, classId, Date.now());
+    return projection.items.map((i) => i.id);
   };
   const consumer = (principal: Principal) => principal.department ?? OPERATOR_CONSUMER;
   return {

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { watchCatalogue } from '../catalogue/catalogueWatcher.ts';
 import { loadCatalogue } from '../catalogue/loadCatalogue.ts';
 import type { Environment } from '../config/environment.ts';
 import { createClickHouse } from '../connectors/clickhouse/client.ts';
@@ -23,7 +24,8 @@ export interface MapAccessSetup {
 }
 
 /**
- * The map server's access model for a deployment: the catalogue, the departments' tokens from their file,
+ * The map server's access model for a deployment: the catalogue (reloaded when its file changes), the
+ * departments' tokens from their file,
  * the grants read from ClickHouse (`city.grants`, as the analyst) every 15 s, and the exchange ledger of
  * its deliveries (written as the engine's user: ClickHouse 18.16 cannot limit a user to one table).
  * `stop` ends the reads and writes the ledger's last rows.
@@ -33,7 +35,8 @@ export async function startMapAccess(
   logger: Logger,
   setup: MapAccessSetup = {},
 ): Promise<{ access: MapAccess; ledger: MapLedger; stop(): Promise<void> }> {
-  const { catalogue } = await loadCatalogue(setup.catalogue);
+  const catalogue = watchCatalogue(await loadCatalogue(setup.catalogue), logger);
+  catalogue.start();
   const client = createClickHouse(env, 'analyst', { requestTimeoutMs: 10_000 });
   const store = new GrantStore(client, env.CLICKHOUSE_DATABASE);
   const grants = new GrantsCache(() => store.current(), { ...setup.grants, logger });
@@ -44,7 +47,12 @@ export async function startMapAccess(
   );
   const access: MapAccess = {
     tokens,
-    policy: { catalogue, grants: () => grants.grants() },
+    policy: {
+      get catalogue() {
+        return catalogue.current.catalogue;
+      },
+      grants: () => grants.grants(),
+    },
     health: () => {
       const health = grants.health();
       // Without department tokens nothing depends on the grants: the operator sees every layer.
@@ -62,8 +70,9 @@ export async function startMapAccess(
   ledger.start();
   return {
     access,
-    ledger: mapLedger(ledger, catalogue, access.policy),
+    ledger: mapLedger(ledger, access.policy),
     stop: async () => {
+      catalogue.stop();
       grants.stop();
       await ledger.stop();
       await Promise.all([client.close(), writerClient.close()]);

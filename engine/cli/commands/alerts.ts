@@ -9,6 +9,7 @@ import { createAlertMetrics } from '../../alerts/alertMetrics.ts';
 import { startAlertStatusServer } from '../../alerts/alertStatusServer.ts';
 import { DeliveryLog } from '../../alerts/deliveryLog.ts';
 import { loadAlertConfig } from '../../alerts/loadAlertConfig.ts';
+import { watchCatalogue } from '../../catalogue/catalogueWatcher.ts';
 import { loadCatalogue } from '../../catalogue/loadCatalogue.ts';
 import { loadEnvironment, PROJECT_ROOT } from '../../config/environment.ts';
 import { createClickHouse } from '../../connectors/clickhouse/client.ts';
@@ -137,6 +138,7 @@ export const command: Command = {
 
     let evaluator: AlertEvaluatorService | undefined;
     let dispatcher: AlertDispatcher | undefined;
+    let catalogue: ReturnType<typeof watchCatalogue> | undefined;
     const watcher = new AlertConfigWatcher(path, loaded, logger, (next) => {
       out(`alerts: rules reloaded (${next.config.rules.length} rules, ${next.endpoints.size} endpoints)`);
       void evaluator?.reload(next);
@@ -155,11 +157,16 @@ export const command: Command = {
       });
     }
     if (only !== 'evaluator') {
-      const { catalogue } = await loadCatalogue(
-        typeof values['catalogue'] === 'string' ? resolve(values['catalogue']) : undefined,
+      catalogue = watchCatalogue(
+        await loadCatalogue(
+          typeof values['catalogue'] === 'string' ? resolve(values['catalogue']) : undefined,
+        ),
+        logger,
       );
+      catalogue.start();
+      const inForce = catalogue;
       dispatcher = new AlertDispatcher({
-        catalogue: () => catalogue,
+        catalogue: () => inForce.current.catalogue,
         kafka,
         topics,
         groupId: `${prefix}city-ops-alert-dispatcher`,
@@ -200,6 +207,7 @@ export const command: Command = {
     out(`alerts: ${signal}: stopping (in-flight deliveries get 10 s to finish)`);
     process.off('SIGHUP', onHup);
     watcher.stop();
+    catalogue?.stop();
     await overdue?.stop();
     await evaluator?.stop();
     await dispatcher?.stop();

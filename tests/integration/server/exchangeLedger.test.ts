@@ -56,7 +56,7 @@ describe('the exchange ledger', async () => {
       history: false,
       fanout: { tickMs: 50 },
       access: { tokens: () => TOKENS, policy },
-      ledger: mapLedger(ledger, catalogue, policy),
+      ledger: mapLedger(ledger, policy),
     });
   });
 
