@@ -26,7 +26,8 @@
  * Environment: FANOUT_CLIENTS (default 10000), FANOUT_SECONDS (measured seconds, default 60),
  * FANOUT_WARMUP_SECONDS (default 15), FANOUT_CELLS (default 10000), FANOUT_RESOLUTION (default 7),
  * FANOUT_CLIENT_PROCESSES (default 2), FANOUT_QUIET_MS (the map server's quiet period, default 30),
- * FANOUT_FLOOR_SECONDS (default 20), FANOUT_NODE_ARGS (extra node
+ * FANOUT_FLOOR_SECONDS (default 20), FANOUT_GOVERNANCE=1 (departments' tokens, bench/fanoutGovernance.ts),
+ * FANOUT_DISTRICTS_PER_CLIENT (default 1), FANOUT_OUT (result file, default fanout.json), FANOUT_NODE_ARGS (extra node
  * options for the child processes, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
  */
 
@@ -45,6 +46,7 @@ import { loadDistrictBoundaries } from '../engine/server/districtBoundaries.ts';
 import { startMapServer } from '../engine/server/mapServer.ts';
 import { publishAggregates } from '../engine/server/publishAggregates.ts';
 import { SyntheticCity } from '../engine/server/syntheticCity.ts';
+import { departmentToken, GOVERNANCE_DEPARTMENTS, governanceOptions } from './fanoutGovernance.ts';
 
 const CLIENTS = Number(process.env['FANOUT_CLIENTS'] ?? 10_000);
 /** The clients are spread over this many processes (the 2 cores are shared with the server and Kafka). */
@@ -55,6 +57,11 @@ const CELLS = Number(process.env['FANOUT_CELLS'] ?? 10_000);
 const RESOLUTION = Number(process.env['FANOUT_RESOLUTION'] ?? 7);
 const FLOOR_SECONDS = Number(process.env['FANOUT_FLOOR_SECONDS'] ?? 20);
 const VEHICLES = 2000;
+/** FANOUT_GOVERNANCE=1: 60 departments' tokens, judged by the catalogue, deliveries in a ledger. */
+const GOVERNANCE = process.env['FANOUT_GOVERNANCE'] === '1';
+/** Districts each client subscribes to (default 1). */
+const DISTRICTS_PER_CLIENT = Number(process.env['FANOUT_DISTRICTS_PER_CLIENT'] ?? 1);
+const OUT_FILE = process.env['FANOUT_OUT'] ?? 'fanout.json';
 const TOKEN = 'fanout-bench-token-16';
 const SELF = fileURLToPath(import.meta.url);
 
@@ -86,9 +93,11 @@ function histogramQuantiles(histogram: number[]): { p50: number; p95: number; p9
 
 /** Role "server": the map server, sampling its own CPU and memory until stdin closes. */
 async function runServer(prefix: string): Promise<void> {
+  const governance = GOVERNANCE ? await governanceOptions(loadEnvironment()) : undefined;
   const server = await startMapServer({
     env: loadEnvironment(),
     token: TOKEN,
+    ...(governance ? { access: governance.access, ledger: governance.ledger } : {}),
     port: 0,
     topicPrefix: prefix,
     history: false,
@@ -145,6 +154,7 @@ async function runServer(prefix: string): Promise<void> {
   }
   clearInterval(timer);
   await server.close();
+  await governance?.stop();
   process.exit(0);
 }
 
@@ -208,7 +218,8 @@ async function runClients(port: number, clients: number, offset: number): Promis
     new Promise<void>((resolve) => {
       // No UTF-8 validation of every frame in JS (no native helper is installed): the bench reads only
       // the head of each message, and this process must not be the bottleneck it measures.
-      const ws = new WebSocket(`ws://127.0.0.1:${port}/ws?token=${TOKEN}`, {
+      const token = GOVERNANCE ? departmentToken(i) : TOKEN;
+      const ws = new WebSocket(`ws://127.0.0.1:${port}/ws?token=${token}`, {
         perMessageDeflate: false,
         skipUTF8Validation: true,
       });
@@ -217,7 +228,12 @@ async function runClients(port: number, clients: number, offset: number): Promis
           JSON.stringify({
             type: 'subscribe',
             layers: ['districts', 'cells'],
-            area: { districts: [districts[i % districts.length]] },
+            area: {
+              districts: Array.from(
+                { length: DISTRICTS_PER_CLIENT },
+                (_, k) => districts[(i + k) % districts.length],
+              ),
+            },
             resolution: RESOLUTION,
           }),
         );
@@ -466,7 +482,10 @@ async function orchestrate(): Promise<void> {
     setup: {
       clients: CLIENTS,
       clientProcesses: CLIENT_PROCESSES,
-      subscription: `layers districts + cells (H3 res ${RESOLUTION}) of one district per client, round robin over 8`,
+      subscription: `layers districts + cells (H3 res ${RESOLUTION}) of ${DISTRICTS_PER_CLIENT} district(s) per client, round robin over 8`,
+      governance: GOVERNANCE
+        ? `${GOVERNANCE_DEPARTMENTS} departments' tokens judged by the catalogue, deliveries in an exchange ledger`
+        : 'none: every client has the operator token',
       engineRate: '1 tick per second: 24 district windows, 6 watermarks, 10 000 H3 cells, 2 000 vehicles',
       cells: CELLS,
       vehicles: VEHICLES,
@@ -495,7 +514,7 @@ async function orchestrate(): Promise<void> {
     engineStandIn: { ticks, publishMsMean: publishMs / Math.max(1, ticks) },
     goal: { p99BelowMs: 250, met: latency.p99 < 250 },
   };
-  const out = join(PROJECT_ROOT, 'bench', 'results', 'fanout.json');
+  const out = join(PROJECT_ROOT, 'bench', 'results', OUT_FILE);
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
   process.stdout.write(
