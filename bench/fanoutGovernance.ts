@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { ExchangeLedger } from '../engine/access/exchangeLedger.ts';
 import type { MapAccess } from '../engine/access/mapAccess.ts';
 import { type MapLedger, mapLedger } from '../engine/access/mapLedger.ts';
@@ -41,7 +41,9 @@ export async function governanceOptions(
   await client.command({
     query: createTable(exchangeLedger, { city: BENCH_DATABASE, restricted: BENCH_DATABASE }),
   });
-  const ledger = new ExchangeLedger(client, BENCH_DATABASE, `fanout-bench-${Date.now()}`);
+  const ledger = new ExchangeLedger(client, BENCH_DATABASE, `fanout-bench-${Date.now()}`, {
+    key: randomBytes(32),
+  });
   ledger.start();
   const policy = { catalogue, grants: () => [] };
   return {

@@ -10,6 +10,8 @@ import type { Logger } from '../observability/logger.ts';
 import { chainNext, GENESIS, type LedgerEntry, type LedgerRow } from './ledgerChain.ts';
 
 export interface ExchangeLedgerOptions {
+  /** The chains' HMAC key (engine/access/ledgerKey.ts). */
+  key: Buffer;
   /** How often stream counts are sealed into rows and the rows written (ms, default 10 s). */
   intervalMs?: number;
   /**
@@ -46,7 +48,7 @@ export class ExchangeLedger {
     client: ClickHouseClient,
     database: string,
     writer: string,
-    options: ExchangeLedgerOptions = {},
+    options: ExchangeLedgerOptions,
   ) {
     this.#client = client;
     this.#table = `${sqlIdentifier(database)}.${exchangeLedger.name}`;
@@ -82,9 +84,11 @@ export class ExchangeLedger {
       this.#options.logger?.error({ rows: this.pending }, 'exchange ledger rows lost at stop: no spool file');
       return;
     }
+    // The sums become entries in memory too: a later flush or stop must not lose them.
+    this.#entries.push(...this.#drainTallies());
     const lines = [
       ...this.#outbox.map((row) => JSON.stringify({ row })),
-      ...[...this.#entries, ...this.#drainTallies()].map((entry) => JSON.stringify({ entry })),
+      ...this.#entries.map((entry) => JSON.stringify({ entry })),
     ];
     await mkdir(dirname(spool), { recursive: true });
     await writeFile(`${spool}.tmp`, `${lines.join('\n')}\n`);
@@ -148,6 +152,7 @@ export class ExchangeLedger {
           this.#writer,
           this.#heads.get(entry.consumer) ?? { seq: 0, hash: GENESIS },
           entry,
+          this.#options.key,
         );
         this.#heads.set(entry.consumer, { seq: row.seq, hash: row.hash });
         this.#outbox.push(row);

@@ -119,7 +119,8 @@ export class GrantRequestStore {
       valid_from: new Date(answer.valid_from ?? now).toISOString(),
       valid_until: new Date(answer.valid_until).toISOString(),
     };
-    await grants.record(catalogue, grant, answer.approved_by);
+    // A grant recorded by an earlier answer whose answer row was lost: the answer is written now.
+    if ((await grants.get(grant.id)) === undefined) await grants.record(catalogue, grant, answer.approved_by);
     const answered = {
       ...request,
       state: 'granted' as const,
@@ -170,13 +171,18 @@ export class GrantRequestStore {
   }
 
   async #select(where: string): Promise<GrantRequest[]> {
-    const latest = (column: string, as = column) => `argMax(${column}, recorded_at_ms) AS ${as}`;
+    // The state comes from whether an answer row exists, not from row order: clocks of the machines that
+    // recorded the rows may disagree.
+    const answer = (column: string) =>
+      `argMaxIf(${column}, recorded_at_ms, action != 'requested') AS ${column}`;
     const rows = await selectRows<Record<string, unknown>>(
       this.#client,
-      `SELECT id, ${latest('action', 'state')},
-        ${['department', 'provider', 'resource', 'items', 'purpose', 'answered_by', 'legal_basis', 'grant_id'].map((c) => latest(c)).join(', ')},
-        any(toUnixTimestamp(requested_at)) AS requested_s, any(toUnixTimestamp(due_at)) AS due_s,
-        argMax(toUnixTimestamp(answered_at), recorded_at_ms) AS answered_s
+      `SELECT id,
+        if(countIf(action = 'granted') > 0, 'granted', if(countIf(action = 'refused') > 0, 'refused', 'requested')) AS state,
+        ${['department', 'provider', 'resource', 'items', 'purpose'].map((c) => `any(${c}) AS ${c}`).join(', ')},
+        ${['answered_by', 'legal_basis', 'grant_id'].map(answer).join(', ')},
+        min(toUnixTimestamp(requested_at)) AS requested_s, min(toUnixTimestamp(due_at)) AS due_s,
+        argMaxIf(toUnixTimestamp(answered_at), recorded_at_ms, action != 'requested') AS answered_s
       FROM ${this.#table} ${where} GROUP BY id ORDER BY requested_s, id`,
     );
     return rows.map((row) => {
@@ -186,7 +192,7 @@ export class GrantRequestStore {
         state: state === 'requested' ? 'open' : (state as 'granted' | 'refused'),
         requested_at: Number(requested_s) * 1000,
         due_at: Number(due_s) * 1000,
-        answered_at: answered_s === null ? null : Number(answered_s) * 1000,
+        answered_at: answered_s === null || Number(answered_s) === 0 ? null : Number(answered_s) * 1000,
       };
     });
   }

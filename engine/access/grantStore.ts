@@ -28,24 +28,49 @@ export function grantProblems(catalogue: Catalogue, grant: Grant): string[] {
 }
 
 const seconds = (iso: string) => Math.floor(Date.parse(iso) / 1000);
+/** The last second a ClickHouse DateTime holds (2106-02-07T06:28:15Z). */
+const MAX_DATETIME_S = 4_294_967_295;
+
+/** Why a grant's times cannot be kept as they are: DateTime holds whole seconds up to 2106. */
+function storable(grant: Grant): string[] {
+  const problems: string[] = [];
+  for (const [name, value] of [
+    ['valid_from', grant.valid_from],
+    ['valid_until', grant.valid_until],
+  ] as const)
+    if (seconds(value) < 0 || seconds(value) > MAX_DATETIME_S)
+      problems.push(`${name} must be between 1970 and 2106`);
+  if (seconds(grant.valid_until) <= seconds(grant.valid_from))
+    problems.push('valid_until must be at least a second after valid_from (grants are kept to the second)');
+  return problems;
+}
 const iso = (epochSeconds: number | string) => new Date(Number(epochSeconds) * 1000).toISOString();
 
 /**
  * Grants kept in ClickHouse (`city.grants`, append-only): `record` writes a grant, `revoke` a later row of
- * the same grant with `revoked_at`, `current` reads each grant's latest row. Every row stays for audit.
+ * the same grant with `revoked_at`, `current` reads each grant's state: its fields from its latest row,
+ * and its earliest revocation (so no clock or row order can undo a revocation). Every row stays for audit.
  */
 export class GrantStore {
   readonly #client: ClickHouseClient;
   readonly #table: string;
 
-  constructor(client: ClickHouseClient, database: string) {
+  readonly #onBadRow: (id: string, problem: string) => void;
+
+  /** `onBadRow` hears of a stored row that is not a valid grant (it is skipped). */
+  constructor(
+    client: ClickHouseClient,
+    database: string,
+    onBadRow: (id: string, problem: string) => void = () => {},
+  ) {
     this.#client = client;
     this.#table = `${sqlIdentifier(database)}.${grantsTable.name}`;
+    this.#onBadRow = onBadRow;
   }
 
   /** Records a grant after checking it against the catalogue (CONFIG_INVALID with every problem). */
   async record(catalogue: Catalogue, grant: Grant, recordedBy: string): Promise<void> {
-    const problems = grantProblems(catalogue, GrantSchema.parse(grant));
+    const problems = [...grantProblems(catalogue, GrantSchema.parse(grant)), ...storable(grant)];
     if (problems.length > 0)
       throw new CityOpsError('CONFIG_INVALID', `grant ${grant.id} refused:\n  ${problems.join('\n  ')}`, {
         hint: '`city-ops catalogue list` shows the classes and their items',
@@ -78,6 +103,11 @@ export class GrantStore {
     return this.#select('');
   }
 
+  /** One grant in its current state, or undefined. */
+  async get(id: string): Promise<Grant | undefined> {
+    return this.#latest(id);
+  }
+
   async #latest(id: string): Promise<Grant | undefined> {
     return (await this.#select(`WHERE id = ${sqlString(id)}`))[0];
   }
@@ -89,19 +119,23 @@ export class GrantStore {
       `SELECT id, ${['department', 'resource', 'items', 'purpose', 'approved_by'].map(latest).join(', ')},
         argMax(toUnixTimestamp(valid_from), recorded_at_ms) AS valid_from,
         argMax(toUnixTimestamp(valid_until), recorded_at_ms) AS valid_until,
-        argMax(toUnixTimestamp(revoked_at), recorded_at_ms) AS revoked_at
+        min(toUnixTimestamp(revoked_at)) AS revoked_at
       FROM ${this.#table} ${where} GROUP BY id ORDER BY id`,
     );
-    return rows.map((row) =>
-      GrantSchema.parse({
-        ...row,
-        valid_from: iso(row['valid_from'] as number),
-        valid_until: iso(row['valid_until'] as number),
-        ...(row['revoked_at'] === null
-          ? { revoked_at: undefined }
-          : { revoked_at: iso(row['revoked_at'] as number) }),
-      }),
-    );
+    const grants: Grant[] = [];
+    for (const row of rows) {
+      const { revoked_at, valid_from, valid_until, ...fields } = row;
+      const parsed = GrantSchema.safeParse({
+        ...fields,
+        valid_from: iso(valid_from as number),
+        valid_until: iso(valid_until as number),
+        ...(revoked_at === null ? {} : { revoked_at: iso(revoked_at as number) }),
+      });
+      // A row this store would not write (edited by hand) must not take every other grant down with it.
+      if (parsed.success) grants.push(parsed.data);
+      else this.#onBadRow(String(row['id']), parsed.error.message);
+    }
+    return grants;
   }
 
   async #insert(grant: Grant, action: 'grant' | 'revoke', recordedBy: string): Promise<void> {

@@ -79,9 +79,11 @@ export class GrantsCache {
   }
 
   async #read(): Promise<void> {
+    // The grants are as old as the moment the read began, not the moment it ended.
+    const startedAt = Date.now();
     try {
       const grants = await this.#load();
-      this.#readAt = Date.now();
+      this.#readAt = startedAt;
       this.#lastError = undefined;
       this.#replace(grants);
     } catch (error) {

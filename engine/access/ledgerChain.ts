@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 
 /** What a ledger row says of one delivery (or of a stream's deliveries over an interval). */
 export interface LedgerEntry {
@@ -33,10 +33,12 @@ export interface LedgerRow extends LedgerEntry {
 export const GENESIS = '0'.repeat(64);
 
 /**
- * The hash of a row: SHA-256 over its fields, in a fixed order, as JSON strings (so the value read back
- * from ClickHouse, where 64-bit integers arrive as strings, hashes the same as the value written).
+ * The hash of a row: HMAC-SHA-256, with the ledger's key, over its fields in a fixed order as JSON strings
+ * (so the value read back from ClickHouse, where 64-bit integers arrive as strings, hashes the same as the
+ * value written). The key is kept outside ClickHouse: whoever can rewrite the table but cannot read the
+ * key cannot make an altered row, or the rows after it, verify again.
  */
-export function rowHash(row: Omit<LedgerRow, 'hash'>): string {
+export function rowHash(row: Omit<LedgerRow, 'hash'>, key: Buffer): string {
   const fields = [
     row.writer,
     row.consumer,
@@ -54,7 +56,7 @@ export function rowHash(row: Omit<LedgerRow, 'hash'>): string {
     row.fault_code,
     row.prev_hash,
   ].map(String);
-  return createHash('sha256')
+  return createHmac('sha256', key)
     .update(JSON.stringify([...fields, [...row.items]]))
     .digest('hex');
 }
@@ -64,16 +66,17 @@ export function chainNext(
   writer: string,
   head: { seq: number; hash: string },
   entry: LedgerEntry,
+  key: Buffer,
 ): LedgerRow {
   const row = { ...entry, items: [...entry.items], writer, seq: head.seq + 1, prev_hash: head.hash };
-  return { ...row, hash: rowHash(row) };
+  return { ...row, hash: rowHash(row, key) };
 }
 
 /**
  * What is wrong with one chain's rows (ordered by seq): a gap or repeat in `seq`, a `prev_hash` that is not
  * the previous row's hash, or a hash that does not match the row. Empty when the chain verifies.
  */
-export function chainProblems(rows: readonly LedgerRow[]): string[] {
+export function chainProblems(rows: readonly LedgerRow[], key: Buffer): string[] {
   const problems: string[] = [];
   let previous = { seq: 0, hash: GENESIS };
   for (const row of rows) {
@@ -82,7 +85,7 @@ export function chainProblems(rows: readonly LedgerRow[]): string[] {
       problems.push(`${where}: expected seq ${previous.seq + 1} (a row is missing or repeated)`);
     if (row.prev_hash !== previous.hash)
       problems.push(`${where}: prev_hash is not the hash of seq ${previous.seq}`);
-    if (rowHash(row) !== row.hash) problems.push(`${where}: the row does not match its hash (altered)`);
+    if (rowHash(row, key) !== row.hash) problems.push(`${where}: the row does not match its hash (altered)`);
     previous = { seq: row.seq, hash: row.hash };
   }
   return problems;

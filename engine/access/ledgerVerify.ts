@@ -18,6 +18,7 @@ export interface LedgerVerification {
 export async function verifyLedger(
   client: ClickHouseClient,
   database: string,
+  key: Buffer,
   consumer?: string,
 ): Promise<LedgerVerification> {
   const table = `${sqlIdentifier(database)}.${exchangeLedger.name}`;
@@ -39,7 +40,7 @@ export async function verifyLedger(
       return row as unknown as LedgerRow;
     });
     result.rows += rows.length;
-    result.problems.push(...chainProblems(rows));
+    result.problems.push(...chainProblems(rows, key));
   }
   return result;
 }

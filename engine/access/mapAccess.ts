@@ -25,13 +25,21 @@ export interface MapAccess {
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
 
-/** The principal of a department's token: the topics whose classes it receives whole. */
-export function departmentPrincipal(department: string, policy: AccessPolicy): Principal {
+/**
+ * The principal of a department's token: the topics whose classes it receives whole, for as long as
+ * `stillValid()` (the token is still the department's: not replaced by a new one, not removed).
+ */
+export function departmentPrincipal(
+  department: string,
+  policy: AccessPolicy,
+  stillValid: () => boolean = () => true,
+): Principal {
   return {
     subject: `department:${department}`,
     department,
     canSubscribe: (topic) => topicRefusal(policy, department, topic) === undefined,
     refusal: (topic) => topicRefusal(policy, department, topic),
+    stillValid,
   };
 }
 
@@ -48,8 +56,14 @@ export function createAuthorize(
   return (token) => {
     if (token === undefined) return undefined;
     if (timingSafeEqual(digest(token), operatorDigest)) return operator;
-    const department = access ? departmentOfToken(access.tokens(), token) : undefined;
-    return department === undefined ? undefined : departmentPrincipal(department, access!.policy);
+    if (access === undefined) return undefined;
+    const department = departmentOfToken(access.tokens(), token);
+    if (department === undefined) return undefined;
+    return departmentPrincipal(
+      department,
+      access.policy,
+      () => departmentOfToken(access.tokens(), token) === department,
+    );
   };
 }
 
@@ -59,9 +73,12 @@ export function historyRefusals(
   policy: AccessPolicy | undefined,
 ): Partial<Record<HistorySource, string>> {
   const refusals: Partial<Record<HistorySource, string>> = {};
-  if (principal.department === undefined || policy === undefined) return refusals;
+  if (principal.department === undefined) return refusals;
   for (const [source, classId] of Object.entries(HISTORY_CLASSES) as [HistorySource, string][]) {
-    const why = refusalOf(policy, principal.department, classId);
+    const why =
+      policy === undefined
+        ? 'no access policy on this server'
+        : refusalOf(policy, principal.department, classId);
     if (why !== undefined) refusals[source] = why;
   }
   return refusals;

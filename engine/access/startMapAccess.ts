@@ -8,6 +8,7 @@ import { defaultTokensPath } from './departmentTokens.ts';
 import { ExchangeLedger } from './exchangeLedger.ts';
 import { GrantStore } from './grantStore.ts';
 import { GrantsCache, type GrantsCacheOptions } from './grantsCache.ts';
+import { defaultLedgerKeyPath, ledgerKey } from './ledgerKey.ts';
 import { type MapAccess, tokensFromFile } from './mapAccess.ts';
 import { type MapLedger, mapLedger } from './mapLedger.ts';
 
@@ -38,7 +39,9 @@ export async function startMapAccess(
   const catalogue = watchCatalogue(await loadCatalogue(setup.catalogue), logger);
   catalogue.start();
   const client = createClickHouse(env, 'analyst', { requestTimeoutMs: 10_000 });
-  const store = new GrantStore(client, env.CLICKHOUSE_DATABASE);
+  const store = new GrantStore(client, env.CLICKHOUSE_DATABASE, (id, problem) =>
+    logger.error({ grant: id, problem }, 'a row of city.grants is not a valid grant; it is skipped'),
+  );
   const grants = new GrantsCache(() => store.current(), { ...setup.grants, logger });
   await grants.start();
   const tokensPath = setup.tokens ?? defaultTokensPath(env.CITY_OPS_STACK_DIR);
@@ -64,6 +67,7 @@ export async function startMapAccess(
   const writer = setup.writer ?? 'map-server';
   const ledger = new ExchangeLedger(writerClient, env.CLICKHOUSE_DATABASE, writer, {
     logger,
+    key: ledgerKey(defaultLedgerKeyPath(env.CITY_OPS_STACK_DIR)),
     spoolPath: join(env.CITY_OPS_STACK_DIR, 'ledger-spool', `${writer}.jsonl`),
     ...(setup.ledgerIntervalMs === undefined ? {} : { intervalMs: setup.ledgerIntervalMs }),
   });

@@ -24,6 +24,7 @@ export interface WatchedConfig<T> {
 export class ConfigWatcher<T> {
   #current: T;
   #reloading: Promise<boolean> | undefined;
+  #again = false;
   readonly #onFileChange = () => {
     void this.reload();
   };
@@ -51,10 +52,21 @@ export class ConfigWatcher<T> {
     unwatchFile(this.path, this.#onFileChange);
   }
 
-  /** Loads the file again; resolves true when a new configuration was applied. */
+  /**
+   * Loads the file again; resolves true when a new configuration was applied. A change seen while a load
+   * runs (which may have read the file before it) is loaded again once that load is done.
+   */
   reload(): Promise<boolean> {
-    this.#reloading ??= this.#load().finally(() => {
+    if (this.#reloading !== undefined) {
+      this.#again = true;
+      return this.#reloading;
+    }
+    this.#reloading = this.#load().finally(() => {
       this.#reloading = undefined;
+      if (this.#again) {
+        this.#again = false;
+        void this.reload();
+      }
     });
     return this.#reloading;
   }

@@ -36,6 +36,8 @@ export interface Principal {
   canSubscribe(topic: string): boolean;
   /** Why a topic is refused, for the client's FORBIDDEN message. */
   refusal?(topic: string): string | undefined;
+  /** False once the credential is withdrawn (a department's token replaced): its sessions are closed. */
+  stillValid?(): boolean;
 }
 
 /** `topics (why); topics (why)`: the refused topics grouped by the principal's reason. */
@@ -273,11 +275,18 @@ export class FanoutHub {
 
   /**
    * Takes from every client the topics its principal may no longer have (a grant revoked or expired),
-   * with a FORBIDDEN message naming them; returns how many were taken.
+   * with a FORBIDDEN message naming them, and closes (1008) the clients whose credential was withdrawn;
+   * returns how many topics were taken.
    */
   recheck(): number {
     let taken = 0;
-    for (const session of this.sessions) {
+    for (const session of [...this.sessions]) {
+      if (session.principal.stillValid?.() === false) {
+        this.metrics.disconnects.inc({ reason: 'credential' });
+        this.forget(session);
+        session.socket.end(POLICY_VIOLATION, 'credential withdrawn');
+        continue;
+      }
       const lost = [...session.topics].filter((t) => !session.principal.canSubscribe(t));
       if (lost.length === 0) continue;
       for (const topic of lost) this.drop(session, topic);

@@ -142,7 +142,13 @@ export async function startMapServer(options: MapServerOptions): Promise<MapServ
   const authorize = options.authorize ?? ((request: AccessRequest) => byToken(request.token));
   hub.deliveries = (principal, topic, bytes) => {
     metrics.deliveries.inc({ exit: 'websocket', consumer: principal.department ?? OPERATOR_CONSUMER });
-    options.ledger?.frame(principal, topic, bytes);
+    // The ledger must not take the map down: a failure to record is logged, and the frame still goes.
+    try {
+      options.ledger?.frame(principal, topic, bytes);
+    } catch (error) {
+      metrics.httpErrors.inc({ route: '/ws ledger' });
+      logger.error({ err: error, topic }, 'cannot record a frame in the exchange ledger');
+    }
   };
   const recheck = setInterval(() => hub.recheck(), options.access?.recheckMs ?? 5_000);
   recheck.unref();

@@ -16,6 +16,7 @@ import { testEnv, uniqueSuffix } from '../../helpers/environment.ts';
 import { ProtocolClient } from './protocolClient.ts';
 
 const OPERATOR = 'operator-token-ledger';
+const KEY = Buffer.alloc(32, 1);
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 const TOKENS = [
   { department: 'transport', sha256: sha256('transport-token-16ch'), issued_at: '2026-01-01T00:00:00Z' },
@@ -28,7 +29,7 @@ describe('the exchange ledger', async () => {
   const engine = createClickHouse(testEnv, 'engine');
   const database = `test_ledger_${uniqueSuffix()}`;
   const table = `${database}.${exchangeLedger.name}`;
-  const ledger = new ExchangeLedger(engine, database, 'map-server');
+  const ledger = new ExchangeLedger(engine, database, 'map-server', { key: KEY });
   const policy = { catalogue, grants: () => [] };
   const city = new SyntheticCity({ vehicles: 300, cells: 100, seed: 5 });
   let server: MapServer;
@@ -129,21 +130,21 @@ describe('the exchange ledger', async () => {
       });
       await ledger.flush();
     }
-    const clean = await verifyLedger(engine, database);
+    const clean = await verifyLedger(engine, database, KEY);
     expect(clean.problems).toEqual([]);
     expect(clean.chains).toBe(4);
     await engine.command({
       query: `ALTER TABLE ${table} UPDATE records = 99 WHERE consumer = 'emergency' AND seq = 2`,
     });
     await mutationsDone();
-    const broken = await verifyLedger(engine, database, 'emergency');
+    const broken = await verifyLedger(engine, database, KEY, 'emergency');
     expect(broken.problems).toEqual([
       'map-server/emergency seq 2: the row does not match its hash (altered)',
     ]);
   });
 
   it('goes on with its chains after a restart, and keeps rows it could not write through a stop', async () => {
-    const restarted = new ExchangeLedger(engine, database, 'map-server');
+    const restarted = new ExchangeLedger(engine, database, 'map-server', { key: KEY });
     const entry = {
       consumer: 'transport',
       provider: 'operations-centre',
@@ -161,12 +162,12 @@ describe('the exchange ledger', async () => {
     };
     restarted.record(entry);
     await restarted.flush();
-    expect((await verifyLedger(engine, database, 'transport')).problems).toEqual([]);
+    expect((await verifyLedger(engine, database, KEY, 'transport')).problems).toEqual([]);
 
     // ClickHouse cannot take the rows (here: the table is not there yet), then the writer stops.
     const later = `${database}_later`;
     const spoolPath = join(mkdtempSync(join(tmpdir(), 'city-ops-ledger-')), 'map-server.jsonl');
-    const first = new ExchangeLedger(engine, later, 'map-server', { spoolPath });
+    const first = new ExchangeLedger(engine, later, 'map-server', { key: KEY, spoolPath });
     first.record(entry);
     first.count('health', 'public-security', 'map.cells', 'websocket', () => ['cell'], 50);
     await first.flush();
@@ -176,12 +177,59 @@ describe('the exchange ledger', async () => {
     // The next start, with the table there, writes them first, once, and the chains verify.
     await engine.command({ query: `CREATE DATABASE ${later}` });
     await engine.command({ query: createTable(exchangeLedger, { city: later, restricted: later }) });
-    const second = new ExchangeLedger(engine, later, 'map-server', { spoolPath });
+    const second = new ExchangeLedger(engine, later, 'map-server', { key: KEY, spoolPath });
     second.record({ ...entry, records: 2 });
     await second.flush();
     expect(second.pending).toBe(0);
     expect(existsSync(spoolPath)).toBe(false);
-    expect(await verifyLedger(engine, later)).toEqual({ chains: 2, rows: 3, problems: [] });
+    expect(await verifyLedger(engine, later, KEY)).toEqual({ chains: 2, rows: 3, problems: [] });
     await engine.command({ query: `DROP DATABASE ${later}` });
+  });
+
+  it('keeps chained rows through a stop while the table is away, and the chain goes on after them', async () => {
+    const db = `${database}_rows`;
+    await engine.command({ query: `CREATE DATABASE ${db}` });
+    await engine.command({ query: createTable(exchangeLedger, { city: db, restricted: db }) });
+    const spoolPath = join(mkdtempSync(join(tmpdir(), 'city-ops-ledger-')), 'map-server.jsonl');
+    const entry = {
+      consumer: 'emergency',
+      provider: 'operations-centre',
+      resource: 'joined.district_pulse',
+      exit: 'history',
+      items: ['district'],
+      records: 1,
+      bytes: 10,
+      event_ms: 0,
+      ingest_ms: 0,
+      delivered_from_ms: Date.now(),
+      delivered_to_ms: Date.now(),
+      succeeded: true,
+      fault_code: '',
+    };
+    const first = new ExchangeLedger(engine, db, 'map-server', { key: KEY, spoolPath });
+    first.record(entry);
+    await first.flush(); // seq 1 written, the chain's head known
+    await engine.command({ query: `DETACH TABLE ${db}.${exchangeLedger.name}` });
+    first.record({ ...entry, records: 2 });
+    await first.flush(); // seq 2 chained, not written
+    expect(first.pending).toBe(1);
+    await first.stop();
+    expect(existsSync(spoolPath)).toBe(true);
+    await engine.command({ query: `ATTACH TABLE ${db}.${exchangeLedger.name}` });
+    const second = new ExchangeLedger(engine, db, 'map-server', { key: KEY, spoolPath });
+    second.record({ ...entry, records: 3 });
+    await second.flush();
+    expect(second.pending).toBe(0);
+    expect(await verifyLedger(engine, db, KEY)).toEqual({ chains: 1, rows: 3, problems: [] });
+    const records = await selectRows<{ seq: string; records: string }>(
+      engine,
+      `SELECT seq, records FROM ${db}.${exchangeLedger.name} FINAL ORDER BY seq`,
+    );
+    expect(records.map((r) => [Number(r.seq), Number(r.records)])).toEqual([
+      [1, 1],
+      [2, 2],
+      [3, 3],
+    ]);
+    await engine.command({ query: `DROP DATABASE ${db}` });
   });
 });
