@@ -44,12 +44,7 @@ export class ExchangeLedger {
   #timer: NodeJS.Timeout | undefined;
   #sealing: Promise<void> | undefined;
 
-  constructor(
-    client: ClickHouseClient,
-    database: string,
-    writer: string,
-    options: ExchangeLedgerOptions,
-  ) {
+  constructor(client: ClickHouseClient, database: string, writer: string, options: ExchangeLedgerOptions) {
     this.#client = client;
     this.#table = `${sqlIdentifier(database)}.${exchangeLedger.name}`;
     this.#writer = writer;
