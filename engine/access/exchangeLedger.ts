@@ -102,16 +102,15 @@ export class ExchangeLedger {
   }
 
   /**
-   * A stream's delivery (a frame), summed with the others of its consumer, class and exit; `items` is
-   * asked once per sum, not per frame.
+   * A stream's delivery (a frame), summed with the others of its consumer, class and exit; `describe`
+   * (the class's provider and the items the consumer gets) is asked once per sum, not per frame.
    */
   count(
     consumer: string,
-    provider: string,
     resource: string,
     exit: string,
-    items: () => readonly string[],
     bytes: number,
+    describe: () => { provider: string; items: readonly string[] },
     at = Date.now(),
   ): void {
     const key = `${consumer}\u0000${resource}\u0000${exit}`;
@@ -122,12 +121,13 @@ export class ExchangeLedger {
       tally.delivered_to_ms = at;
       return;
     }
+    const { provider, items } = describe();
     this.#tallies.set(key, {
       consumer,
       provider,
       resource,
       exit,
-      items: items(),
+      items,
       records: 1,
       bytes,
       event_ms: 0,

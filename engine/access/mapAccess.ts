@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { statSync } from 'node:fs';
 import type { Principal } from '../server/fanoutHub.ts';
 import type { History } from '../server/historyQuery.ts';
+import { layerOfTopic } from '../server/protocol.ts';
 import { type DepartmentTokenEntry, departmentOfToken, readDepartmentTokens } from './departmentTokens.ts';
 import {
   type AccessPolicy,
@@ -34,11 +35,23 @@ export function departmentPrincipal(
   policy: AccessPolicy,
   stillValid: () => boolean = () => true,
 ): Principal {
+  // A verdict per layer holds for a second: the hub asks once per topic (a layer has up to 11), and
+  // every few seconds for every open topic; a second is nothing against the 60 s a revocation may take.
+  const verdicts = new Map<string, { at: number; why: string | undefined }>();
+  const refusal = (topic: string) => {
+    const layer = layerOfTopic(topic);
+    const now = Date.now();
+    const known = verdicts.get(layer);
+    if (known !== undefined && now - known.at < 1_000) return known.why;
+    const why = topicRefusal(policy, department, topic);
+    verdicts.set(layer, { at: now, why });
+    return why;
+  };
   return {
     subject: `department:${department}`,
     department,
-    canSubscribe: (topic) => topicRefusal(policy, department, topic) === undefined,
-    refusal: (topic) => topicRefusal(policy, department, topic),
+    canSubscribe: (topic) => refusal(topic) === undefined,
+    refusal,
     stillValid,
   };
 }

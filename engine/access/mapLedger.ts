@@ -36,14 +36,10 @@ export function mapLedger(ledger: ExchangeLedger, policy: AccessPolicy) {
     frame(principal: Principal, topic: string, bytes: number): void {
       const classId = LAYER_CLASSES[layerOfTopic(topic)]?.[0];
       if (classId === undefined) return;
-      ledger.count(
-        consumer(principal),
-        provider(classId),
-        classId,
-        'websocket',
-        () => items(principal, classId),
-        bytes,
-      );
+      ledger.count(consumer(principal), classId, 'websocket', bytes, () => ({
+        provider: provider(classId),
+        items: items(principal, classId),
+      }));
     },
     history(principal: Principal, history: History | undefined, fault?: string): void {
       const now = Date.now();

@@ -1,10 +1,18 @@
 import type { Catalogue, DenyRule, ResourceClass } from './catalogueSchema.ts';
 
+const COMPILED = new Map<string, RegExp>();
+
 /** Whether `id` matches a catalogue pattern, where `*` stands for any run of characters. */
 export function matchesPattern(pattern: string, id: string): boolean {
   if (!pattern.includes('*')) return pattern === id;
-  const parts = pattern.split('*').map((p) => p.replace(/[.\\^$+?()[\]{}|-]/g, '\\$&'));
-  return new RegExp(`^${parts.join('.*')}$`).test(id);
+  // Compiled once per pattern: the exits judge every open subscription every few seconds.
+  let compiled = COMPILED.get(pattern);
+  if (compiled === undefined) {
+    const parts = pattern.split('*').map((p) => p.replace(/[.\\^$+?()[\]{}|-]/g, '\\$&'));
+    compiled = new RegExp(`^${parts.join('.*')}$`);
+    if (COMPILED.size < 10_000) COMPILED.set(pattern, compiled);
+  }
+  return compiled.test(id);
 }
 
 /** The deny rules of the negative list that hold an item of a resource class back, by item id. */
@@ -25,7 +33,22 @@ export function deniedItems(catalogue: Catalogue, resource: ResourceClass): Map<
  * narrow this further.
  */
 export function exitItems(catalogue: Catalogue, resource: ResourceClass): string[] {
-  if (resource.sharing === 'none') return [];
-  const denied = deniedItems(catalogue, resource);
-  return resource.items.filter((item) => !denied.has(item.id)).map((item) => item.id);
+  let known = EXIT_ITEMS.get(catalogue);
+  if (known === undefined) {
+    known = new Map();
+    EXIT_ITEMS.set(catalogue, known);
+  }
+  let items = known.get(resource);
+  if (items === undefined) {
+    const denied = deniedItems(catalogue, resource);
+    items =
+      resource.sharing === 'none'
+        ? []
+        : resource.items.filter((item) => !denied.has(item.id)).map((item) => item.id);
+    known.set(resource, items);
+  }
+  return [...items];
 }
+
+/** Per catalogue (a reload is a new object) and class: the items that may leave, computed once. */
+const EXIT_ITEMS = new WeakMap<Catalogue, Map<ResourceClass, string[]>>();

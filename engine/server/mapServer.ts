@@ -140,8 +140,12 @@ export async function startMapServer(options: MapServerOptions): Promise<MapServ
   let allowedOrigins = new Set(options.allowedOrigins ?? []);
   const byToken = createAuthorize(options.token, options.access);
   const authorize = options.authorize ?? ((request: AccessRequest) => byToken(request.token));
+  // Frames per consumer, added to the Prometheus counter when it is read: a labelled inc() per frame
+  // and client is a measurable part of a flush (bench:fanout with governance).
+  const framesTo = new Map<string, number>();
   hub.deliveries = (principal, topic, bytes) => {
-    metrics.deliveries.inc({ exit: 'websocket', consumer: principal.department ?? OPERATOR_CONSUMER });
+    const consumer = principal.department ?? OPERATOR_CONSUMER;
+    framesTo.set(consumer, (framesTo.get(consumer) ?? 0) + 1);
     // The ledger must not take the map down: a failure to record is logged, and the frame still goes.
     try {
       options.ledger?.frame(principal, topic, bytes);
@@ -306,6 +310,9 @@ export async function startMapServer(options: MapServerOptions): Promise<MapServ
       };
     },
     beforeMetrics: () => {
+      for (const [consumer, frames] of framesTo)
+        metrics.deliveries.inc({ exit: 'websocket', consumer }, frames);
+      framesTo.clear();
       if (lastKafkaTs) metrics.consumeLag.set((Date.now() - lastKafkaTs) / 1000);
     },
     history: (res, req) => {

@@ -117,13 +117,19 @@ export async function waitFor(
 
 /** A rules file with one department per receiver, every alert of rule `slow` routed to all of them. */
 export function rulesFile(
-  endpoints: Array<{ id: string; url: string; secrets: readonly string[]; extra?: string }>,
+  endpoints: Array<{
+    id: string;
+    url: string;
+    secrets: readonly string[];
+    extra?: string;
+    department?: string;
+  }>,
 ): string {
   return `version: 1
 departments:
 ${endpoints
   .map(
-    (e) => `  - id: dept-${e.id}
+    (e) => `  - id: ${e.department ?? `dept-${e.id}`}
     name_en: Department ${e.id}
     name_zh: 部门${e.id}
     endpoints:
@@ -140,7 +146,7 @@ ${e.extra ?? '        timeout: 2s\n        retry: { max_attempts: 20, max_age: 5
     source: { kind: district_window, stream: transport, indicator: mean_speed_kmh }
     condition: { type: threshold, direction: below, fire: 12, clear: 16 }
 routes:
-  - departments: [${endpoints.map((e) => `dept-${e.id}`).join(', ')}]
+  - departments: [${endpoints.map((e) => e.department ?? `dept-${e.id}`).join(', ')}]
 `;
 }
 

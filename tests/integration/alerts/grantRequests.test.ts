@@ -11,7 +11,7 @@ import { isLive } from '../../../engine/catalogue/projection.ts';
 import { grantRequests, grants } from '../../../engine/connectors/clickhouse/tables/exchange.ts';
 import { createTable } from '../../../engine/connectors/clickhouse/tables/table.ts';
 import { createLogger } from '../../../engine/observability/logger.ts';
-import { type AlertWorld, createAlertWorld, SECRETS, waitFor } from './alertTestKit.ts';
+import { type AlertWorld, createAlertWorld, rulesFile, SECRETS, waitFor } from './alertTestKit.ts';
 import { TestReceiver } from './webhookReceivers.ts';
 
 const logger = createLogger('grant-requests-test', process.env['LOG_LEVEL'] ?? 'warn');
@@ -88,23 +88,7 @@ describe('requests for conditional classes (ClickHouse, Kafka, a webhook)', asyn
     const receiver = new TestReceiver('transport-ops', [SECRETS[0]]);
     await receiver.start();
     const config = parseAlertConfig(
-      `version: 1
-departments:
-  - id: transport
-    name_en: Transport Bureau
-    name_zh: 交通运输局
-    endpoints:
-      - { id: transport-ops, url: '${receiver.url}', secrets: [${SECRETS[0]}] }
-rules:
-  - id: slow
-    severity: warning
-    title_en: 'Slow in {district_en}'
-    title_zh: '{district_zh}缓慢'
-    source: { kind: district_window, stream: transport, indicator: mean_speed_kmh }
-    condition: { type: threshold, direction: below, fire: 12, clear: 16 }
-routes:
-  - { rules: [slow], departments: [transport] }
-`,
+      rulesFile([{ id: 'transport-ops', url: receiver.url, secrets: [SECRETS[0]], department: 'transport' }]),
       'overdue.yaml',
       {},
     );

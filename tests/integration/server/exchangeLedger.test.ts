@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExchangeLedger } from '../../../engine/access/exchangeLedger.ts';
+import type { LedgerEntry } from '../../../engine/access/ledgerChain.ts';
 import { verifyLedger } from '../../../engine/access/ledgerVerify.ts';
 import { mapLedger } from '../../../engine/access/mapLedger.ts';
 import { loadCatalogue } from '../../../engine/catalogue/loadCatalogue.ts';
@@ -17,6 +18,26 @@ import { ProtocolClient } from './protocolClient.ts';
 
 const OPERATOR = 'operator-token-ledger';
 const KEY = Buffer.alloc(32, 1);
+
+/** A delivery to record, `change` applied. */
+function delivery(change: Partial<LedgerEntry> = {}): LedgerEntry {
+  return {
+    consumer: 'emergency',
+    provider: 'operations-centre',
+    resource: 'joined.district_pulse',
+    exit: 'history',
+    items: ['district'],
+    records: 1,
+    bytes: 10,
+    event_ms: 0,
+    ingest_ms: 0,
+    delivered_from_ms: Date.now(),
+    delivered_to_ms: Date.now(),
+    succeeded: true,
+    fault_code: '',
+    ...change,
+  };
+}
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 const TOKENS = [
   { department: 'transport', sha256: sha256('transport-token-16ch'), issued_at: '2026-01-01T00:00:00Z' },
@@ -113,21 +134,9 @@ describe('the exchange ledger', async () => {
 
   it('verifies, fails after one row is altered, and names the row', async () => {
     for (let i = 0; i < 3; i += 1) {
-      ledger.record({
-        consumer: 'emergency',
-        provider: 'operations-centre',
-        resource: 'joined.incident_impact',
-        exit: 'history',
-        items: ['incident_id'],
-        records: 10 + i,
-        bytes: 100,
-        event_ms: 0,
-        ingest_ms: 0,
-        delivered_from_ms: Date.now(),
-        delivered_to_ms: Date.now(),
-        succeeded: true,
-        fault_code: '',
-      });
+      ledger.record(
+        delivery({ resource: 'joined.incident_impact', items: ['incident_id'], records: 10 + i, bytes: 100 }),
+      );
       await ledger.flush();
     }
     const clean = await verifyLedger(engine, database, KEY);
@@ -145,21 +154,7 @@ describe('the exchange ledger', async () => {
 
   it('goes on with its chains after a restart, and keeps rows it could not write through a stop', async () => {
     const restarted = new ExchangeLedger(engine, database, 'map-server', { key: KEY });
-    const entry = {
-      consumer: 'transport',
-      provider: 'operations-centre',
-      resource: 'map.districts',
-      exit: 'websocket',
-      items: ['district'],
-      records: 1,
-      bytes: 10,
-      event_ms: 0,
-      ingest_ms: 0,
-      delivered_from_ms: Date.now(),
-      delivered_to_ms: Date.now(),
-      succeeded: true,
-      fault_code: '',
-    };
+    const entry = delivery({ consumer: 'transport', resource: 'map.districts', exit: 'websocket' });
     restarted.record(entry);
     await restarted.flush();
     expect((await verifyLedger(engine, database, KEY, 'transport')).problems).toEqual([]);
@@ -169,7 +164,10 @@ describe('the exchange ledger', async () => {
     const spoolPath = join(mkdtempSync(join(tmpdir(), 'city-ops-ledger-')), 'map-server.jsonl');
     const first = new ExchangeLedger(engine, later, 'map-server', { key: KEY, spoolPath });
     first.record(entry);
-    first.count('health', 'public-security', 'map.cells', 'websocket', () => ['cell'], 50);
+    first.count('health', 'map.cells', 'websocket', 50, () => ({
+      provider: 'public-security',
+      items: ['cell'],
+    }));
     await first.flush();
     expect(first.pending).toBe(2);
     await first.stop();
@@ -191,21 +189,7 @@ describe('the exchange ledger', async () => {
     await engine.command({ query: `CREATE DATABASE ${db}` });
     await engine.command({ query: createTable(exchangeLedger, { city: db, restricted: db }) });
     const spoolPath = join(mkdtempSync(join(tmpdir(), 'city-ops-ledger-')), 'map-server.jsonl');
-    const entry = {
-      consumer: 'emergency',
-      provider: 'operations-centre',
-      resource: 'joined.district_pulse',
-      exit: 'history',
-      items: ['district'],
-      records: 1,
-      bytes: 10,
-      event_ms: 0,
-      ingest_ms: 0,
-      delivered_from_ms: Date.now(),
-      delivered_to_ms: Date.now(),
-      succeeded: true,
-      fault_code: '',
-    };
+    const entry = delivery();
     const first = new ExchangeLedger(engine, db, 'map-server', { key: KEY, spoolPath });
     first.record(entry);
     await first.flush(); // seq 1 written, the chain's head known
