@@ -8,6 +8,11 @@ export function defaultLedgerKeyPath(stackDir: string): string {
   return join(stackDir, 'ledger.key');
 }
 
+/** Where a writer's unwritten rows wait between a stop and the next start (per database and writer). */
+export function ledgerSpoolPath(stackDir: string, database: string, writer: string): string {
+  return join(stackDir, 'ledger-spool', `${database}.${writer}.jsonl`);
+}
+
 /** The ledger's HMAC key (32 random bytes, hex), made on first use; mode 0600. */
 export function ledgerKey(path: string): Buffer {
   if (!existsSync(path)) {

@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { watchCatalogue } from '../catalogue/catalogueWatcher.ts';
 import { loadCatalogue } from '../catalogue/loadCatalogue.ts';
 import type { Environment } from '../config/environment.ts';
@@ -8,7 +7,7 @@ import { defaultTokensPath } from './departmentTokens.ts';
 import { ExchangeLedger } from './exchangeLedger.ts';
 import { GrantStore } from './grantStore.ts';
 import { GrantsCache, type GrantsCacheOptions } from './grantsCache.ts';
-import { defaultLedgerKeyPath, ledgerKey } from './ledgerKey.ts';
+import { defaultLedgerKeyPath, ledgerKey, ledgerSpoolPath } from './ledgerKey.ts';
 import { type MapAccess, tokensFromFile } from './mapAccess.ts';
 import { type MapLedger, mapLedger } from './mapLedger.ts';
 
@@ -68,7 +67,7 @@ export async function startMapAccess(
   const ledger = new ExchangeLedger(writerClient, env.CLICKHOUSE_DATABASE, writer, {
     logger,
     key: ledgerKey(defaultLedgerKeyPath(env.CITY_OPS_STACK_DIR)),
-    spoolPath: join(env.CITY_OPS_STACK_DIR, 'ledger-spool', `${writer}.jsonl`),
+    spoolPath: ledgerSpoolPath(env.CITY_OPS_STACK_DIR, env.CLICKHOUSE_DATABASE, writer),
     ...(setup.ledgerIntervalMs === undefined ? {} : { intervalMs: setup.ledgerIntervalMs }),
   });
   ledger.start();

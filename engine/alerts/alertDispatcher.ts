@@ -1,5 +1,6 @@
 import type { KafkaJS } from '@confluentinc/kafka-javascript';
-import { webhookBody } from '../access/webhookExit.ts';
+import type { ExchangeLedger } from '../access/exchangeLedger.ts';
+import { webhookBody, webhookLedgerEntry } from '../access/webhookExit.ts';
 import type { Catalogue } from '../catalogue/catalogueSchema.ts';
 import type { KafkaClient } from '../connectors/kafka/client.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -42,6 +43,8 @@ export interface AlertDispatcherOptions {
    * Without it, payloads go out as the outbox holds them.
    */
   readonly catalogue?: () => Catalogue;
+  /** The exchange ledger: each settled delivery is a row of it (engine/access/webhookExit.ts). */
+  readonly ledger?: Pick<ExchangeLedger, 'record'>;
 }
 
 /** A recent delivery as `/deliveries` shows it. */
@@ -332,6 +335,11 @@ export class AlertDispatcher {
         http_status: outcome.httpStatus,
         pid: process.pid,
       }),
+    );
+    // After the acknowledgement is durable: a replay of this delivery is skipped, so it is recorded once
+    // (a crash before the ledger writes it loses the row; docs/access.md).
+    this.options.ledger?.record(
+      webhookLedgerEntry(endpoint?.department ?? '', job.body, job.consumedAt, outcome, now),
     );
     this.record(
       job,

@@ -1,6 +1,8 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import type { ExchangeLedger } from '../../access/exchangeLedger.ts';
 import { startOverdueWatch } from '../../access/overdueAlerts.ts';
+import { startWebhookLedger } from '../../access/webhookExit.ts';
 import { AlertConfigWatcher } from '../../alerts/alertConfigWatcher.ts';
 import { AlertDispatcher } from '../../alerts/alertDispatcher.ts';
 import { AlertEvaluatorService } from '../../alerts/alertEvaluatorService.ts';
@@ -111,6 +113,7 @@ export const command: Command = {
     );
 
     let log: DeliveryLog | undefined;
+    let ledger: ExchangeLedger | undefined;
     const clickhouse = values['no-clickhouse'] ? undefined : createClickHouse(env);
     if (clickhouse) {
       const database = sqlIdentifier(String(values['clickhouse-database'] ?? env.CLICKHOUSE_DATABASE));
@@ -134,6 +137,7 @@ export const command: Command = {
         });
       }
       log = new DeliveryLog(clickhouse, database, logger);
+      ledger = await startWebhookLedger(env, clickhouse, database, logger);
     }
 
     let evaluator: AlertEvaluatorService | undefined;
@@ -167,6 +171,7 @@ export const command: Command = {
       const inForce = catalogue;
       dispatcher = new AlertDispatcher({
         catalogue: () => inForce.current.catalogue,
+        ...(ledger ? { ledger } : {}),
         kafka,
         topics,
         groupId: `${prefix}city-ops-alert-dispatcher`,
@@ -211,6 +216,7 @@ export const command: Command = {
     await overdue?.stop();
     await evaluator?.stop();
     await dispatcher?.stop();
+    await ledger?.stop();
     await log?.close();
     await clickhouse?.close();
     await status.close();

@@ -1,13 +1,16 @@
 import type { KafkaJS } from '@confluentinc/kafka-javascript';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
+import { ExchangeLedger } from '../../../engine/access/exchangeLedger.ts';
+import { verifyLedger } from '../../../engine/access/ledgerVerify.ts';
 import { AlertDispatcher } from '../../../engine/alerts/alertDispatcher.ts';
 import { type AlertCloudEvent, toAlertCloudEvent } from '../../../engine/alerts/alertEvent.ts';
 import { createAlertMetrics } from '../../../engine/alerts/alertMetrics.ts';
 import { DeliveryLog } from '../../../engine/alerts/deliveryLog.ts';
 import { type LoadedAlertConfig, parseAlertConfig } from '../../../engine/alerts/loadAlertConfig.ts';
-import type { Catalogue } from '../../../engine/catalogue/catalogueSchema.ts';
 import { loadCatalogue, parseCatalogue } from '../../../engine/catalogue/loadCatalogue.ts';
+import { exchangeLedger } from '../../../engine/connectors/clickhouse/tables/exchange.ts';
+import { createTable } from '../../../engine/connectors/clickhouse/tables/table.ts';
 import { createLogger } from '../../../engine/observability/logger.ts';
 import {
   type AlertWorld,
@@ -32,9 +35,8 @@ describe('AlertDispatcher with real receivers, Kafka and ClickHouse', () => {
     await world?.close();
   });
 
-  function dispatcher(config: LoadedAlertConfig, group: string, log?: DeliveryLog, catalogue?: Catalogue) {
+  function dispatcher(config: LoadedAlertConfig, group: string, log?: DeliveryLog) {
     return new AlertDispatcher({
-      ...(catalogue ? { catalogue: () => catalogue } : {}),
       kafka: world.kafka,
       topics: world.topics,
       groupId: `${world.env.CITY_OPS_TOPIC_PREFIX}${group}`,
@@ -282,7 +284,22 @@ describe('AlertDispatcher with real receivers, Kafka and ClickHouse', () => {
     const transitions = syntheticTransitions(2, Date.UTC(2026, 10, 28, 1, 0));
     expect(transitions.every((t) => toAlertCloudEvent(t).data.district !== undefined)).toBe(true);
     const ids = await publishToOutbox(world.kafka, world.topics.alerts, transitions);
-    const service = dispatcher(config, 'dispatcher-projected', undefined, catalogue);
+    await world.clickhouse.command({
+      query: createTable(exchangeLedger, { city: world.database, restricted: world.database }),
+    });
+    const ledger = new ExchangeLedger(world.clickhouse, world.database, 'alerts', {
+      key: Buffer.alloc(32, 3),
+    });
+    const service = new AlertDispatcher({
+      kafka: world.kafka,
+      topics: world.topics,
+      groupId: `${world.env.CITY_OPS_TOPIC_PREFIX}dispatcher-projected`,
+      config: () => config,
+      logger,
+      metrics: createAlertMetrics(undefined, false),
+      catalogue: () => catalogue,
+      ledger,
+    });
     await service.start();
     await waitFor(
       'the deliveries',
@@ -298,6 +315,20 @@ describe('AlertDispatcher with real receivers, Kafka and ClickHouse', () => {
       expect(data).not.toHaveProperty('indicator');
       expect(data.alert_id).toMatch(/^al_/);
     }
+    // The ledger holds one row per delivery, as the receiver counted them, with the fields as sent.
+    await ledger.stop();
+    const rows = await (
+      await world.clickhouse.query({
+        query: `SELECT consumer, exit, items, records, succeeded FROM ${world.database}.${exchangeLedger.name} FINAL`,
+        format: 'JSONEachRow',
+      })
+    ).json<{ consumer: string; exit: string; items: string[]; records: string; succeeded: number }>();
+    expect(rows).toHaveLength(accepted.length);
+    for (const row of rows) {
+      expect(row).toMatchObject({ consumer: 'dept-projected', exit: 'webhook', records: '1', succeeded: 1 });
+      expect(row.items).not.toContain('district');
+    }
+    expect((await verifyLedger(world.clickhouse, world.database, Buffer.alloc(32, 3))).problems).toEqual([]);
     await receiver.stop();
   });
 });
