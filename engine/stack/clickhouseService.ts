@@ -139,11 +139,11 @@ export class ClickHouseService implements StackService {
   }
 }
 
-function xmlEscape(value: string): string {
+export function xmlEscape(value: string): string {
   return value.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-function sha256(value: string): string {
+export function sha256(value: string): string {
   return createHash('sha256').update(value).digest('hex');
 }
 

@@ -2,18 +2,21 @@ import { randomUUID } from 'node:crypto';
 import { userInfo } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { DepartmentDatabases, departmentDatabase } from '../../access/departmentDatabases.ts';
 import { defaultTokensPath, issueDepartmentToken } from '../../access/departmentTokens.ts';
+import { departmentUsersPaths, writeDepartmentUsers } from '../../access/departmentUsers.ts';
 import { GrantRequestStore, isOverdue } from '../../access/grantRequests.ts';
 import { GrantStore } from '../../access/grantStore.ts';
 import type { Catalogue } from '../../catalogue/catalogueSchema.ts';
 import { loadCatalogue } from '../../catalogue/loadCatalogue.ts';
 import { isLive } from '../../catalogue/projection.ts';
-import { loadEnvironment } from '../../config/environment.ts';
-import { createClickHouse } from '../../connectors/clickhouse/client.ts';
+import { type Environment, loadEnvironment } from '../../config/environment.ts';
+import { type ClickHouseClient, createClickHouse } from '../../connectors/clickhouse/client.ts';
 import { CityOpsError } from '../../errors.ts';
+import { createLogger } from '../../observability/logger.ts';
 import type { Command } from '../main.ts';
 
-const USAGE = `city-ops access (token <dept> | grants | grant | revoke <id> | request | requests | answer <id>)
+const USAGE = `city-ops access (token <dept> | grants | grant | revoke <id> | request | requests | answer <id> | databases)
 
 The departments' access to the exchange (docs/access.md): their map/history tokens and their grants of
 conditional resource classes, kept in ClickHouse (city.grants, append-only, for audit).
@@ -29,6 +32,10 @@ conditional resource classes, kept in ClickHouse (city.grants, append-only, for 
   requests         every request: id, state (open, OVERDUE, granted, refused), who asks whom, due time
   answer <id>      the provider's answer: --grant with --until and --approved-by (records the grant), or
                    --refuse with --legal-basis and --approved-by
+
+  databases        fill each department's ClickHouse database (city_dept_<dept>) with what it may see,
+                   every --every seconds (default 30; --once for one pass); makes the departments'
+                   read-only users on the local stack (passwords in .stack/department-clickhouse.json)
 
   --items a,b*     item ids or patterns (* = any run of characters) of the class
   --catalogue <f>  the catalogue grants are checked against (default config/catalogue.yaml)
@@ -49,6 +56,8 @@ const OPTIONS = {
   grant: { type: 'boolean' },
   refuse: { type: 'boolean' },
   'legal-basis': { type: 'string' },
+  once: { type: 'boolean' },
+  every: { type: 'string' },
 } as const;
 
 function required(values: Record<string, string | boolean | undefined>, name: string): string {
@@ -130,6 +139,7 @@ export const command: Command = {
         out(grant.id);
         return 0;
       }
+      if (action === 'databases') return await fillDatabases(env, client, store, catalogue, values, out);
       if (action === 'request' || action === 'requests' || action === 'answer') {
         const requests = new GrantRequestStore(client, env.CLICKHOUSE_DATABASE);
         return await requestAction(action, subject, values, { catalogue, requests, store, by, out });
@@ -210,4 +220,40 @@ async function requestAction(
     : await requests.refuse(subject, { by: approvedBy, legal_basis: required(text, 'legal-basis') });
   out(`${answered.id}\t${answered.state}${answered.grant_id ? `\tgrant ${answered.grant_id}` : ''}`);
   return 0;
+}
+
+/** `databases`: each department's own database, filled by the projection, once or every N seconds. */
+async function fillDatabases(
+  env: Environment,
+  client: ClickHouseClient,
+  store: GrantStore,
+  catalogue: Catalogue,
+  values: Record<string, string | boolean | undefined>,
+  out: (line: string) => void,
+): Promise<number> {
+  const every = Number(values['every'] ?? 30);
+  if (!Number.isFinite(every) || every < 1)
+    throw new CityOpsError('CLI_USAGE', `--every must be a number of seconds, not '${values['every']}'`);
+  const users = await writeDepartmentUsers(env.CITY_OPS_STACK_DIR, catalogue);
+  out(
+    `${users.length} department users (passwords: ${departmentUsersPaths(env.CITY_OPS_STACK_DIR).passwords})`,
+  );
+  let grants = await store.current();
+  const databases = new DepartmentDatabases(
+    client,
+    { catalogue, grants: () => grants },
+    {
+      source: env.CLICKHOUSE_DATABASE,
+      logger: createLogger('department-databases'),
+    },
+  );
+  for (;;) {
+    grants = await store.current();
+    for (const department of catalogue.departments) {
+      const tables = await databases.sync(department.id);
+      out(`${departmentDatabase(department.id)}: ${tables.join(', ') || 'nothing'}`);
+    }
+    if (values['once']) return 0;
+    await new Promise((r) => setTimeout(r, every * 1000));
+  }
 }
