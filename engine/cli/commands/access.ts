@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { userInfo } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { assess, loadAssessmentConfig } from '../../access/assessment.ts';
 import { DepartmentDatabases, departmentDatabase } from '../../access/departmentDatabases.ts';
 import { defaultTokensPath, issueDepartmentToken } from '../../access/departmentTokens.ts';
 import { departmentUsersPaths, writeDepartmentUsers } from '../../access/departmentUsers.ts';
@@ -16,7 +17,7 @@ import { CityOpsError } from '../../errors.ts';
 import { createLogger } from '../../observability/logger.ts';
 import type { Command } from '../main.ts';
 
-const USAGE = `city-ops access (token <dept> | grants | grant | revoke <id> | request | requests | answer <id> | databases)
+const USAGE = `city-ops access (token <dept> | grants | grant | revoke <id> | request | requests | answer <id> | databases | assess)
 
 The departments' access to the exchange (docs/access.md): their map/history tokens and their grants of
 conditional resource classes, kept in ClickHouse (city.grants, append-only, for audit).
@@ -36,6 +37,10 @@ conditional resource classes, kept in ClickHouse (city.grants, append-only, for 
   databases        fill each department's ClickHouse database (city_dept_<dept>) with what it may see,
                    every --every seconds (default 30; --once for one pass); makes the departments'
                    read-only users on the local stack (passwords in .stack/department-clickhouse.json)
+
+  assess           the sharing assessment: each input stream's provider scored per hour and per day
+                   (city.sharing_scorecard; weights in config/assessment.yaml) over --from..--to (default
+                   the last 48 h), every --every seconds (default 300; --once for one pass)
 
   --items a,b*     item ids or patterns (* = any run of characters) of the class
   --catalogue <f>  the catalogue grants are checked against (default config/catalogue.yaml)
@@ -57,6 +62,7 @@ const OPTIONS = {
   refuse: { type: 'boolean' },
   'legal-basis': { type: 'string' },
   once: { type: 'boolean' },
+  to: { type: 'string' },
   every: { type: 'string' },
 } as const;
 
@@ -140,6 +146,7 @@ export const command: Command = {
         return 0;
       }
       if (action === 'databases') return await fillDatabases(env, client, store, catalogue, values, out);
+      if (action === 'assess') return await runAssessment(env, client, catalogue, values, out);
       if (action === 'request' || action === 'requests' || action === 'answer') {
         const requests = new GrantRequestStore(client, env.CLICKHOUSE_DATABASE);
         return await requestAction(action, subject, values, { catalogue, requests, store, by, out });
@@ -254,6 +261,30 @@ async function fillDatabases(
       out(`${departmentDatabase(department.id)}: ${tables.join(', ') || 'nothing'}`);
     }
     if (values['once']) return 0;
+    await new Promise((r) => setTimeout(r, every * 1000));
+  }
+}
+
+/** `assess`: the scorecard of the last 48 h (or --from..--to), once or every N seconds. */
+async function runAssessment(
+  env: Environment,
+  client: ClickHouseClient,
+  catalogue: Catalogue,
+  values: Record<string, string | boolean | undefined>,
+  out: (line: string) => void,
+): Promise<number> {
+  const config = await loadAssessmentConfig();
+  const every = Number(values['every'] ?? 300);
+  if (!Number.isFinite(every) || every < 1)
+    throw new CityOpsError('CLI_USAGE', `--every must be a number of seconds, not '${values['every']}'`);
+  for (;;) {
+    const to = typeof values['to'] === 'string' ? instant(values['to'], 'to') : Date.now();
+    const from = typeof values['from'] === 'string' ? instant(values['from'], 'from') : to - 48 * 3_600_000;
+    await assess(client, env.CLICKHOUSE_DATABASE, catalogue, config, env.CITY_OPS_TOPIC_PREFIX, from, to);
+    out(
+      `assessed ${new Date(from).toISOString()} .. ${new Date(to).toISOString()} into city.sharing_scorecard`,
+    );
+    if (values['once'] || typeof values['to'] === 'string') return 0;
     await new Promise((r) => setTimeout(r, every * 1000));
   }
 }

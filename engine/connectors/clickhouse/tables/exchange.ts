@@ -85,3 +85,33 @@ export const grantRequests: TableDefinition = {
   ],
   engine: 'MergeTree PARTITION BY toYYYYMM(requested_at) ORDER BY (id, recorded_at_ms)',
 };
+
+/**
+ * The sharing assessment (`city-ops access assess`): per input class and its provider, per hour and per
+ * day, how the provider shared - volume, validity, completeness, freshness, answer time - and the
+ * weighted score. A pass writes its periods again; the latest computation of a period stands.
+ */
+export const sharingScorecard: TableDefinition = {
+  name: 'sharing_scorecard',
+  database: 'city',
+  columns: [
+    'period String',
+    'start DateTime',
+    'provider String',
+    'resource String',
+    'accepted UInt64',
+    'rejected UInt64',
+    'validity Float64',
+    'minutes UInt32',
+    'completeness Float64',
+    'fresh UInt64',
+    'freshness Float64',
+    'answered UInt64',
+    'mean_answer_hours Float64',
+    'answer_score Float64',
+    'score Float64',
+    'computed_at DateTime',
+  ],
+  engine:
+    'ReplacingMergeTree(computed_at) PARTITION BY toYYYYMM(start) ORDER BY (period, provider, resource, start)',
+};
