@@ -27,6 +27,7 @@ import {
 import { MinHeap } from './MinHeap.ts';
 import { SeededRandom } from './SeededRandom.ts';
 import {
+  PROVIDER_FAULTS,
   resolveSimulationOptions,
   type SimulationOptions,
   type SimulationOptionsInput,
@@ -352,8 +353,24 @@ class Simulation implements CitySimulation {
     if (this.#surgeCloses.size > 0) this.#closeSurgeIncidents(ts);
     const u = random.next();
     if (u < STREAM_SHARES.transport) this.#transport(ts, reason, random, null);
-    else if (u < STREAM_SHARES.transport + STREAM_SHARES.population) this.#population(ts, reason, random);
-    else this.#incident(ts, reason, random, -1);
+    else if (u < STREAM_SHARES.transport + STREAM_SHARES.population) {
+      if (!this.#silent(ts)) this.#population(ts, reason, random);
+    } else this.#incident(ts, this.#eventsFault(reason, random), random, -1);
+  }
+
+  /** `--faulty-providers`: the population provider sends nothing for an hour. */
+  #silent(ts: number): boolean {
+    if (!this.options.faultyProviders) return false;
+    const from = this.options.start + PROVIDER_FAULTS.silentAfterMs;
+    return ts >= from && ts < from + PROVIDER_FAULTS.silentForMs;
+  }
+
+  /** `--faulty-providers`: the events provider breaks 5% more of its records. */
+  #eventsFault(reason: RecordFault | undefined, random: SeededRandom): RecordFault | undefined {
+    if (!this.options.faultyProviders || reason !== undefined) return reason;
+    return random.next() < PROVIDER_FAULTS.invalidRatio
+      ? RECORD_FAULTS[random.int(RECORD_FAULTS.length)]!
+      : undefined;
   }
 
   /** Queues a message at publication time ts + delay, and a duplicate of it when one is drawn. */
@@ -361,7 +378,9 @@ class Simulation implements CitySimulation {
     const maxDelay = this.options.maxDelayMs;
     // Delays skew short (u^2): most records arrive quickly, a few wait nearly the maximum.
     const u = random.next();
-    const delay = Math.floor(u * u * (maxDelay + 1));
+    // `--faulty-providers`: the transport provider publishes everything late.
+    const late = this.options.faultyProviders && message.stream === 'transport' ? PROVIDER_FAULTS.lateMs : 0;
+    const delay = Math.floor(u * u * (maxDelay + 1)) + late;
     this.#queue.push(message.ts + delay, message);
     if (message.kind === 'valid' && !message.surge && this.options.duplicateRatio > 0) {
       if (random.next() < this.options.duplicateRatio) {

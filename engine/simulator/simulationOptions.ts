@@ -150,6 +150,20 @@ export const SimulationOptionsSchema = z.object({
   maxDelayMs: z.coerce.number().int().min(0).max(60_000).default(2_000),
   /** Injected surges (repeatable flag `--surge`). */
   surge: z.array(SurgeInput).default([]),
+  /** The three providers' faults of `PROVIDER_FAULTS`, for the sharing assessment to show. Default off. */
+  faultyProviders: z.boolean().default(false),
+});
+
+/**
+ * `--faulty-providers`: one provider late (transport: every record published 90 s after its event time),
+ * one with invalid records (events: 5% more break the contract) and one silent for an hour (population:
+ * nothing in the second hour of the run).
+ */
+export const PROVIDER_FAULTS = Object.freeze({
+  lateMs: 90_000,
+  invalidRatio: 0.05,
+  silentAfterMs: 3_600_000,
+  silentForMs: 3_600_000,
 });
 
 export type SimulationOptionsInput = z.input<typeof SimulationOptionsSchema>;
@@ -171,6 +185,7 @@ export interface SimulationOptions {
   readonly outsideRatio: number;
   readonly maxDelayMs: number;
   readonly surges: readonly Surge[];
+  readonly faultyProviders: boolean;
 }
 
 /**
@@ -226,6 +241,7 @@ export function resolveSimulationOptions(
     outsideRatio: o.outsideRatio,
     maxDelayMs: o.maxDelayMs,
     surges: Object.freeze(o.surge),
+    faultyProviders: o.faultyProviders,
   });
 }
 

@@ -36,6 +36,8 @@ Both:
   --outside-ratio <r>      share of transport and incident positions just outside the city (default 0.005)
   --max-delay-ms <ms>      bound of the disorder between event time and publication order (default 2000)
   --surge <spec>           district=440304,start=2026-11-26T10:00:00+08:00,minutes=10,factor=5 (repeatable)
+  --faulty-providers       transport late (90 s), events with 5% more invalid records, population silent in
+                           the run's second hour: what the sharing assessment is to show
   --truth <file.json>      write the truth: accepted events per stream, district and minute; dead letters
   --topic-prefix <p>       prefix of the topic names (default: CITY_OPS_TOPIC_PREFIX)
   --dry-run                generate and count, publish nothing
@@ -58,6 +60,7 @@ function flags(argv: readonly string[]) {
         'outside-ratio': { type: 'string' },
         'max-delay-ms': { type: 'string' },
         surge: { type: 'string', multiple: true },
+        'faulty-providers': { type: 'boolean', default: false },
         truth: { type: 'string' },
         'topic-prefix': { type: 'string' },
         'dry-run': { type: 'boolean', default: false },
@@ -74,7 +77,11 @@ function flags(argv: readonly string[]) {
 
 /** The flags as simulator options (zod validates and coerces them). */
 function toOptions(values: ReturnType<typeof flags>): SimulationOptionsInput {
-  const input: Record<string, unknown> = { live: values.live, surge: values.surge ?? [] };
+  const input: Record<string, unknown> = {
+    live: values.live,
+    surge: values.surge ?? [],
+    faultyProviders: values['faulty-providers'],
+  };
   const pairs: Array<[string, string | undefined]> = [
     ['seed', values.seed],
     ['events', values.events],
