@@ -24,6 +24,7 @@ export const AssessmentConfig = z
       answer_time: Weight,
     }),
     freshness_seconds: z.number().int().positive(),
+    silent_cycles: z.number().int().positive(),
     answer_target_hours: z.number().positive(),
   })
   .refine((c) => Math.abs(Object.values(c.weights).reduce((a, b) => a + b, 0) - 1) < 1e-9, {

@@ -2,10 +2,12 @@ import type { KafkaJS } from '@confluentinc/kafka-javascript';
 import { toAlertCloudEvent } from '../alerts/alertEvent.ts';
 import { alertId } from '../alerts/alertIdentity.ts';
 import type { AlertTransition } from '../alerts/alertTransition.ts';
+import type { Catalogue } from '../catalogue/catalogueSchema.ts';
 import type { ClickHouseClient } from '../connectors/clickhouse/client.ts';
 import type { KafkaClient } from '../connectors/kafka/client.ts';
 import type { Logger } from '../observability/logger.ts';
 import { type GrantRequest, GrantRequestStore, isOverdue } from './grantRequests.ts';
+import { lastDeliveries, SilenceTracker } from './silenceAlerts.ts';
 
 /** The alert rule of a provider's overdue answer to a request for a conditional class. */
 export const OVERDUE_RULE = 'grant-answer-overdue';
@@ -48,16 +50,17 @@ export function overdueTransitions(requests: readonly GrantRequest[], now: numbe
 }
 
 /**
- * Checks the requests every `intervalMs` and publishes each overdue transition once per process (the
- * dispatcher's acknowledgements make a repeat after a restart harmless). A failed read or publish is
+ * Asks for the transitions of one kind of alert every `intervalMs` and publishes each once per process
+ * (the dispatcher's acknowledgements make a repeat after a restart harmless). A failed read or publish is
  * logged and tried again at the next check.
  */
-export class OverdueWatch {
+export class AlertWatch {
   readonly #published = new Set<string>();
   #timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly read: () => Promise<readonly GrantRequest[]>,
+    private readonly what: string,
+    private readonly transitions: (now: number) => Promise<AlertTransition[]>,
     private readonly publish: (transitions: AlertTransition[]) => Promise<void>,
     private readonly logger: Logger,
     private readonly intervalMs = 60_000,
@@ -73,56 +76,80 @@ export class OverdueWatch {
     clearInterval(this.#timer);
   }
 
-  /** One check; resolves when its transitions are published (or the failure logged). */
+  /** One check; resolves with how many transitions it published (0 after a failure, which is logged). */
   async check(now = Date.now()): Promise<number> {
     try {
-      const fresh = overdueTransitions(await this.read(), now).filter(
+      const fresh = (await this.transitions(now)).filter(
         (t) => !this.#published.has(`${t.alert_id}.${t.type}`),
       );
       if (fresh.length === 0) return 0;
       await this.publish(fresh);
       for (const t of fresh) this.#published.add(`${t.alert_id}.${t.type}`);
-      this.logger.info({ transitions: fresh.length }, 'overdue grant answers published to the alert outbox');
+      this.logger.info({ what: this.what, transitions: fresh.length }, 'alerts published to the outbox');
       return fresh.length;
     } catch (error) {
-      this.logger.warn({ err: error }, 'cannot check the grant requests for overdue answers now');
+      this.logger.warn({ err: error, what: this.what }, 'cannot check for these alerts now');
       return 0;
     }
   }
 }
 
+/** How far back in event time the silence watch looks for a stream's last delivery. */
+const SILENCE_LOOKBACK_MS = 6 * 3_600_000;
+
 /**
- * The overdue watch of `city-ops alerts`: reads `city.grant_requests` and publishes to the alert outbox,
- * where the dispatcher delivers each alert to the provider's webhooks (and to any route's).
+ * The exchange's own alerts in `city-ops alerts`, published to the alert outbox, where the dispatcher
+ * delivers each to the department it is addressed to (and to any route's):
+ * - overdue answers to grant requests (`city.grant_requests`), to the provider that must answer;
+ * - a real-time source silent for `silentMs`, to its provider.
  */
-export async function startOverdueWatch(
+export async function startExchangeAlerts(
   kafka: KafkaClient,
   outbox: string,
   client: ClickHouseClient,
   database: string,
+  catalogue: () => Catalogue,
+  silentMs: number,
   logger: Logger,
   intervalMs?: number,
-): Promise<{ watch: OverdueWatch; stop(): Promise<void> }> {
+): Promise<{ watches: AlertWatch[]; stop(): Promise<void> }> {
   const producer = kafka.producer({ kafkaJS: { acks: -1 } } as KafkaJS.ProducerConstructorConfig);
   await producer.connect();
+  const publish = async (transitions: AlertTransition[]) => {
+    const events = transitions.map((t) => toAlertCloudEvent(t));
+    await producer.send({
+      topic: outbox,
+      messages: events.map((e) => ({ key: e.data.alert_id, value: JSON.stringify(e) })),
+    });
+  };
   const requests = new GrantRequestStore(client, database);
-  const watch = new OverdueWatch(
-    () => requests.current(),
-    async (transitions) => {
-      const events = transitions.map((t) => toAlertCloudEvent(t));
-      await producer.send({
-        topic: outbox,
-        messages: events.map((e) => ({ key: e.data.alert_id, value: JSON.stringify(e) })),
-      });
-    },
-    logger,
-    intervalMs,
-  );
-  watch.start();
+  const silences = new SilenceTracker(catalogue, silentMs);
+  const watches = [
+    new AlertWatch(
+      'overdue answers',
+      async (now) => overdueTransitions(await requests.current(), now),
+      publish,
+      logger,
+      intervalMs,
+    ),
+    new AlertWatch(
+      'silent providers',
+      async (now) =>
+        silences.transitions(
+          await lastDeliveries(client, database, now, SILENCE_LOOKBACK_MS),
+          now,
+          SILENCE_LOOKBACK_MS,
+        ),
+      publish,
+      logger,
+      intervalMs,
+    ),
+  ];
+  for (const watch of watches) watch.start();
   return {
-    watch,
+    watches,
     stop: async () => {
-      watch.stop();
+      for (const watch of watches) watch.stop();
       await producer.disconnect().catch(() => {});
     },
   };

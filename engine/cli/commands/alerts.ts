@@ -1,7 +1,8 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { loadAssessmentConfig } from '../../access/assessment.ts';
 import type { ExchangeLedger } from '../../access/exchangeLedger.ts';
-import { startOverdueWatch } from '../../access/overdueAlerts.ts';
+import { startExchangeAlerts } from '../../access/overdueAlerts.ts';
 import { startWebhookLedger } from '../../access/webhookExit.ts';
 import { AlertConfigWatcher } from '../../alerts/alertConfigWatcher.ts';
 import { AlertDispatcher } from '../../alerts/alertDispatcher.ts';
@@ -142,7 +143,11 @@ export const command: Command = {
 
     let evaluator: AlertEvaluatorService | undefined;
     let dispatcher: AlertDispatcher | undefined;
-    let catalogue: ReturnType<typeof watchCatalogue> | undefined;
+    const catalogue = watchCatalogue(
+      await loadCatalogue(typeof values['catalogue'] === 'string' ? resolve(values['catalogue']) : undefined),
+      logger,
+    );
+    catalogue.start();
     const watcher = new AlertConfigWatcher(path, loaded, logger, (next) => {
       out(`alerts: rules reloaded (${next.config.rules.length} rules, ${next.endpoints.size} endpoints)`);
       void evaluator?.reload(next);
@@ -161,16 +166,8 @@ export const command: Command = {
       });
     }
     if (only !== 'evaluator') {
-      catalogue = watchCatalogue(
-        await loadCatalogue(
-          typeof values['catalogue'] === 'string' ? resolve(values['catalogue']) : undefined,
-        ),
-        logger,
-      );
-      catalogue.start();
-      const inForce = catalogue;
       dispatcher = new AlertDispatcher({
-        catalogue: () => inForce.current.catalogue,
+        catalogue: () => catalogue.current.catalogue,
         ...(ledger ? { ledger } : {}),
         kafka,
         topics,
@@ -194,10 +191,19 @@ export const command: Command = {
     out(`alerts: status on http://127.0.0.1:${status.port} (/health /metrics /status /deliveries)`);
     await Promise.all([evaluator?.start(), dispatcher?.start()]);
     watcher.start();
-    // Overdue answers to grant requests are alerts too (docs/access.md); they need the requests' table.
+    // The exchange's own alerts (docs/access.md): overdue answers to grant requests, silent providers.
+    const assessment = await loadAssessmentConfig();
     const overdue =
       evaluator && clickhouse
-        ? await startOverdueWatch(kafka, topics.alerts, clickhouse, env.CLICKHOUSE_DATABASE, logger)
+        ? await startExchangeAlerts(
+            kafka,
+            topics.alerts,
+            clickhouse,
+            env.CLICKHOUSE_DATABASE,
+            () => catalogue.current.catalogue,
+            assessment.freshness_seconds * 1000 * assessment.silent_cycles,
+            logger,
+          )
         : undefined;
     out(
       `alerts: running${evaluator ? ' evaluator' : ''}${dispatcher ? ' dispatcher' : ''}; SIGHUP reloads the rules, SIGTERM stops`,
@@ -212,7 +218,7 @@ export const command: Command = {
     out(`alerts: ${signal}: stopping (in-flight deliveries get 10 s to finish)`);
     process.off('SIGHUP', onHup);
     watcher.stop();
-    catalogue?.stop();
+    catalogue.stop();
     await overdue?.stop();
     await evaluator?.stop();
     await dispatcher?.stop();

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addWorkingDays, GrantRequestStore } from '../../../engine/access/grantRequests.ts';
 import { GrantStore } from '../../../engine/access/grantStore.ts';
-import { OVERDUE_RULE, startOverdueWatch } from '../../../engine/access/overdueAlerts.ts';
+import { OVERDUE_RULE, startExchangeAlerts } from '../../../engine/access/overdueAlerts.ts';
 import { AlertDispatcher } from '../../../engine/alerts/alertDispatcher.ts';
 import type { AlertCloudEvent } from '../../../engine/alerts/alertEvent.ts';
 import { createAlertMetrics } from '../../../engine/alerts/alertMetrics.ts';
@@ -109,11 +109,13 @@ describe('requests for conditional classes (ClickHouse, Kafka, a webhook)', asyn
       catalogue: () => catalogue,
     });
     await dispatcher.start();
-    const overdue = await startOverdueWatch(
+    const overdue = await startExchangeAlerts(
       world.kafka,
       world.topics.alerts,
       world.clickhouse,
       world.database,
+      () => catalogue,
+      600_000,
       logger,
     );
     try {

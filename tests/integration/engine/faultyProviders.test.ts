@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assess, loadAssessmentConfig } from '../../../engine/access/assessment.ts';
+import { lastDeliveries } from '../../../engine/access/silenceAlerts.ts';
 import { loadCatalogue } from '../../../engine/catalogue/loadCatalogue.ts';
 import { sharingScorecard } from '../../../engine/connectors/clickhouse/tables/exchange.ts';
 import { PROVIDER_FAULTS } from '../../../engine/simulator/simulationOptions.ts';
@@ -101,5 +102,15 @@ describe('the sharing assessment of faulty providers (simulator, Kafka, engine, 
     const share = dead('events') / (dead('events') + published.truth.by_stream.events.accepted);
     expect(share).toBeGreaterThan(0.03);
     expect(share).toBeLessThan(0.07);
+  });
+
+  it('knows when each stream last delivered (what the silence alert reads)', async () => {
+    const now = Date.now();
+    const latest = await lastDeliveries(run.clickhouse, run.db, now, now - start + HOUR);
+    for (const stream of ['transport', 'events', 'population'] as const) {
+      const last = latest.get(stream);
+      expect(last, stream).toBeDefined();
+      expect(now - last!, stream).toBeLessThan(10 * 60_000); // ingested by this run's engine
+    }
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { addWorkingDays, type GrantRequest } from '../../../engine/access/grantRequests.ts';
-import { OVERDUE_RULE, OverdueWatch, overdueTransitions } from '../../../engine/access/overdueAlerts.ts';
+import { AlertWatch, OVERDUE_RULE, overdueTransitions } from '../../../engine/access/overdueAlerts.ts';
 import type { AlertTransition } from '../../../engine/alerts/alertTransition.ts';
 import { createLogger } from '../../../engine/observability/logger.ts';
 
@@ -63,8 +63,9 @@ describe('overdue answers as alerts', () => {
   it('are published once per process, and tried again after a failure', async () => {
     const published: AlertTransition[][] = [];
     let fail = true;
-    const watch = new OverdueWatch(
-      async () => [request()],
+    const watch = new AlertWatch(
+      'overdue answers',
+      async (now) => overdueTransitions([request()], now),
       async (transitions) => {
         if (fail) throw new Error('broker down');
         published.push(transitions);
