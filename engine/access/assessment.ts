@@ -47,14 +47,16 @@ export async function loadAssessmentConfig(path = DEFAULT_ASSESSMENT): Promise<A
 }
 
 export const PERIODS = { hour: 3600, day: 86_400 } as const;
+const CITY_OFFSET_S = 8 * 3600;
 export type Period = keyof typeof PERIODS;
 
 /**
- * The scorecard of one input stream's provider over [from, to) (epoch ms, whole periods), as one
+ * The scorecard of one input stream's provider over [from, to) (epoch ms, whole periods of the city's
+ * calendar), as one
  * INSERT ... SELECT: a calendar of every period (so a silent one scores too), the accepted records
  * (cleaned layer, by event time), the dead letters of the stream's topic (by message time) and the
  * provider's answers to conditional requests (by answer time). Definitions, per period:
- * - validity = accepted / (accepted + rejected), 1 when nothing came;
+ * - validity = accepted / (accepted + rejected), 0 when nothing came (nothing valid was shared);
  * - completeness = minutes with at least one accepted record / minutes in the period;
  * - freshness = accepted records ingested within `freshness_seconds` of their event time / accepted;
  * - answer score = 1 when the mean answer time is within the target, else target / mean; 1 without answers.
@@ -72,10 +74,13 @@ export function scorecardStatement(
   const resource = `input.${stream}`;
   const provider = catalogue.resources.find((r) => r.id === resource)?.provider ?? '';
   const step = PERIODS[period];
-  const fromS = Math.floor(from / 1000 / step) * step;
+  // Periods follow the city's calendar: a day is 00:00 to 24:00 in Shenzhen (UTC+8, no daylight saving).
+  const offset = CITY_OFFSET_S;
+  const fromS = Math.floor((from / 1000 + offset) / step) * step - offset;
   const count = Math.max(0, Math.ceil((to / 1000 - fromS) / step));
   const toS = fromS + count * step;
-  const bucket = (column: string) => `toDateTime(intDiv(toUInt32(${column}), ${step}) * ${step})`;
+  const bucket = (column: string) =>
+    `toDateTime(intDiv(toUInt32(${column}) + ${offset}, ${step}) * ${step} - ${offset})`;
   const within = (column: string) =>
     `${column} >= toDateTime(${sqlNumber(fromS)}) AND ${column} < toDateTime(${sqlNumber(toS)})`;
   const d = sqlIdentifier(db);
@@ -97,7 +102,7 @@ export function scorecardStatement(
   // ClickHouse 18.16 takes one JOIN per SELECT: each source joins the calendar one level further out.
   const joined = `SELECT * FROM (SELECT * FROM (SELECT * FROM (${calendar}) ANY LEFT JOIN (${accepted}) USING start)
       ANY LEFT JOIN (${rejected}) USING start) ANY LEFT JOIN (${answers}) USING start`;
-  const validity = 'if(accepted + rejected = 0, 1, accepted / (accepted + rejected))';
+  const validity = 'if(accepted + rejected = 0, 0, accepted / (accepted + rejected))';
   const completeness = `minutes / ${step / 60}`;
   const freshness = 'if(accepted = 0, 0, fresh / accepted)';
   const answerScore = `if(answered = 0 OR mean_answer_hours <= ${target}, 1, ${target} / mean_answer_hours)`;

@@ -6,6 +6,7 @@ import * as atomic from '../connectors/clickhouse/tables/atomic.ts';
 import * as joined from '../connectors/clickhouse/tables/joined.ts';
 import * as layers from '../connectors/clickhouse/tables/layers.ts';
 import type { TableDefinition } from '../connectors/clickhouse/tables/table.ts';
+import { CityOpsError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { ExchangeLedger } from './exchangeLedger.ts';
 import type { AccessPolicy } from './exits.ts';
@@ -25,6 +26,23 @@ const WRITTEN_AT = ['ingested_at', 'emitted_at', 'computed_at'];
 /** The database a department's analysts read: `city_dept_<department>`. */
 export function departmentDatabase(department: string): string {
   return `city_dept_${department.replace(/[^A-Za-z0-9_]/g, '_')}`;
+}
+
+/**
+ * Refuses a catalogue in which two departments would share a database (and a user): `public-security` and
+ * `public_security` are both `city_dept_public_security`.
+ */
+export function checkDepartmentNames(departments: ReadonlyArray<{ id: string }>): void {
+  const seen = new Map<string, string>();
+  for (const { id } of departments) {
+    const name = departmentDatabase(id);
+    const other = seen.get(name);
+    if (other !== undefined)
+      throw new CityOpsError('CONFIG_INVALID', `departments '${other}' and '${id}' would share ${name}`, {
+        hint: 'rename one of them in the catalogue: ids that differ only in -, . or _ cannot have databases',
+      });
+    seen.set(name, id);
+  }
 }
 
 /** One table of a department's database: which columns of which city table it holds. */
@@ -69,7 +87,11 @@ export function departmentPlan(
 export interface DepartmentDatabasesOptions {
   /** The city database the copies are read from (default `city`). */
   source?: string;
-  /** Each copy reads again this far behind the last one (ms, default 1 h): rows that land late. */
+  /**
+   * Each copy reads again this far behind the last one (ms, default 5 min), for rows that land after
+   * their write time (an engine retrying an insert). Every row read again is a repeat until the copy's
+   * merges collapse it, so the overlap is short; a process start copies each table whole again.
+   */
   overlapMs?: number;
   /** The database of a department (default `departmentDatabase`). */
   databaseOf?: (department: string) => string;
@@ -93,9 +115,21 @@ export class DepartmentDatabases {
     private readonly options: DepartmentDatabasesOptions = {},
   ) {}
 
-  /** One pass over every department of the catalogue. */
-  async syncAll(now = Date.now()): Promise<void> {
-    for (const department of this.policy.catalogue.departments) await this.sync(department.id, now);
+  /**
+   * One pass over every department of the catalogue; a department whose sync fails is logged and left
+   * for the next pass. Returns each department's tables.
+   */
+  async syncAll(now = Date.now()): Promise<Map<string, string[]>> {
+    checkDepartmentNames(this.policy.catalogue.departments);
+    const held = new Map<string, string[]>();
+    for (const department of this.policy.catalogue.departments) {
+      try {
+        held.set(department.id, await this.sync(department.id, now));
+      } catch (error) {
+        this.options.logger?.error({ err: error, department: department.id }, 'cannot sync its database now');
+      }
+    }
+    return held;
   }
 
   /** One department's database brought to its plan at `now`; returns the tables it holds. */
@@ -137,7 +171,7 @@ export class DepartmentDatabases {
     });
     const names = plan.columns.map((c) => c.slice(0, c.indexOf(' '))).join(', ');
     const since = this.#copiedUntil.get(target);
-    const from = since === undefined ? 0 : Math.max(0, since - (this.options.overlapMs ?? 3_600_000));
+    const from = since === undefined ? 0 : Math.max(0, since - (this.options.overlapMs ?? 300_000));
     const until = Math.floor(now / 1000);
     const range = `${plan.writtenAt} >= toDateTime(${sqlNumber(Math.floor(from / 1000))}) AND ${plan.writtenAt} < toDateTime(${sqlNumber(until)})`;
     const [counted] = await selectRows<{ n: string }>(

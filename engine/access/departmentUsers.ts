@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import type { Catalogue } from '../catalogue/catalogueSchema.ts';
 import { sha256, xmlEscape } from '../stack/clickhouseService.ts';
-import { departmentDatabase } from './departmentDatabases.ts';
+import { checkDepartmentNames, departmentDatabase } from './departmentDatabases.ts';
 
 /**
  * The departments' ClickHouse users on the local stack: `dept_<department>`, read-only, allowed only

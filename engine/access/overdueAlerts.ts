@@ -135,11 +135,7 @@ export async function startExchangeAlerts(
     new AlertWatch(
       'silent providers',
       async (now) =>
-        silences.transitions(
-          await lastDeliveries(client, database, now, SILENCE_LOOKBACK_MS),
-          now,
-          SILENCE_LOOKBACK_MS,
-        ),
+        silences.transitions(await lastDeliveries(client, database, now, SILENCE_LOOKBACK_MS), now),
       publish,
       logger,
       intervalMs,

@@ -12,9 +12,9 @@ export const SILENT_RULE = 'provider-silent';
 export type LastDeliveries = ReadonlyMap<StreamName, number | undefined>;
 
 /**
- * Follows the input streams' silences and turns them into alert transitions: `firing` once a stream has
- * delivered nothing for `limitMs` (its update cycle times the cycles allowed), addressed to its provider;
- * `resolved` when it delivers again. The firing alert is remembered in this object, so a restart while a
+ * Follows the input streams' silences and turns them into alert transitions: `firing` once a stream that
+ * delivered within the lookback has delivered nothing for `limitMs` (its update cycle times the cycles
+ * allowed), addressed to its provider; `resolved` when it delivers again. The firing alert is remembered in this object, so a restart while a
  * stream is silent fires it again under the same id (which the dispatcher has settled) and cannot resolve
  * an alert it never saw fire.
  */
@@ -26,11 +26,15 @@ export class SilenceTracker {
     private readonly limitMs: number,
   ) {}
 
-  transitions(latest: LastDeliveries, now: number, lookbackMs: number): AlertTransition[] {
+  transitions(latest: LastDeliveries, now: number): AlertTransition[] {
     const out: AlertTransition[] = [];
     for (const stream of STREAM_NAMES) {
-      const last = latest.get(stream) ?? now - lookbackMs;
+      const seen = latest.get(stream);
       const firing = this.#firing.get(stream);
+      // Nothing within the lookback: a silence that began before it is followed from the alert that fired
+      // then; a source never seen (a new stack, a stream not started) is not a silence.
+      const last = seen ?? firing?.last;
+      if (last === undefined) continue;
       if (firing !== undefined && last > firing.last) {
         out.push({ ...firing.transition, type: 'resolved', resolved_at: last, at: last });
         this.#firing.delete(stream);

@@ -6,10 +6,13 @@ import { assess, loadAssessmentConfig } from '../../access/assessment.ts';
 import { DepartmentDatabases, departmentDatabase } from '../../access/departmentDatabases.ts';
 import { defaultTokensPath, issueDepartmentToken } from '../../access/departmentTokens.ts';
 import { departmentUsersPaths, writeDepartmentUsers } from '../../access/departmentUsers.ts';
+import { ExchangeLedger } from '../../access/exchangeLedger.ts';
 import { GrantRequestStore, isOverdue } from '../../access/grantRequests.ts';
 import { GrantStore } from '../../access/grantStore.ts';
+import { defaultLedgerKeyPath, ledgerKey, ledgerSpoolPath } from '../../access/ledgerKey.ts';
 import type { Catalogue } from '../../catalogue/catalogueSchema.ts';
-import { loadCatalogue } from '../../catalogue/loadCatalogue.ts';
+import { watchCatalogue } from '../../catalogue/catalogueWatcher.ts';
+import { type LoadedCatalogue, loadCatalogue } from '../../catalogue/loadCatalogue.ts';
 import { isLive } from '../../catalogue/projection.ts';
 import { type Environment, loadEnvironment } from '../../config/environment.ts';
 import { type ClickHouseClient, createClickHouse } from '../../connectors/clickhouse/client.ts';
@@ -35,7 +38,7 @@ conditional resource classes, kept in ClickHouse (city.grants, append-only, for 
                    --refuse with --legal-basis and --approved-by
 
   databases        fill each department's ClickHouse database (city_dept_<dept>) with what it may see,
-                   every --every seconds (default 30; --once for one pass); makes the departments'
+                   every --every seconds (default 60; --once for one pass); makes the departments'
                    read-only users on the local stack (passwords in .stack/department-clickhouse.json)
 
   assess           the sharing assessment: each input stream's provider scored per hour and per day
@@ -98,7 +101,8 @@ export const command: Command = {
     const { values, positionals } = parsed;
     const [action, subject] = positionals;
     const env = loadEnvironment();
-    const { catalogue } = await loadCatalogue(values.catalogue ? resolve(values.catalogue) : undefined);
+    const loaded = await loadCatalogue(values.catalogue ? resolve(values.catalogue) : undefined);
+    const { catalogue } = loaded;
     const out = (line: string) => process.stdout.write(`${line}\n`);
     if (action === 'token' && subject !== undefined) {
       const path = values.tokens ? resolve(values.tokens) : defaultTokensPath(env.CITY_OPS_STACK_DIR);
@@ -145,7 +149,7 @@ export const command: Command = {
         out(grant.id);
         return 0;
       }
-      if (action === 'databases') return await fillDatabases(env, client, store, catalogue, values, out);
+      if (action === 'databases') return await fillDatabases(env, client, store, loaded, values, out);
       if (action === 'assess') return await runAssessment(env, client, catalogue, values, out);
       if (action === 'request' || action === 'requests' || action === 'answer') {
         const requests = new GrantRequestStore(client, env.CLICKHOUSE_DATABASE);
@@ -229,39 +233,64 @@ async function requestAction(
   return 0;
 }
 
-/** `databases`: each department's own database, filled by the projection, once or every N seconds. */
+/**
+ * `databases`: each department's own database, filled by the projection, once or every N seconds, with the
+ * catalogue reloaded when its file changes and every copy in the exchange ledger (writer `databases`).
+ */
 async function fillDatabases(
   env: Environment,
   client: ClickHouseClient,
   store: GrantStore,
-  catalogue: Catalogue,
+  loaded: LoadedCatalogue,
   values: Record<string, string | boolean | undefined>,
   out: (line: string) => void,
 ): Promise<number> {
-  const every = Number(values['every'] ?? 30);
+  const every = Number(values['every'] ?? 60);
   if (!Number.isFinite(every) || every < 1)
     throw new CityOpsError('CLI_USAGE', `--every must be a number of seconds, not '${values['every']}'`);
-  const users = await writeDepartmentUsers(env.CITY_OPS_STACK_DIR, catalogue);
-  out(
-    `${users.length} department users (passwords: ${departmentUsersPaths(env.CITY_OPS_STACK_DIR).passwords})`,
-  );
+  const logger = createLogger('department-databases');
+  const catalogue = watchCatalogue(loaded, logger);
+  catalogue.start();
+  const ledger = new ExchangeLedger(client, env.CLICKHOUSE_DATABASE, 'databases', {
+    key: ledgerKey(defaultLedgerKeyPath(env.CITY_OPS_STACK_DIR)),
+    spoolPath: ledgerSpoolPath(env.CITY_OPS_STACK_DIR, env.CLICKHOUSE_DATABASE, 'databases'),
+    logger,
+  });
   let grants = await store.current();
-  const databases = new DepartmentDatabases(
-    client,
-    { catalogue, grants: () => grants },
-    {
-      source: env.CLICKHOUSE_DATABASE,
-      logger: createLogger('department-databases'),
+  const policy = {
+    get catalogue() {
+      return catalogue.current.catalogue;
     },
-  );
-  for (;;) {
-    grants = await store.current();
-    for (const department of catalogue.departments) {
-      const tables = await databases.sync(department.id);
-      out(`${departmentDatabase(department.id)}: ${tables.join(', ') || 'nothing'}`);
+    grants: () => grants,
+  };
+  const databases = new DepartmentDatabases(client, policy, {
+    source: env.CLICKHOUSE_DATABASE,
+    logger,
+    ledger,
+  });
+  try {
+    for (;;) {
+      // A failed pass (ClickHouse away) is logged and the next one tries again; the users follow the
+      // catalogue in force.
+      try {
+        const users = await writeDepartmentUsers(env.CITY_OPS_STACK_DIR, policy.catalogue);
+        grants = await store.current();
+        for (const [department, tables] of await databases.syncAll())
+          out(`${departmentDatabase(department)}: ${tables.join(', ') || 'nothing'}`);
+        await ledger.flush();
+        out(
+          `${users.length} department users (passwords: ${departmentUsersPaths(env.CITY_OPS_STACK_DIR).passwords})`,
+        );
+      } catch (error) {
+        if (values['once']) throw error;
+        logger.error({ err: error }, 'department databases: this pass failed; the next one tries again');
+      }
+      if (values['once']) return 0;
+      await new Promise((r) => setTimeout(r, every * 1000));
     }
-    if (values['once']) return 0;
-    await new Promise((r) => setTimeout(r, every * 1000));
+  } finally {
+    catalogue.stop();
+    await ledger.stop();
   }
 }
 
@@ -277,14 +306,23 @@ async function runAssessment(
   const every = Number(values['every'] ?? 300);
   if (!Number.isFinite(every) || every < 1)
     throw new CityOpsError('CLI_USAGE', `--every must be a number of seconds, not '${values['every']}'`);
+  const once = values['once'] === true || typeof values['to'] === 'string';
   for (;;) {
     const to = typeof values['to'] === 'string' ? instant(values['to'], 'to') : Date.now();
     const from = typeof values['from'] === 'string' ? instant(values['from'], 'from') : to - 48 * 3_600_000;
-    await assess(client, env.CLICKHOUSE_DATABASE, catalogue, config, env.CITY_OPS_TOPIC_PREFIX, from, to);
-    out(
-      `assessed ${new Date(from).toISOString()} .. ${new Date(to).toISOString()} into city.sharing_scorecard`,
-    );
-    if (values['once'] || typeof values['to'] === 'string') return 0;
+    try {
+      await assess(client, env.CLICKHOUSE_DATABASE, catalogue, config, env.CITY_OPS_TOPIC_PREFIX, from, to);
+      out(
+        `assessed ${new Date(from).toISOString()} .. ${new Date(to).toISOString()} into city.sharing_scorecard`,
+      );
+    } catch (error) {
+      if (once) throw error;
+      createLogger('assessment').error(
+        { err: error },
+        'this assessment pass failed; the next one tries again',
+      );
+    }
+    if (once) return 0;
     await new Promise((r) => setTimeout(r, every * 1000));
   }
 }

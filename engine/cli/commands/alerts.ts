@@ -138,7 +138,8 @@ export const command: Command = {
         });
       }
       log = new DeliveryLog(clickhouse, database, logger);
-      ledger = await startWebhookLedger(env, clickhouse, database, logger);
+      // The ledger's writer `alerts` is the dispatcher's: one process per writer, or the chains fork.
+      if (only !== 'evaluator') ledger = await startWebhookLedger(env, clickhouse, database, logger);
     }
 
     let evaluator: AlertEvaluatorService | undefined;

@@ -88,7 +88,7 @@ describe('the sharing assessment of faulty providers (simulator, Kafka, engine, 
     const rows = await hourly('input.population');
     const silentHour = start + PROVIDER_FAULTS.silentAfterMs;
     const silent = rows.find((r) => Number(r.start) === silentHour)!;
-    expect([Number(silent.accepted), silent.completeness]).toEqual([0, 0]);
+    expect([Number(silent.accepted), silent.validity, silent.completeness]).toEqual([0, 0, 0]);
     expect(rows[0]!.completeness).toBeGreaterThan(0.9);
   });
 
@@ -99,6 +99,7 @@ describe('the sharing assessment of faulty providers (simulator, Kafka, engine, 
       Object.values(published.truth.dead_letters[stream]).reduce((n, c) => n + c, 0);
     expect(await rejected('input.events')).toBe(dead('events'));
     expect(await rejected('input.transport')).toBe(0);
+    expect(await rejected('input.population')).toBe(0);
     const share = dead('events') / (dead('events') + published.truth.by_stream.events.accepted);
     expect(share).toBeGreaterThan(0.03);
     expect(share).toBeLessThan(0.07);

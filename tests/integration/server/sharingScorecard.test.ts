@@ -153,7 +153,7 @@ describe('the sharing scorecard (ClickHouse)', async () => {
       const mean =
         answered.reduce((s, a) => s + (a.answered_at - a.requested_at) / 3600, 0) /
         Math.max(1, answered.length);
-      const validity = accepted + dead === 0 ? 1 : accepted / (accepted + dead);
+      const validity = accepted + dead === 0 ? 0 : accepted / (accepted + dead);
       const completeness = minutes / (seconds / 60);
       const freshness = accepted === 0 ? 0 : fresh / accepted;
       const answerScore =
@@ -177,12 +177,10 @@ describe('the sharing scorecard (ClickHouse)', async () => {
         score,
       };
     };
+    // The day is Shenzhen's: from 00:00 UTC+8.
+    const day = Math.floor((T0 + 8 * HOUR_S) / 86_400) * 86_400 - 8 * HOUR_S;
     const expected = [
-      {
-        period: 'day',
-        start: Math.floor(T0 / 86_400) * 86_400,
-        ...recount(Math.floor(T0 / 86_400) * 86_400, 86_400),
-      },
+      { period: 'day', start: day, ...recount(day, 86_400) },
       { period: 'hour', start: T0, ...recount(T0, HOUR_S) },
       { period: 'hour', start: T0 + HOUR_S, ...recount(T0 + HOUR_S, HOUR_S) },
     ];
@@ -207,8 +205,9 @@ describe('the sharing scorecard (ClickHouse)', async () => {
       ] as const)
         expect(Number(row[column]), `${want.period} ${want.start} ${column}`).toBeCloseTo(value, 9);
     });
-    // The silent hour scores as silent: nothing complete, nothing fresh.
-    expect(expected[2]).toMatchObject({ accepted: 0, completeness: 0, freshness: 0 });
+    // The silent hour scores as silent: nothing valid, complete or fresh; only its answers count.
+    expect(expected[2]).toMatchObject({ accepted: 0, validity: 0, completeness: 0, freshness: 0 });
+    expect(expected[2]!.score).toBeCloseTo(config.weights.answer_time, 9);
     expect(expected[1]!.answerScore).toBeLessThan(1);
   });
 });
