@@ -50,6 +50,7 @@ export async function writeDepartmentUsers(
   stackDir: string,
   catalogue: Catalogue,
 ): Promise<DepartmentUser[]> {
+  checkDepartmentNames(catalogue.departments);
   const paths = departmentUsersPaths(stackDir);
   const known = existsSync(paths.passwords)
     ? PasswordsFile.parse(JSON.parse(readFileSync(paths.passwords, 'utf8'))).users

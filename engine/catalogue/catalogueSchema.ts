@@ -99,7 +99,6 @@ export const ResourceClassSchema = z
         path: ['legal_basis'],
         message: `a class shared '${resource.sharing}' states the legal basis of the restriction`,
       });
-    const seen = new Set<string>();
     const ids = new Set(resource.items.map((item) => item.id));
     resource.items.forEach((item, i) => {
       const dot = item.id.indexOf('.');
@@ -110,15 +109,29 @@ export const ResourceClassSchema = z
           path: ['items', i, 'id'],
           message: `'${item.id}' is inside item '${item.id.slice(0, dot)}', which is listed too`,
         });
-      if (seen.has(item.id))
-        ctx.addIssue({
-          code: 'custom',
-          path: ['items', i, 'id'],
-          message: `item '${item.id}' is listed twice`,
-        });
-      seen.add(item.id);
     });
+    listedOnce(resource.items, 'items', 'item', ctx);
   });
+
+/** One issue for each entry whose id an earlier entry of the list has already. */
+function listedOnce(
+  entries: ReadonlyArray<{ id: string }>,
+  list: string,
+  what: string,
+  ctx: z.core.$RefinementCtx,
+): Set<string> {
+  const seen = new Set<string>();
+  entries.forEach((entry, i) => {
+    if (seen.has(entry.id))
+      ctx.addIssue({
+        code: 'custom',
+        path: [list, i, 'id'],
+        message: `${what} '${entry.id}' is listed twice`,
+      });
+    seen.add(entry.id);
+  });
+  return seen;
+}
 
 /** Items that never leave the restricted layer, whatever any grant says: evaluated before every grant. */
 export const DenyRuleSchema = z.strictObject({
@@ -136,25 +149,9 @@ export const CatalogueSchema = z
     negative_list: z.array(DenyRuleSchema).default([]),
   })
   .superRefine((catalogue, ctx) => {
-    const departments = new Set<string>();
-    catalogue.departments.forEach((d, i) => {
-      if (departments.has(d.id))
-        ctx.addIssue({
-          code: 'custom',
-          path: ['departments', i, 'id'],
-          message: `department '${d.id}' is listed twice`,
-        });
-      departments.add(d.id);
-    });
-    const resources = new Set<string>();
+    const departments = listedOnce(catalogue.departments, 'departments', 'department', ctx);
+    listedOnce(catalogue.resources, 'resources', 'resource class', ctx);
     catalogue.resources.forEach((r, i) => {
-      if (resources.has(r.id))
-        ctx.addIssue({
-          code: 'custom',
-          path: ['resources', i, 'id'],
-          message: `resource class '${r.id}' is listed twice`,
-        });
-      resources.add(r.id);
       if (!departments.has(r.provider))
         ctx.addIssue({
           code: 'custom',

@@ -2,6 +2,7 @@ import { mkdtempSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
+import { checkDepartmentNames } from '../../../engine/access/departmentDatabases.ts';
 import {
   departmentOfToken,
   issueDepartmentToken,
@@ -149,5 +150,14 @@ describe('department tokens', () => {
     expect(String(problems[0])).toMatch(/invalid department tokens file .*tokens\.0/);
     expect(authorize('operator-token-16ch')?.subject).toBe('operator');
     expect(authorize(undefined)).toBeUndefined();
+  });
+});
+
+describe('department databases', () => {
+  it('are refused to two departments whose names would meet in one database', () => {
+    expect(() => checkDepartmentNames([{ id: 'public-security' }, { id: 'health' }])).not.toThrow();
+    expect(() => checkDepartmentNames([{ id: 'public-security' }, { id: 'public_security' }])).toThrow(
+      /'public-security' and 'public_security' would share city_dept_public_security/,
+    );
   });
 });
