@@ -10,6 +10,7 @@ import { sharingScorecard } from '../connectors/clickhouse/tables/exchange.ts';
 import { columnNames } from '../connectors/clickhouse/tables/table.ts';
 import { STREAM_NAMES, streamTopic } from '../contract/topics.ts';
 import { CityOpsError } from '../errors.ts';
+import { CITY_OFFSET_S, cityPeriodSql } from './cityCalendar.ts';
 
 export const DEFAULT_ASSESSMENT = join(PROJECT_ROOT, 'config', 'assessment.yaml');
 
@@ -47,7 +48,6 @@ export async function loadAssessmentConfig(path = DEFAULT_ASSESSMENT): Promise<A
 }
 
 export const PERIODS = { hour: 3600, day: 86_400 } as const;
-const CITY_OFFSET_S = 8 * 3600;
 export type Period = keyof typeof PERIODS;
 
 /**
@@ -79,8 +79,7 @@ export function scorecardStatement(
   const fromS = Math.floor((from / 1000 + offset) / step) * step - offset;
   const count = Math.max(0, Math.ceil((to / 1000 - fromS) / step));
   const toS = fromS + count * step;
-  const bucket = (column: string) =>
-    `toDateTime(intDiv(toUInt32(${column}) + ${offset}, ${step}) * ${step} - ${offset})`;
+  const bucket = (column: string) => cityPeriodSql(column, step);
   const within = (column: string) =>
     `${column} >= toDateTime(${sqlNumber(fromS)}) AND ${column} < toDateTime(${sqlNumber(toS)})`;
   const d = sqlIdentifier(db);

@@ -6,10 +6,9 @@ import { sqlIdentifier, sqlString } from '../connectors/clickhouse/sqlLiteral.ts
 import { grantRequests } from '../connectors/clickhouse/tables/exchange.ts';
 import { columnNames } from '../connectors/clickhouse/tables/table.ts';
 import { CityOpsError } from '../errors.ts';
+import { CITY_OFFSET_MS, DAY_MS } from './cityCalendar.ts';
 import { type GrantStore, grantProblems } from './grantStore.ts';
 
-/** The city's offset from UTC: working days are counted on its calendar. */
-const CITY_OFFSET_MS = 8 * 3_600_000;
 /** A provider answers a conditional request within this many working days. */
 export const ANSWER_WORKING_DAYS = 5;
 
@@ -21,7 +20,7 @@ export function addWorkingDays(from: number, days: number): number {
   let at = from;
   let left = days;
   while (left > 0) {
-    at += 86_400_000;
+    at += DAY_MS;
     const weekday = new Date(at + CITY_OFFSET_MS).getUTCDay();
     if (weekday !== 0 && weekday !== 6) left -= 1;
   }

@@ -111,7 +111,7 @@ export async function queryHistory(
       const result = await client.query({ query: sql, format: 'JSONEachRow' });
       return await result.json<T>();
     } catch (error) {
-      history.sources[source] = { available: false, note: explain(error, `${db}.${source}`) };
+      history.sources[source] = { available: false, note: explainUnreadable(error, `${db}.${source}`) };
       return [];
     }
   };
@@ -184,7 +184,8 @@ function parseJsonArray(value: unknown): unknown[] {
   }
 }
 
-function explain(error: unknown, table: string): string {
+/** Why `table` could not be read, in words an operator can act on. */
+export function explainUnreadable(error: unknown, table: string): string {
   const message = error instanceof Error ? error.message : String(error);
   if (/doesn't exist|does not exist|UNKNOWN_TABLE|UNKNOWN_DATABASE/i.test(message))
     return `${table} does not exist yet: the engine creates it (city-ops migrate); history is empty until then`;

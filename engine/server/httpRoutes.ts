@@ -9,6 +9,7 @@ import { isCityOpsError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Basemap } from './basemap.ts';
 import type { Principal } from './fanoutHub.ts';
+import { answerGovernance, type GovernanceFigures } from './governanceRoute.ts';
 import { HISTORY_MINUTES, type HistoryTables, queryHistory } from './historyQuery.ts';
 import { decodePath, guarded, type Route, send } from './httpGuard.ts';
 import type { ServerMetrics } from './serverMetrics.ts';
@@ -57,12 +58,17 @@ export interface HttpRouteContext {
       }
     | null
     | undefined;
+  /** Authorises a governance request like `history`; null when the server has no ClickHouse. */
+  governance(
+    res: uWS.HttpResponse,
+    req: uWS.HttpRequest,
+  ): { figures: GovernanceFigures; principal: Principal } | null | undefined;
   /** Told of each history answer, to record it in the exchange ledger. */
   readonly ledger?: Pick<MapLedger, 'history'>;
 }
 
 /**
- * The map server's HTTP routes: `/health`, `/metrics`, `/api/districts`, `/api/history`, the offline basemap
+ * The map server's HTTP routes: `/health`, `/metrics`, `/api/districts`, `/api/history`, `/api/governance`, the offline basemap
  * and the page's files. Every handler is guarded (`guarded`): an exception answers 500 and is counted, and
  * the server goes on serving; a path with a malformed escape answers 400.
  */
@@ -113,6 +119,10 @@ export function registerHttpRoutes(app: uWS.TemplatedApp, context: HttpRouteCont
   });
 
   get('/api/history', (res, req) => history(res, req, context));
+  get('/api/governance', (res, req) => {
+    const target = context.governance(res, req);
+    if (target !== undefined) answerGovernance(res, req, target);
+  });
   get('/*', staticFiles(context.staticDir));
 }
 

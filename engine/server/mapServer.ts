@@ -13,6 +13,7 @@ import type { AlertEntity } from './alertEvent.ts';
 import { loadBasemap } from './basemap.ts';
 import { loadDistrictBoundaries } from './districtBoundaries.ts';
 import { type ClientSession, FanoutHub, type FanoutOptions, type Principal } from './fanoutHub.ts';
+import { GovernanceFigures } from './governanceRoute.ts';
 import { DEFAULT_HISTORY_TABLES, type HistoryTables } from './historyQuery.ts';
 import { printable, send } from './httpGuard.ts';
 import { registerHttpRoutes } from './httpRoutes.ts';
@@ -100,7 +101,8 @@ export function generateToken(): string {
  *
  * - `GET /` and the page's assets (viz/dist), `GET /basemap/style.json` (offline basemap),
  *   `GET /api/districts` (WGS84 district boundaries), `GET /api/history?minutes=5|15|60[&district=]`
- *   (ClickHouse history, token required), `GET /health`, `GET /metrics` (Prometheus).
+ *   (ClickHouse history, token required), `GET /api/governance?days=1|7|30` (the exchange's figures, token
+ *   required), `GET /health`, `GET /metrics` (Prometheus).
  * - `WS /ws?token=...` (or subprotocol `city-ops.token.<token>`): the protocol of docs/protocol.md.
  *
  * @example
@@ -165,6 +167,9 @@ export async function startMapServer(options: MapServerOptions): Promise<MapServ
     options.history === false
       ? undefined
       : (options.history?.client ?? createClickHouse(options.env, 'analyst', { requestTimeoutMs: 15_000 }));
+  const governance =
+    historyClient && new GovernanceFigures(historyClient, historyTables.database, metrics, logger);
+  governance?.start();
   let lastAggregateAt = 0;
   let lastKafkaTs = 0;
   const startedAt = Date.now();
@@ -184,6 +189,16 @@ export async function startMapServer(options: MapServerOptions): Promise<MapServ
   const originAllowed = (origin: string | undefined): boolean =>
     origin === undefined || origin === '' || allowedOrigins.has(origin);
 
+  /** Who asks over HTTP; a missing or wrong token (or a foreign origin) is answered 401 here. */
+  const httpPrincipal = (res: uWS.HttpResponse, req: uWS.HttpRequest, path: string) => {
+    const access = accessOf(res, req, path);
+    const principal = originAllowed(access.origin) ? authorize(access) : undefined;
+    if (!principal) {
+      metrics.rejected.inc({ reason: 'token' });
+      send(res, '401 Unauthorized', 'text/plain', 'a valid token is required');
+    }
+    return principal;
+  };
   const accessOf = (res: uWS.HttpResponse, req: uWS.HttpRequest, path: string): AccessRequest => {
     const bearer = /^Bearer\s+(.+)$/i.exec(req.getHeader('authorization'))?.[1];
     const protocols = req
@@ -316,16 +331,16 @@ export async function startMapServer(options: MapServerOptions): Promise<MapServ
       if (lastKafkaTs) metrics.consumeLag.set((Date.now() - lastKafkaTs) / 1000);
     },
     history: (res, req) => {
-      const access = accessOf(res, req, '/api/history');
-      const principal = originAllowed(access.origin) ? authorize(access) : undefined;
-      if (!principal) {
-        metrics.rejected.inc({ reason: 'token' });
-        send(res, '401 Unauthorized', 'text/plain', 'a valid token is required');
-        return undefined;
-      }
+      const principal = httpPrincipal(res, req, '/api/history');
+      if (!principal) return undefined;
       if (!historyClient) return null;
       const refused = historyRefusals(principal, options.access?.policy);
       return { client: historyClient, tables: historyTables, refused, principal };
+    },
+    governance: (res, req) => {
+      const principal = httpPrincipal(res, req, '/api/governance');
+      if (!principal) return undefined;
+      return governance ? { figures: governance, principal } : null;
     },
   });
 
@@ -380,6 +395,7 @@ export async function startMapServer(options: MapServerOptions): Promise<MapServ
       // Idempotent: a second call (a test cleaning up after a failed restart) waits for the first.
       closing ??= (async () => {
         clearInterval(recheck);
+        governance?.stop();
         await reader?.stop();
         uWS.us_listen_socket_close(listenSocket);
         hub.stop();

@@ -22,6 +22,12 @@ export class ServerMetrics {
     labelNames: ['exit', 'consumer'],
     registers: [this.registry],
   });
+  readonly exchangeToday = new Gauge({
+    name: 'city_exchange_transactions_today',
+    help: "Exchange transactions in the city's day so far (UTC+8), from ClickHouse: records the providers sent (outcome accepted or rejected, by event time) and records the exchange delivered to its consumers (outcome delivered)",
+    labelNames: ['outcome'],
+    registers: [this.registry],
+  });
   readonly connections = new Counter({
     name: 'city_map_connections_total',
     help: 'WebSocket connections accepted',
