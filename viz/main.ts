@@ -16,6 +16,7 @@ import { renderAlertFeed } from './panels/alertFeed.ts';
 import { type ControlState, renderControls } from './panels/controls.ts';
 import { renderDistrictDetail, renderIncidentDetail } from './panels/detailPanel.ts';
 import { renderDistrictPanel } from './panels/districtPanel.ts';
+import { mountGovernance } from './panels/governancePanel.ts';
 import { loadReplay, type Replay } from './panels/historyReplay.ts';
 import { setHtml } from './panels/html.ts';
 import { renderStatusPanel } from './panels/statusPanel.ts';
@@ -383,6 +384,7 @@ async function boot(): Promise<void> {
     // longtask entries are not supported everywhere; the counters stay at 0.
   }
 
+  mountGovernance(token, reportError);
   Object.assign(window, { __cityOps: { client, store, map, overlay, perf, controls, applyControls } });
   subscribe();
   client.start();

@@ -1,3 +1,4 @@
+import type { Catalogue } from '../catalogue/catalogueSchema.ts';
 import { type ClickHouseClient, selectRows } from '../connectors/clickhouse/client.ts';
 import { sqlIdentifier, sqlNumber } from '../connectors/clickhouse/sqlLiteral.ts';
 import { exchangeLedger, sharingScorecard } from '../connectors/clickhouse/tables/exchange.ts';
@@ -44,6 +45,8 @@ export interface Governance {
   flows: Array<{ provider: string; consumer: string; records: number; bytes: number; deliveries: number }>;
   /** Each consumer's use per day: records and deliveries received. */
   use: Array<{ consumer: string; day: number; records: number; deliveries: number }>;
+  /** The departments' names, from the catalogue the server follows (empty without one). */
+  names: Record<string, { zh: string; en: string }>;
 }
 
 export type GovernanceSource = 'windows' | 'dead_letters' | 'ledger' | 'scorecard';
@@ -85,6 +88,7 @@ export async function queryGovernance(
     scores: [],
     flows: [],
     use: [],
+    names: {},
   };
   const read = async (source: GovernanceSource, table: string, sql: string): Promise<Row[]> => {
     try {
@@ -223,10 +227,18 @@ function useOf(ledgerRows: Row[]): Governance['use'] {
  * provides or receives, and its own use: responsibility follows handling, and another department's
  * exchanges are that department's business.
  */
-export function governanceFor(all: Governance, department: string | undefined): Governance {
-  if (department === undefined) return all;
+export function governanceFor(
+  all: Governance,
+  department: string | undefined,
+  catalogue?: Pick<Catalogue, 'departments'>,
+): Governance {
+  const names = Object.fromEntries(
+    (catalogue?.departments ?? []).map((d) => [d.id, { zh: d.name_zh, en: d.name_en }]),
+  );
+  if (department === undefined) return { ...all, names };
   return {
     ...all,
+    names,
     department,
     scores: all.scores.filter((s) => s.provider === department),
     flows: all.flows.filter((f) => f.provider === department || f.consumer === department),

@@ -1,5 +1,6 @@
 import type uWS from 'uWebSockets.js';
 import { GOVERNANCE_DAYS, type Governance, governanceFor, queryGovernance } from '../access/governance.ts';
+import type { Catalogue } from '../catalogue/catalogueSchema.ts';
 import type { ClickHouseClient } from '../connectors/clickhouse/client.ts';
 import { isCityOpsError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -68,7 +69,11 @@ export class GovernanceFigures {
 export function answerGovernance(
   res: uWS.HttpResponse,
   req: uWS.HttpRequest,
-  target: { figures: GovernanceFigures; principal: Principal } | null,
+  target: {
+    figures: GovernanceFigures;
+    principal: Principal;
+    catalogue: Pick<Catalogue, 'departments'> | undefined;
+  } | null,
 ): void {
   if (target === null) {
     const body = { note: 'governance figures need ClickHouse, and this server runs without it' };
@@ -88,7 +93,7 @@ export function answerGovernance(
     .get(days)
     .then((all) => {
       if (aborted) return;
-      const body = JSON.stringify(governanceFor(all, target.principal.department));
+      const body = JSON.stringify(governanceFor(all, target.principal.department, target.catalogue));
       send(res, '200 OK', 'application/json', body, { 'Cache-Control': 'no-store' });
     })
     .catch((error: unknown) => {

@@ -9,7 +9,7 @@ import { isCityOpsError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Basemap } from './basemap.ts';
 import type { Principal } from './fanoutHub.ts';
-import { answerGovernance, type GovernanceFigures } from './governanceRoute.ts';
+import { answerGovernance } from './governanceRoute.ts';
 import { HISTORY_MINUTES, type HistoryTables, queryHistory } from './historyQuery.ts';
 import { decodePath, guarded, type Route, send } from './httpGuard.ts';
 import type { ServerMetrics } from './serverMetrics.ts';
@@ -59,10 +59,7 @@ export interface HttpRouteContext {
     | null
     | undefined;
   /** Authorises a governance request like `history`; null when the server has no ClickHouse. */
-  governance(
-    res: uWS.HttpResponse,
-    req: uWS.HttpRequest,
-  ): { figures: GovernanceFigures; principal: Principal } | null | undefined;
+  governance(res: uWS.HttpResponse, req: uWS.HttpRequest): Parameters<typeof answerGovernance>[2] | undefined;
   /** Told of each history answer, to record it in the exchange ledger. */
   readonly ledger?: Pick<MapLedger, 'history'>;
 }

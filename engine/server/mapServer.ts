@@ -340,7 +340,8 @@ export async function startMapServer(options: MapServerOptions): Promise<MapServ
     governance: (res, req) => {
       const principal = httpPrincipal(res, req, '/api/governance');
       if (!principal) return undefined;
-      return governance ? { figures: governance, principal } : null;
+      const catalogue = options.access?.policy.catalogue;
+      return governance ? { figures: governance, principal, catalogue } : null;
     },
   });
 

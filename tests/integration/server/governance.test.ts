@@ -8,27 +8,11 @@ import { type Governance, queryGovernance } from '../../../engine/access/governa
 import { tokensFromFile } from '../../../engine/access/mapAccess.ts';
 import { loadCatalogue } from '../../../engine/catalogue/loadCatalogue.ts';
 import { createClickHouse } from '../../../engine/connectors/clickhouse/client.ts';
-import { exchangeLedger, sharingScorecard } from '../../../engine/connectors/clickhouse/tables/exchange.ts';
-import {
-  deadLetters,
-  lateEvents,
-  windowPartials,
-} from '../../../engine/connectors/clickhouse/tables/layers.ts';
-import { createTable, type TableDefinition } from '../../../engine/connectors/clickhouse/tables/table.ts';
 import { type MapServer, startMapServer } from '../../../engine/server/mapServer.ts';
 import { testEnv, uniqueSuffix } from '../../helpers/environment.ts';
+import { governanceFixture, writeGovernanceFixture } from '../../helpers/governanceFixture.ts';
 
 const OPERATOR = 'operator-token-of-16ch';
-const HOUR_MS = 3_600_000;
-
-/** A deterministic pseudo-random sequence: the figures are compared with a recount, not with constants. */
-function random(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
-    return state / 2 ** 31;
-  };
-}
 
 /**
  * The governance figures (issue 16): transactions per city day, flows and use from the ledger, and the
@@ -40,80 +24,9 @@ describe('the governance figures (ClickHouse, map server)', async () => {
   const engine = createClickHouse(testEnv, 'engine');
   const db = `test_governance_${uniqueSuffix()}`;
   const tokensPath = join(mkdtempSync(join(tmpdir(), 'city-ops-governance-')), 'department-tokens.json');
-  const next = random(11);
-  // The rows straddle city midnights: two days before today, yesterday, today's first hour, and one stamped
-  // a minute before the period starts (counted on no day).
-  const today = cityDayStart(Date.now());
-  const times = [today - 2 * DAY_MS, today - DAY_MS, today - 1, today, today + 30 * 60_000];
-  const pick = () => times[Math.floor(next() * times.length)]! + Math.floor(next() * 60) * 60_000;
-  // Distinct keys (stream, district, window_start, source_partition): one window, one row.
-  const windowKeys = new Set<string>();
-  const windows = Array.from({ length: 60 }, (_, i) => ({
-    stream: 'transport',
-    district: `44030${i % 9}`,
-    window_start: Math.floor(pick() / 60_000) * 60,
-    source_partition: i % 3,
-    revision: 1,
-    events: 1 + Math.floor(next() * 500),
-  })).filter((w) => {
-    const key = `${w.district}/${w.window_start}/${w.source_partition}`;
-    return !windowKeys.has(key) && windowKeys.add(key) !== undefined;
-  });
-  const late = Array.from({ length: 25 }, (_, i) => {
-    const ts = pick();
-    return { stream: 'events', id: `l${i}`, ts: Math.floor(ts / 1000), ts_ms: ts, source_offset: i };
-  });
-  const rejected = Array.from({ length: 40 }, (_, i) => ({
-    topic: 'city.population',
-    source_offset: i,
-    message_ts: Math.floor(pick() / 1000),
-  }));
-  const consumers = ['emergency', 'health', 'operations-centre'];
-  const providers = ['transport', 'emergency', 'urban-management'];
-  const ledger = Array.from({ length: 80 }, (_, i) => ({
-    writer: 'test',
-    consumer: consumers[i % 3],
-    seq: i,
-    provider: providers[Math.floor(next() * 3)],
-    resource: 'map.districts',
-    records: Math.floor(next() * 1000),
-    bytes: Math.floor(next() * 100_000),
-    succeeded: i % 10 === 9 ? 0 : 1,
-    delivered_at: Math.floor(pick() / 1000),
-  }));
-  const scores = ['transport', 'emergency'].flatMap((provider, p) =>
-    [today - DAY_MS, today].map((start, d) => ({
-      period: 'day',
-      start: start / 1000,
-      provider,
-      resource: `input.${p}`,
-      score: 0.5 + 0.1 * d + 0.2 * p,
-      validity: 0.9,
-      completeness: 0.8,
-      freshness: 0.7,
-      answer_score: 1,
-      accepted: 100 * (d + 1),
-      rejected: p,
-      computed_at: Math.floor(Date.now() / 1000),
-    })),
-  );
+  const { windows, late, rejected, ledger, scores } = governanceFixture();
   let server: MapServer;
   let emergencyToken: string;
-
-  const insert = (table: TableDefinition, rows: Array<Record<string, unknown>>) =>
-    engine.insert({
-      table: `${db}.${table.name}`,
-      format: 'JSONEachRow',
-      values: rows.map((r) =>
-        Object.fromEntries(
-          table.columns.map((c) => {
-            const [name, type] = [c.slice(0, c.indexOf(' ')), c.slice(c.indexOf(' ') + 1)];
-            const fallback = type.startsWith('Array') ? [] : type === 'String' ? '' : 0;
-            return [name, r[name] ?? fallback];
-          }),
-        ),
-      ),
-    });
 
   /** The figures recounted from the rows the test wrote, on the days of `answer`. */
   const recount = (answer: Governance, department?: string) => {
@@ -155,17 +68,7 @@ describe('the governance figures (ClickHouse, map server)', async () => {
   });
 
   beforeAll(async () => {
-    await engine.command({ query: `CREATE DATABASE IF NOT EXISTS ${db}` });
-    for (const table of [windowPartials, lateEvents, deadLetters, exchangeLedger, sharingScorecard])
-      await engine.command({ query: createTable(table, { city: db, restricted: db }) });
-    // Each table twice: a replayed write must count once.
-    for (let copy = 0; copy < 2; copy += 1) {
-      await insert(windowPartials, windows);
-      await insert(lateEvents, late);
-      await insert(deadLetters, rejected);
-      await insert(exchangeLedger, ledger);
-      await insert(sharingScorecard, scores);
-    }
+    await writeGovernanceFixture(engine, db, { windows, late, rejected, ledger, scores });
     emergencyToken = await issueDepartmentToken(tokensPath, catalogue, 'emergency');
     server = await startMapServer({
       env: testEnv,
@@ -215,6 +118,7 @@ describe('the governance figures (ClickHouse, map server)', async () => {
     expect(asMaps(operator)).toEqual(recount(operator));
     const mine = JSON.parse((await get('/api/governance?days=7', emergencyToken)).text) as Governance;
     expect(mine.department).toBe('emergency');
+    expect(mine.names['emergency']).toEqual({ zh: '应急管理局', en: 'Emergency Management Bureau' });
     expect(mine.transactions).toEqual(operator.transactions);
     expect(asMaps(mine)).toEqual(recount(mine, 'emergency'));
     expect(new Set(mine.scores.map((s) => s.provider))).toEqual(new Set(['emergency']));
