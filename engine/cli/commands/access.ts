@@ -12,8 +12,9 @@ import { createClickHouse } from '../../connectors/clickhouse/client.ts';
 import { CityOpsError } from '../../errors.ts';
 import type { Command } from '../main.ts';
 import { fillDatabases, instant, requestAction, required, runAssessment } from './accessActions.ts';
+import { syncKafka } from './accessKafka.ts';
 
-const USAGE = `city-ops access (token <dept> | grants | grant | revoke <id> | request | requests | answer <id> | databases | assess)
+const USAGE = `city-ops access (token <dept> | grants | grant | revoke <id> | request | requests | answer <id> | databases | kafka | assess)
 
 The departments' access to the exchange (docs/access.md): their map/history tokens and their grants of
 conditional resource classes, kept in ClickHouse (city.grants, append-only, for audit).
@@ -33,6 +34,11 @@ conditional resource classes, kept in ClickHouse (city.grants, append-only, for 
   databases        fill each department's ClickHouse database (city_dept_<dept>) with what it may see,
                    every --every seconds (default 60; --once for one pass); makes the departments'
                    read-only users on the local stack (passwords in .stack/department-clickhouse.json)
+
+  kafka            each department's Kafka user (dept-<dept>, SCRAM-SHA-512; passwords in
+                   .stack/department-kafka.json) may read the topics of the classes it receives as sent,
+                   with consumer groups named dept-<dept>.*; kept equal to the grants every --every
+                   seconds (default 15; --once for one pass)
 
   assess           the sharing assessment: each input stream's provider scored per hour and per day
                    (city.sharing_scorecard; weights in config/assessment.yaml) over --from..--to (default
@@ -126,6 +132,7 @@ export const command: Command = {
         return 0;
       }
       if (action === 'databases') return await fillDatabases(env, client, store, loaded, values, out);
+      if (action === 'kafka') return await syncKafka(env, store, loaded, values, out);
       if (action === 'assess') return await runAssessment(env, client, catalogue, values, out);
       if (action === 'request' || action === 'requests' || action === 'answer') {
         const requests = new GrantRequestStore(client, env.CLICKHOUSE_DATABASE);
