@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CasesConfig } from '../cases/caseConfig.ts';
 import { Duration } from './duration.ts';
 
 /**
@@ -282,6 +283,7 @@ export const AlertConfigSchema = z
     departments: z.array(DepartmentConfig).min(1),
     rules: z.array(RuleConfig).min(1),
     routes: z.array(RouteConfig).min(1),
+    cases: CasesConfig,
   })
   .superRefine((config, ctx) => {
     const unique = (ids: string[], path: (index: number) => (string | number)[], what: string) => {
@@ -332,6 +334,15 @@ export const AlertConfigSchema = z
         }
       });
     });
+    for (const list of ['escalation', 'supervisors'] as const)
+      config.cases[list].forEach((id, i) => {
+        if (!departments.has(id))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['cases', list, i],
+            message: `unknown department '${id}'; known: ${[...departments].join(', ')}`,
+          });
+      });
   });
 
 /** A validated alert configuration (durations in ms, defaults filled in). */

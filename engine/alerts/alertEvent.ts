@@ -7,8 +7,16 @@ import type { AlertTransition } from './alertTransition.ts';
 /** CloudEvents `source` of every alert event. */
 export const ALERT_EVENT_SOURCE = '/city-ops/alerts';
 
-/** CloudEvents `type` of the two lifecycle events. */
-export const ALERT_EVENT_TYPES = { firing: 'city.alert.firing', resolved: 'city.alert.resolved' } as const;
+/**
+ * CloudEvents `type` of the two lifecycle events, and of a case's escalation (docs/cases.md): the case
+ * service puts it in the outbox, addressed to the next department of the chain, and the dispatcher
+ * delivers it like an alert.
+ */
+export const ALERT_EVENT_TYPES = {
+  firing: 'city.alert.firing',
+  resolved: 'city.alert.resolved',
+  escalated: 'city.case.escalated',
+} as const;
 
 /**
  * The `data` of an alert CloudEvent: the whole payload departments receive, and what the live map reads
@@ -40,6 +48,9 @@ export const AlertEventData = z
     window_end: z.iso.datetime().optional(),
     /** The department the alert is addressed to, besides the routes' (a grant request's provider). */
     department: z.string().optional(),
+    /** An escalation: the case, and how far up the chain it went (1 = the first department of the chain). */
+    case_id: z.string().optional(),
+    escalation_level: z.number().int().positive().optional(),
   })
   .strict();
 export type AlertEventData = z.infer<typeof AlertEventData>;
@@ -49,7 +60,7 @@ export const AlertCloudEvent = z.object({
   specversion: z.literal('1.0'),
   id: z.string(),
   source: z.literal(ALERT_EVENT_SOURCE),
-  type: z.enum([ALERT_EVENT_TYPES.firing, ALERT_EVENT_TYPES.resolved]),
+  type: z.enum([ALERT_EVENT_TYPES.firing, ALERT_EVENT_TYPES.resolved, ALERT_EVENT_TYPES.escalated]),
   subject: z.string().optional(),
   time: z.iso.datetime(),
   datacontenttype: z.literal('application/json'),

@@ -1,6 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
+import type { CaseRoutes } from '../cases/caseRoutes.ts';
+import type { CaseService } from '../cases/caseService.ts';
 import type { AlertDispatcher } from './alertDispatcher.ts';
 import type { AlertEvaluatorService } from './alertEvaluatorService.ts';
 import type { LoadedAlertConfig } from './loadAlertConfig.ts';
@@ -12,6 +14,8 @@ export interface AlertStatusSources {
   readonly dispatcher?: AlertDispatcher | undefined;
   readonly evaluator?: AlertEvaluatorService | undefined;
   readonly startedAt: number;
+  /** Cases (docs/cases.md): their health, and their routes under /cases. */
+  readonly cases?: { service: CaseService; routes: CaseRoutes } | undefined;
 }
 
 /**
@@ -22,7 +26,8 @@ export interface AlertStatusSources {
  * - `GET /status`: rules file in force, evaluator counters, outbox progress and per-endpoint queues
  *   (ready, in flight, retrying, acknowledged, failed, last error);
  * - `GET /deliveries?alert_id=&event_id=&status=`: the latest state (sent, retrying, acknowledged, failed)
- *   of recent deliveries. The full history is in ClickHouse (`alert_delivery_state`).
+ *   of recent deliveries. The full history is in ClickHouse (`alert_delivery_state`);
+ * - `/cases`: the cases and the departments' signed actions on them (engine/cases/caseRoutes.ts).
  *
  * Secrets are never shown (endpoints are listed by id and URL).
  */
@@ -51,15 +56,22 @@ export async function startAlertStatusServer(
     json: (status: number, body: unknown) => void,
   ) => {
     const url = new URL(request.url ?? '/', 'http://status');
+    if (url.pathname === '/cases' || url.pathname.startsWith('/cases/')) {
+      if (!sources.cases) return json(404, { error: 'this alert process runs no case service' });
+      return sources.cases.routes.handle(request, url, json);
+    }
     if (request.method !== 'GET') return json(405, { error: 'GET only' });
     switch (url.pathname) {
-      case '/health':
-        return json(200, {
-          status: 'ok',
+      case '/health': {
+        const cases = sources.cases?.service.health();
+        return json(cases && !cases.ok ? 503 : 200, {
+          status: cases && !cases.ok ? 'failing' : 'ok',
+          ...(cases ? { cases } : {}),
           uptime_s: Math.round((Date.now() - sources.startedAt) / 1000),
           evaluator: sources.evaluator !== undefined,
           dispatcher: sources.dispatcher !== undefined,
         });
+      }
       case '/metrics':
         sources.registry
           .metrics()
@@ -80,6 +92,9 @@ export async function startAlertStatusServer(
           evaluator: sources.evaluator?.summary() ?? null,
           outbox: sources.dispatcher?.summary() ?? null,
           endpoints: sources.dispatcher?.endpointStatus() ?? [],
+          cases: sources.cases
+            ? { ...sources.cases.service.counts, cases: sources.cases.service.book.cases.size }
+            : null,
         });
       }
       case '/deliveries': {

@@ -10,6 +10,8 @@ import { internalTopic } from '../contract/topics.ts';
  *   `<event id>|<endpoint id>`, so a restarted dispatcher does not send again what a receiver acknowledged.
  * - `deadLetters` (`city.alert-dead-letters`): deliveries that ran out of their retry budget.
  * - `evaluatorState` (`city.alert-evaluator-state`, compacted): the evaluator's snapshots.
+ * - `caseEvents` (`city.case-events`, kept until deleted): every event of every case, keyed by case id
+ *   (docs/cases.md); the case service rebuilds its cases from it.
  */
 export function alertTopics(prefix = '') {
   return {
@@ -17,6 +19,7 @@ export function alertTopics(prefix = '') {
     acks: internalTopic('alertAcks', prefix),
     deadLetters: internalTopic('alertDeadLetters', prefix),
     evaluatorState: internalTopic('alertEvaluatorState', prefix),
+    caseEvents: internalTopic('caseEvents', prefix),
   } as const;
 }
 

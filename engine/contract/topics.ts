@@ -23,6 +23,7 @@ export const INTERNAL_TOPICS = {
   alertAcks: 'city.alert-acks',
   alertDeadLetters: 'city.alert-dead-letters',
   alertEvaluatorState: 'city.alert-evaluator-state',
+  caseEvents: 'city.case-events',
 } as const;
 
 export type InternalTopicName = keyof typeof INTERNAL_TOPICS;
@@ -64,7 +65,8 @@ const DAY_MS = 86_400_000;
 export function topicSettings(topic: string): Array<{ name: string; value: string }> {
   if (STREAM_NAMES.some((stream) => topic.endsWith(STREAM_TOPICS[stream])))
     return [{ name: 'message.timestamp.type', value: 'LogAppendTime' }];
-  if (topic.endsWith(INTERNAL_TOPICS.alerts)) return [{ name: 'retention.ms', value: '-1' }];
+  if (topic.endsWith(INTERNAL_TOPICS.alerts) || topic.endsWith(INTERNAL_TOPICS.caseEvents))
+    return [{ name: 'retention.ms', value: '-1' }];
   if (topic.endsWith(INTERNAL_TOPICS.alertAcks))
     return [
       { name: 'cleanup.policy', value: 'compact,delete' },

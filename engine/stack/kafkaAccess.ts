@@ -30,6 +30,7 @@ export const TOPIC_ACCESS: Readonly<Record<string, Partial<Record<KafkaPrincipal
   [INTERNAL_TOPICS.alertAcks]: { alerts: BOTH },
   [INTERNAL_TOPICS.alertDeadLetters]: { alerts: BOTH },
   [INTERNAL_TOPICS.alertEvaluatorState]: { alerts: BOTH },
+  [INTERNAL_TOPICS.caseEvents]: { alerts: BOTH, map: READS },
 };
 
 /**

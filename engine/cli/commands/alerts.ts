@@ -12,6 +12,8 @@ import { createAlertMetrics } from '../../alerts/alertMetrics.ts';
 import { startAlertStatusServer } from '../../alerts/alertStatusServer.ts';
 import { DeliveryLog } from '../../alerts/deliveryLog.ts';
 import { loadAlertConfig } from '../../alerts/loadAlertConfig.ts';
+import { CaseRoutes } from '../../cases/caseRoutes.ts';
+import { CaseService } from '../../cases/caseService.ts';
 import { watchCatalogue } from '../../catalogue/catalogueWatcher.ts';
 import { loadCatalogue } from '../../catalogue/loadCatalogue.ts';
 import { loadEnvironment, PROJECT_ROOT } from '../../config/environment.ts';
@@ -34,7 +36,7 @@ Options:
   --check                    validate the rules file, print a summary and exit (0 valid, 2 invalid)
   --port <n>                 status server port on 127.0.0.1 (/health /metrics /status /deliveries);
                              default 9470, 0 picks a free port
-  --only <part>              run only the 'evaluator' or only the 'dispatcher' (default: both)
+  --only <part>              run only the 'evaluator', the 'dispatcher' or the 'cases' (default: all three)
   --clickhouse-database <db> database of the alert tables (default CLICKHOUSE_DATABASE)
   --no-clickhouse            do not write delivery states to ClickHouse
   --catalogue <file>         the catalogue that projects each department's payload (default
@@ -73,9 +75,13 @@ export const command: Command = {
       throw new CityOpsError('CLI_USAGE', `--port must be a port number, not '${values['port']}'`);
     }
     const only = values['only'] as string | undefined;
-    if (only !== undefined && only !== 'evaluator' && only !== 'dispatcher') {
-      throw new CityOpsError('CLI_USAGE', `--only must be 'evaluator' or 'dispatcher', not '${only}'`);
+    if (only !== undefined && only !== 'evaluator' && only !== 'dispatcher' && only !== 'cases') {
+      throw new CityOpsError(
+        'CLI_USAGE',
+        `--only must be 'evaluator', 'dispatcher' or 'cases', not '${only}'`,
+      );
     }
+    const runs = (part: 'evaluator' | 'dispatcher' | 'cases') => only === undefined || only === part;
     const snapshotIntervalMs = Number(values['snapshot-interval']);
     if (!Number.isInteger(snapshotIntervalMs) || snapshotIntervalMs < 100) {
       throw new CityOpsError('CLI_USAGE', '--snapshot-interval must be an integer of at least 100 (ms)');
@@ -116,8 +122,8 @@ export const command: Command = {
     let log: DeliveryLog | undefined;
     let ledger: ExchangeLedger | undefined;
     const clickhouse = values['no-clickhouse'] ? undefined : createClickHouse(env);
+    const database = sqlIdentifier(String(values['clickhouse-database'] ?? env.CLICKHOUSE_DATABASE));
     if (clickhouse) {
-      const database = sqlIdentifier(String(values['clickhouse-database'] ?? env.CLICKHOUSE_DATABASE));
       const exists = await clickhouse
         .query({ query: `EXISTS TABLE ${database}.alert_deliveries`, format: 'JSONEachRow' })
         .then((r) => r.json<{ result: number }>())
@@ -139,7 +145,7 @@ export const command: Command = {
       }
       log = new DeliveryLog(clickhouse, database, logger);
       // The ledger's writer `alerts` is the dispatcher's: one process per writer, or the chains fork.
-      if (only !== 'evaluator') ledger = await startWebhookLedger(env, clickhouse, database, logger);
+      if (runs('dispatcher')) ledger = await startWebhookLedger(env, clickhouse, database, logger);
     }
 
     let evaluator: AlertEvaluatorService | undefined;
@@ -153,7 +159,7 @@ export const command: Command = {
       out(`alerts: rules reloaded (${next.config.rules.length} rules, ${next.endpoints.size} endpoints)`);
       void evaluator?.reload(next);
     });
-    if (only !== 'dispatcher') {
+    if (runs('evaluator')) {
       evaluator = new AlertEvaluatorService({
         kafka,
         topics,
@@ -166,7 +172,22 @@ export const command: Command = {
         idleCheckMs,
       });
     }
-    if (only !== 'evaluator') {
+    let failed: (error: unknown) => void = () => {};
+    const fatal = new Promise<string>((done) => {
+      failed = (error) => done(`FATAL ${String(error).slice(0, 200)}`);
+    });
+    const cases = runs('cases')
+      ? new CaseService({
+          kafka,
+          topics,
+          groupId: `${prefix}city-ops-cases`,
+          config: () => watcher.config,
+          logger: logger.child({ component: 'cases' }),
+          ...(clickhouse ? { clickhouse: { client: clickhouse, database } } : {}),
+          onFatal: failed,
+        })
+      : undefined;
+    if (runs('dispatcher')) {
       dispatcher = new AlertDispatcher({
         catalogue: () => catalogue.current.catalogue,
         ...(ledger ? { ledger } : {}),
@@ -186,11 +207,14 @@ export const command: Command = {
         dispatcher,
         evaluator,
         startedAt: Date.now(),
+        cases: cases && { service: cases, routes: new CaseRoutes(cases, () => watcher.config) },
       },
       port,
     );
-    out(`alerts: status on http://127.0.0.1:${status.port} (/health /metrics /status /deliveries)`);
-    await Promise.all([evaluator?.start(), dispatcher?.start()]);
+    out(
+      `alerts: status on http://127.0.0.1:${status.port} (/health /metrics /status /deliveries${cases ? ' /cases' : ''})`,
+    );
+    await Promise.all([evaluator?.start(), dispatcher?.start(), cases?.start()]);
     watcher.start();
     // The exchange's own alerts (docs/access.md): overdue answers to grant requests, silent providers.
     const assessment = await loadAssessmentConfig();
@@ -207,15 +231,18 @@ export const command: Command = {
           )
         : undefined;
     out(
-      `alerts: running${evaluator ? ' evaluator' : ''}${dispatcher ? ' dispatcher' : ''}; SIGHUP reloads the rules, SIGTERM stops`,
+      `alerts: running${evaluator ? ' evaluator' : ''}${dispatcher ? ' dispatcher' : ''}${cases ? ' cases' : ''}; SIGHUP reloads the rules, SIGTERM stops`,
     );
 
     const onHup = () => void watcher.reload();
     process.on('SIGHUP', onHup);
-    const signal = await new Promise<string>((done) => {
-      process.once('SIGTERM', () => done('SIGTERM'));
-      process.once('SIGINT', () => done('SIGINT'));
-    });
+    const signal = await Promise.race([
+      fatal,
+      new Promise<string>((done) => {
+        process.once('SIGTERM', () => done('SIGTERM'));
+        process.once('SIGINT', () => done('SIGINT'));
+      }),
+    ]);
     out(`alerts: ${signal}: stopping (in-flight deliveries get 10 s to finish)`);
     process.off('SIGHUP', onHup);
     watcher.stop();
@@ -223,11 +250,12 @@ export const command: Command = {
     await overdue?.stop();
     await evaluator?.stop();
     await dispatcher?.stop();
+    await cases?.stop();
     await ledger?.stop();
     await log?.close();
     await clickhouse?.close();
     await status.close();
     out('alerts: stopped');
-    return 0;
+    return signal.startsWith('FATAL') ? 1 : 0;
   },
 };

@@ -1,0 +1,34 @@
+import { z } from 'zod';
+import { Duration } from '../alerts/duration.ts';
+
+const PerSeverity = (info: number, warning: number, critical: number) =>
+  z
+    .object({
+      info: Duration.default(info),
+      warning: Duration.default(warning),
+      critical: Duration.default(critical),
+    })
+    .prefault({});
+
+/**
+ * The `cases` section of the alert rules file (docs/cases.md): how alerts group into cases, how long a
+ * department has to acknowledge and to close, and who is next when it does not acknowledge.
+ */
+export const CasesConfig = z
+  .object({
+    /** A firing alert joins a case of the same district (or cell) whose last alert is at most this old. */
+    group_within: Duration.default(30 * 60_000),
+    /** Time to acknowledge a dispatch, per severity; then the case escalates. */
+    ack_within: PerSeverity(30 * 60_000, 10 * 60_000, 3 * 60_000),
+    /** Time from opening to closing that counts as on time, per severity. */
+    close_within: PerSeverity(24 * 3_600_000, 8 * 3_600_000, 2 * 3_600_000),
+    /**
+     * Departments (ids of this file) a case escalates to, in order, when the departments it was dispatched
+     * to do not acknowledge in time: e.g. the duty leader, then the operations centre.
+     */
+    escalation: z.array(z.string()).default([]),
+    /** Departments that may verify and close cases (the operations centre). */
+    supervisors: z.array(z.string()).default([]),
+  })
+  .prefault({});
+export type CasesConfig = z.infer<typeof CasesConfig>;

@@ -1,0 +1,229 @@
+import type { KafkaJS } from '@confluentinc/kafka-javascript';
+import {
+  ALERT_EVENT_SOURCE,
+  ALERT_EVENT_TYPES,
+  type AlertCloudEvent,
+  parseAlertCloudEvent,
+} from '../alerts/alertEvent.ts';
+import { readTopicToEnd } from '../alerts/alertKafka.ts';
+import type { AlertTopics } from '../alerts/alertTopics.ts';
+import type { LoadedAlertConfig } from '../alerts/loadAlertConfig.ts';
+import { routeAlert } from '../alerts/routeAlert.ts';
+import type { ClickHouseClient } from '../connectors/clickhouse/client.ts';
+import { caseEventRow, caseEvents } from '../connectors/clickhouse/tables/cases.ts';
+import type { KafkaClient } from '../connectors/kafka/client.ts';
+import type { Logger } from '../observability/logger.ts';
+import { type CaseAction, CaseBook, type CaseRefusal } from './caseBook.ts';
+import { CaseEvent, type CaseState } from './caseModel.ts';
+
+export interface CaseServiceOptions {
+  readonly kafka: KafkaClient;
+  readonly topics: AlertTopics;
+  /** Consumer group of the outbox; default `city-ops-cases`. */
+  readonly groupId: string;
+  readonly config: () => LoadedAlertConfig;
+  readonly logger: Logger;
+  /** Where `city.case_events` is (optional: without it, the cases live in Kafka only). */
+  readonly clickhouse?: { client: ClickHouseClient; database: string };
+  /** How often deadlines are checked, ms (default 1000). */
+  readonly tickMs?: number;
+  /** Called once when the service cannot go on (a write to Kafka failed): the process should exit. */
+  readonly onFatal?: (error: unknown) => void;
+}
+
+/**
+ * The case service (docs/cases.md): reads the alert outbox, opens and groups cases, dispatches them with
+ * an acknowledgement deadline, escalates what is not acknowledged in time (an escalation is a CloudEvent
+ * in the outbox, which the dispatcher delivers), and takes the departments' actions.
+ *
+ * Every decision is an event written to `city.case-events` (acks=all) before anything depends on it:
+ * the outbox offset is committed after the events of its records are written, and an action is answered
+ * after its event is. At start the service folds the whole topic back into its cases, so a decision made
+ * before a crash is neither lost nor made twice. A failed write is fatal (fail-stop): the process exits
+ * and its successor rebuilds from the topic.
+ */
+export class CaseService {
+  readonly book = new CaseBook();
+  #consumer: KafkaJS.Consumer | undefined;
+  #producer: KafkaJS.Producer | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #queue: Promise<unknown> = Promise.resolve();
+  #dead: string | undefined;
+  #rows: Record<string, unknown>[] = [];
+  #flushing: Promise<void> | undefined;
+  #flushTimer: NodeJS.Timeout | undefined;
+  readonly counts = { alerts: 0, events: 0, escalations: 0, actions: 0 };
+
+  constructor(private readonly options: CaseServiceOptions) {}
+
+  async start(): Promise<void> {
+    const { kafka, topics, logger } = this.options;
+    const rebuilt: CaseEvent[] = [];
+    await readTopicToEnd(kafka, topics.caseEvents, ({ value }) => {
+      const parsed = CaseEvent.safeParse(JSON.parse(String(value ?? 'null')));
+      if (parsed.success) rebuilt.push(parsed.data);
+      else logger.error({ error: parsed.error.message.slice(0, 300) }, 'a case event is malformed; skipped');
+    });
+    this.book.record(rebuilt);
+    // Written again: what a crash kept from ClickHouse collapses on its key.
+    this.#rows.push(...rebuilt.map(caseEventRow));
+    logger.info({ cases: this.book.cases.size, events: rebuilt.length }, 'cases rebuilt from their events');
+    this.#producer = kafka.producer({
+      kafkaJS: { acks: -1, idempotent: true },
+    } as KafkaJS.ProducerConstructorConfig);
+    await this.#producer.connect();
+    this.#consumer = kafka.consumer({
+      kafkaJS: { groupId: this.options.groupId, fromBeginning: true, autoCommit: false },
+      'js.consumer.max.batch.size': 500,
+    } as KafkaJS.ConsumerConstructorConfig);
+    await this.#consumer.connect();
+    await this.#consumer.subscribe({ topics: [topics.alerts] });
+    await this.#consumer.run({ eachBatch: (payload) => this.#serial(() => this.#onBatch(payload)) });
+    this.#timer = setInterval(() => void this.#serial(() => this.#escalate()), this.options.tickMs ?? 1000);
+    this.#flushTimer = setInterval(() => void this.flush(), 500);
+  }
+
+  /** Whether the service still works; the reason when not. */
+  health(): { ok: boolean; error?: string } {
+    return this.#dead === undefined ? { ok: true } : { ok: false, error: this.#dead };
+  }
+
+  /** A department's action; answered once its event is written. */
+  act(request: {
+    department: string;
+    action: CaseAction;
+    case_id?: string;
+    alert_id?: string;
+    note?: string;
+  }): Promise<{ case: CaseState; changed: boolean } | CaseRefusal> {
+    return this.#serial(async () => {
+      const outcome = this.book.act(request, this.options.config().config.cases, Date.now());
+      if ('status' in outcome) return outcome;
+      await this.#persist(outcome.events);
+      this.counts.actions += outcome.events.length > 0 ? 1 : 0;
+      return { case: outcome.case, changed: outcome.events.length > 0 };
+    });
+  }
+
+  async #onBatch({ batch }: KafkaJS.EachBatchPayload): Promise<void> {
+    const loaded = this.options.config();
+    const events: CaseEvent[] = [];
+    for (const message of batch.messages) {
+      let alert: AlertCloudEvent;
+      try {
+        alert = parseAlertCloudEvent(message.value?.toString() ?? '');
+      } catch {
+        continue; // the dispatcher logs and counts what is not an alert CloudEvent
+      }
+      if (alert.type === ALERT_EVENT_TYPES.escalated) continue;
+      this.counts.alerts += 1;
+      const routed = [...new Set(routeAlert(loaded, alert.data).map((e) => e.department))];
+      events.push(...this.book.onAlert(alert, routed, loaded.config.cases, Date.now()));
+    }
+    await this.#persist(events);
+    const last = batch.messages.at(-1);
+    if (last)
+      await this.#consumer!.commitOffsets([
+        { topic: batch.topic, partition: batch.partition, offset: String(BigInt(last.offset) + 1n) },
+      ]);
+  }
+
+  async #escalate(): Promise<void> {
+    const events = this.book.due(this.options.config().config.cases, Date.now());
+    this.counts.escalations += events.filter((e) => e.departments.length > 0).length;
+    await this.#persist(events);
+  }
+
+  /** The events to their topic, and each escalation to the outbox, both acknowledged by every replica. */
+  async #persist(events: readonly CaseEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    const { topics } = this.options;
+    const notices = events
+      .filter((e) => e.type === 'escalated' && e.departments.length > 0)
+      .flatMap((e) => this.#escalationNotice(e));
+    try {
+      await this.#producer!.sendBatch({
+        topicMessages: [
+          {
+            topic: topics.caseEvents,
+            messages: events.map((e) => ({ key: e.case_id, value: JSON.stringify(e) })),
+          },
+          ...(notices.length > 0 ? [{ topic: topics.alerts, messages: notices }] : []),
+        ],
+      });
+    } catch (error) {
+      this.#die(error);
+      throw error;
+    }
+    this.counts.events += events.length;
+    this.#rows.push(...events.map(caseEventRow));
+  }
+
+  #escalationNotice(e: CaseEvent): Array<{ key: string; value: string }> {
+    const c = this.book.cases.get(e.case_id);
+    if (!c?.alert) return [];
+    const event: AlertCloudEvent = {
+      specversion: '1.0',
+      id: `${e.case_id}.escalated.${e.level}`,
+      source: ALERT_EVENT_SOURCE,
+      type: ALERT_EVENT_TYPES.escalated,
+      subject: `case/${e.case_id}`,
+      time: new Date(e.at_ms).toISOString(),
+      datacontenttype: 'application/json',
+      data: { ...c.alert, department: e.departments[0]!, case_id: e.case_id, escalation_level: e.level },
+    };
+    return [{ key: c.alert.alert_id, value: JSON.stringify(event) }];
+  }
+
+  /** Writes the buffered rows to `city.case_events`; a failure keeps them for the next flush. */
+  flush(): Promise<void> {
+    const ch = this.options.clickhouse;
+    if (!ch || this.#rows.length === 0) return this.#flushing ?? Promise.resolve();
+    this.#flushing ??= (async () => {
+      const rows = this.#rows;
+      this.#rows = [];
+      try {
+        await ch.client.insert({
+          table: `${ch.database}.${caseEvents.name}`,
+          values: rows,
+          format: 'JSONEachRow',
+        });
+      } catch (error) {
+        this.#rows = [...rows, ...this.#rows];
+        this.options.logger.warn(
+          { err: error, rows: rows.length },
+          'case events not written to ClickHouse yet',
+        );
+      } finally {
+        this.#flushing = undefined;
+      }
+    })();
+    return this.#flushing;
+  }
+
+  #serial<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.#queue.then(() => {
+      if (this.#dead !== undefined) throw new Error(`the case service stopped: ${this.#dead}`);
+      return work();
+    });
+    this.#queue = next.catch(() => {});
+    return next;
+  }
+
+  #die(error: unknown): void {
+    if (this.#dead !== undefined) return;
+    this.#dead = String(error);
+    this.options.logger.error({ err: error }, 'case events could not be written: the case service stops');
+    clearInterval(this.#timer);
+    this.options.onFatal?.(error);
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.#timer);
+    clearInterval(this.#flushTimer);
+    await this.#queue;
+    await this.#consumer?.disconnect().catch(() => {});
+    await this.flush();
+    await this.#producer?.disconnect().catch(() => {});
+  }
+}

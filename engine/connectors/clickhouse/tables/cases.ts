@@ -1,0 +1,33 @@
+import type { CaseEvent } from '../../../cases/caseModel.ts';
+import type { TableDefinition } from './table.ts';
+
+/**
+ * Every event of every case (docs/cases.md), as the topic `city.case-events` holds them: written again
+ * after a restart, so the key (case_id, seq) collapses repeats.
+ */
+export const caseEvents: TableDefinition = {
+  name: 'case_events',
+  database: 'city',
+  columns: [
+    'case_id String',
+    'seq UInt32',
+    'type String',
+    'at_ms UInt64',
+    'at DateTime',
+    'by String',
+    'alert_id String',
+    'place String',
+    'severity String',
+    'level UInt8',
+    'departments Array(String)',
+    'deadline_ms UInt64',
+    'note String',
+    'alert String',
+  ],
+  engine: 'ReplacingMergeTree PARTITION BY toYYYYMM(at) ORDER BY (case_id, seq)',
+};
+
+/** A case event as a JSONEachRow row of `case_events`. */
+export function caseEventRow(e: CaseEvent): Record<string, unknown> {
+  return { ...e, at: Math.floor(e.at_ms / 1000) };
+}
