@@ -6,7 +6,7 @@ import { AggregateMessage } from '../contract/aggregates.ts';
 import { internalTopic } from '../contract/topics.ts';
 import { CityOpsError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
-import { type AlertEntity, parseAlertEvent } from './alertEvent.ts';
+import { type AlertEntity, isCaseNotice, parseAlertEvent } from './alertEvent.ts';
 import { type ReaderHealth, ReaderWatch } from './readerWatch.ts';
 
 /** Where the serving tier reads from and what it does with each record. */
@@ -114,7 +114,8 @@ export async function startAggregatesReader(options: AggregatesReaderOptions): P
     if (topic === topics.alerts) {
       const alert = parseAlertEvent(message.value, (message.headers ?? {}) as Record<string, unknown>);
       if (alert) options.onAlert(alert, timestamp);
-      else options.onInvalid(topic, 'not a city.alert.firing/resolved CloudEvent with an alert_id');
+      else if (!isCaseNotice(message.value))
+        options.onInvalid(topic, 'not a city.alert.firing/resolved CloudEvent with an alert_id');
       return;
     }
     let json: unknown;

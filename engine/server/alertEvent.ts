@@ -77,6 +77,11 @@ export function parseAlertEvent(
   };
 }
 
+/** Whether a record of the alerts topic is a case's notice (`city.case.*`), which the alert feed skips. */
+export function isCaseNotice(value: Buffer | string | null): boolean {
+  return value !== null && /^\{[^{]*"type":"city\.case\./.test(String(value).slice(0, 300));
+}
+
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -36,7 +36,8 @@ Options:
   --check                    validate the rules file, print a summary and exit (0 valid, 2 invalid)
   --port <n>                 status server port on 127.0.0.1 (/health /metrics /status /deliveries);
                              default 9470, 0 picks a free port
-  --only <part>              run only the 'evaluator', the 'dispatcher' or the 'cases' (default: all three)
+  --only <parts>             run only these of 'evaluator', 'dispatcher' and 'cases', comma-separated
+                             (default: all three)
   --clickhouse-database <db> database of the alert tables (default CLICKHOUSE_DATABASE)
   --no-clickhouse            do not write delivery states to ClickHouse
   --catalogue <file>         the catalogue that projects each department's payload (default
@@ -74,14 +75,15 @@ export const command: Command = {
     if (!Number.isInteger(port) || port < 0 || port > 65_535) {
       throw new CityOpsError('CLI_USAGE', `--port must be a port number, not '${values['port']}'`);
     }
-    const only = values['only'] as string | undefined;
-    if (only !== undefined && only !== 'evaluator' && only !== 'dispatcher' && only !== 'cases') {
+    const only = values['only'] === undefined ? undefined : String(values['only']).split(',');
+    const parts = ['evaluator', 'dispatcher', 'cases'];
+    if (only?.some((part) => !parts.includes(part))) {
       throw new CityOpsError(
         'CLI_USAGE',
-        `--only must be 'evaluator', 'dispatcher' or 'cases', not '${only}'`,
+        `--only takes 'evaluator', 'dispatcher' or 'cases' (or a comma list), not '${only.join(',')}'`,
       );
     }
-    const runs = (part: 'evaluator' | 'dispatcher' | 'cases') => only === undefined || only === part;
+    const runs = (part: 'evaluator' | 'dispatcher' | 'cases') => only === undefined || only.includes(part);
     const snapshotIntervalMs = Number(values['snapshot-interval']);
     if (!Number.isInteger(snapshotIntervalMs) || snapshotIntervalMs < 100) {
       throw new CityOpsError('CLI_USAGE', '--snapshot-interval must be an integer of at least 100 (ms)');

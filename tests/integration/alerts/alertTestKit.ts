@@ -7,6 +7,7 @@ import type { AlertTransition } from '../../../engine/alerts/alertTransition.ts'
 import { type Environment, loadEnvironment } from '../../../engine/config/environment.ts';
 import { type ClickHouseClient, createClickHouse } from '../../../engine/connectors/clickhouse/client.ts';
 import { statements } from '../../../engine/connectors/clickhouse/migrations/0100_alerts.ts';
+import { statements as caseStatements } from '../../../engine/connectors/clickhouse/migrations/0300_cases.ts';
 import { createKafka, type KafkaClient } from '../../../engine/connectors/kafka/client.ts';
 import { type CityOpsProcess, spawnCityOps } from '../../helpers/cityOpsProcess.ts';
 import { uniqueSuffix } from '../../helpers/environment.ts';
@@ -28,9 +29,10 @@ export async function createAlertWorld(partitions = 3): Promise<AlertWorld> {
   const database = `alerts_test_${suffix}`;
   const clickhouse = createClickHouse(env);
   await clickhouse.command({ query: `CREATE DATABASE IF NOT EXISTS ${database}` });
-  // Until every environment runs `city-ops migrate`, the test applies migration 0100 to its own database.
-  for (const sql of statements({ city: database, restricted: database }))
-    await clickhouse.command({ query: sql });
+  // The test applies the alert (0100) and case (0300) migrations to its own database.
+  for (const migration of [statements, caseStatements])
+    for (const sql of migration({ city: database, restricted: database }))
+      await clickhouse.command({ query: sql });
   const topics = await ensureAlertTopics(env, partitions);
   const kafka = createKafka(env, `alerts-test-${suffix}`);
   return {
