@@ -52,19 +52,23 @@ export class CaseRoutes {
 
   /** Handles a /cases request; answers through `json`. */
   handle(request: IncomingMessage, url: URL, json: (status: number, body: unknown) => void): void {
-    if (request.method === 'GET') return this.#get(url, json);
-    if (request.method !== 'POST' || url.pathname !== '/cases/actions')
-      return json(405, { error: 'GET /cases, GET /cases/<id> or POST /cases/actions' });
+    if (request.method === 'GET') {
+      this.#get(url, json);
+      return;
+    }
+    if (request.method !== 'POST' || url.pathname !== '/cases/actions') {
+      json(405, { error: 'GET /cases, GET /cases/<id> or POST /cases/actions' });
+      return;
+    }
     let size = 0;
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY) {
+      // Past the limit the rest is read and dropped (not kept), so the client gets its 413 rather than a
+      // reset connection.
+      if (size <= MAX_BODY && size + chunk.length > MAX_BODY)
         json(413, { error: `a case action is at most ${MAX_BODY} bytes` });
-        request.destroy();
-        return;
-      }
-      chunks.push(chunk);
+      size += chunk.length;
+      if (size <= MAX_BODY) chunks.push(chunk);
     });
     request.on('end', () => {
       if (size > MAX_BODY) return;
@@ -78,7 +82,9 @@ export class CaseRoutes {
     const id = url.pathname.slice('/cases/'.length);
     if (url.pathname.startsWith('/cases/') && id) {
       const c = this.service.book.cases.get(id);
-      return c ? json(200, caseView(c)) : json(404, { error: `no case ${id}` });
+      if (c) json(200, caseView(c));
+      else json(404, { error: `no case ${id}` });
+      return;
     }
     const state = url.searchParams.get('state');
     const cases = [...this.service.book.cases.values()]
@@ -86,7 +92,7 @@ export class CaseRoutes {
       .sort((a, b) => b.opened_at - a.opened_at)
       .slice(0, 500)
       .map(caseView);
-    return json(200, { cases });
+    json(200, { cases });
   }
 
   async #post(

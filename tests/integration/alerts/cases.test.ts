@@ -206,6 +206,31 @@ ${(['prompt', 'never', 'late'] as const).map((d) => `  - { departments: [${d}], 
     expect(receivers.prompt.requests.every((r) => !r.body.includes('city.case.escalated'))).toBe(true);
   });
 
+  it('answers hostile requests clearly and goes on', async () => {
+    const url = `http://127.0.0.1:${run.statusPort()}/cases/actions`;
+    const post = async (body: string, headers: Record<string, string> = {}) => {
+      const response = await fetch(url, { method: 'POST', headers, body });
+      return { status: response.status, text: await response.text() };
+    };
+    expect(await post('not json')).toMatchObject({
+      status: 400,
+      text: expect.stringMatching(/not a case action/),
+    });
+    expect((await post(JSON.stringify({ department: 'prompt', action: 'explode' }))).status).toBe(400);
+    expect(await post(JSON.stringify({ department: 'prompt', action: 'acknowledge' }))).toMatchObject({
+      status: 401,
+      text: expect.stringMatching(/missing-headers/),
+    });
+    expect((await post(JSON.stringify({ department: 'nobody', action: 'acknowledge' }))).status).toBe(401);
+    expect((await post('x'.repeat(40_000))).status).toBe(413);
+    expect((await fetch(`http://127.0.0.1:${run.statusPort()}/cases/case_nothing`)).status).toBe(404);
+    expect((await act('prompt', { action: 'close', case_id: 'case_000000000000000000000000' })).status).toBe(
+      404,
+    );
+    const health = await fetch(`http://127.0.0.1:${run.statusPort()}/health`);
+    expect(health.status).toBe(200);
+  });
+
   it('loses and duplicates no case across a SIGKILL, and its indicators equal a recount', async () => {
     const alerts = Array.from({ length: 300 }, (_, i) =>
       firing(Object.values(DISTRICT)[i % 3]!, 100 + i * 45),
