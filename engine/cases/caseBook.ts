@@ -122,6 +122,21 @@ export class CaseBook {
     return events;
   }
 
+  /**
+   * What a crash may have cut short, done now: a decision's events go out in one send, but a send is not
+   * atomic, so a case rebuilt after a crash may end in `opened` or `reopened` without its dispatch, or be
+   * resolved with every alert resolved and not verified.
+   */
+  repair(config: CasesConfig, now: number): CaseEvent[] {
+    const events: CaseEvent[] = [];
+    const next: NextEvent = (c, fields) => this.#emit(events, c, fields);
+    for (const c of this.cases.values()) {
+      if (c.state === 'opened') this.#dispatch(c, config, now, next);
+      this.#autoVerify(c, now, next);
+    }
+    return events;
+  }
+
   /** Escalations due at `now`: each unacknowledged dispatch past its deadline goes one step up the chain. */
   due(config: CasesConfig, now: number): CaseEvent[] {
     const events: CaseEvent[] = [];

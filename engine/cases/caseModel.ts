@@ -125,7 +125,7 @@ export function applyCaseEvent(state: CaseState | undefined, e: CaseEvent): Case
       place: e.place,
       severity: e.severity || 'info',
       opened_at: e.at_ms,
-      last_alert_at: e.at_ms,
+      last_alert_at: 0,
       close_deadline: e.deadline_ms,
       alerts: new Map(),
       alert: undefined,

@@ -72,6 +72,10 @@ export class CaseService {
       kafkaJS: { acks: -1, idempotent: true },
     } as KafkaJS.ProducerConstructorConfig);
     await this.#producer.connect();
+    const repaired = this.book.repair(this.options.config().config.cases, Date.now());
+    if (repaired.length > 0)
+      logger.warn({ events: repaired.length }, 'finishing decisions a crash cut short');
+    await this.#persist(repaired);
     this.#consumer = kafka.consumer({
       kafkaJS: { groupId: this.options.groupId, fromBeginning: true, autoCommit: false },
       'js.consumer.max.batch.size': 500,
@@ -96,13 +100,26 @@ export class CaseService {
     alert_id?: string;
     note?: string;
   }): Promise<{ case: CaseState; changed: boolean } | CaseRefusal> {
-    return this.#serial(async () => {
-      const outcome = this.book.act(request, this.options.config().config.cases, Date.now());
-      if ('status' in outcome) return outcome;
-      await this.#persist(outcome.events);
-      this.counts.actions += outcome.events.length > 0 ? 1 : 0;
-      return { case: outcome.case, changed: outcome.events.length > 0 };
-    });
+    return this.#whenKnown(request.alert_id).then(() =>
+      this.#serial(async () => {
+        const outcome = this.book.act(request, this.options.config().config.cases, Date.now());
+        if ('status' in outcome) return outcome;
+        await this.#persist(outcome.events);
+        this.counts.actions += outcome.events.length > 0 ? 1 : 0;
+        return { case: outcome.case, changed: outcome.events.length > 0 };
+      }),
+    );
+  }
+
+  /**
+   * The dispatcher and this service read the outbox each at its own pace, so a department may answer an
+   * alert's webhook before its case is opened: an action naming an alert not seen yet waits for it a
+   * little (up to `waitMs`) before it is refused as unknown.
+   */
+  async #whenKnown(alertId: string | undefined, waitMs = 5_000): Promise<void> {
+    const deadline = Date.now() + waitMs;
+    while (alertId !== undefined && !this.book.caseOfAlert(alertId) && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 50));
   }
 
   async #onBatch({ batch }: KafkaJS.EachBatchPayload): Promise<void> {
@@ -142,14 +159,13 @@ export class CaseService {
       .filter((e) => e.type === 'escalated' && e.departments.length > 0)
       .flatMap((e) => this.#escalationNotice(e));
     try {
-      await this.#producer!.sendBatch({
-        topicMessages: [
-          {
-            topic: topics.caseEvents,
-            messages: events.map((e) => ({ key: e.case_id, value: JSON.stringify(e) })),
-          },
-          ...(notices.length > 0 ? [{ topic: topics.alerts, messages: notices }] : []),
-        ],
+      // Notices first: a crash between the two sends leaves an escalation not recorded, which the next
+      // process decides again and notices with the same event id (delivered once per endpoint, by the
+      // dispatcher's acknowledgements); the other order could record an escalation no one was told of.
+      if (notices.length > 0) await this.#producer!.send({ topic: topics.alerts, messages: notices });
+      await this.#producer!.send({
+        topic: topics.caseEvents,
+        messages: events.map((e) => ({ key: e.case_id, value: JSON.stringify(e) })),
       });
     } catch (error) {
       this.#die(error);

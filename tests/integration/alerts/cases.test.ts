@@ -58,6 +58,9 @@ describe('cases: dispatch, acknowledgement and escalation, through a SIGKILL', (
   let world: AlertWorld;
   let dir: string;
   let run: AlertsRun;
+  let promptAlert: string | undefined;
+  let neverAlert: string | undefined;
+  let lateAlert: string | undefined;
   const departments = ['prompt', 'never', 'late', 'duty', 'centre'] as const;
   const secret = (d: (typeof departments)[number]) => SECRETS[departments.indexOf(d) % SECRETS.length]!;
   const receivers = Object.fromEntries(
@@ -145,7 +148,7 @@ ${(['prompt', 'never', 'late'] as const).map((d) => `  - { departments: [${d}], 
 
   it('escalates on time what is not acknowledged, and takes acknowledgements twice or late', async () => {
     const alerts = (['prompt', 'never', 'late'] as const).map((d) => firing(DISTRICT[d], 0));
-    const [promptAlert, neverAlert, lateAlert] = alerts.map((a) => a.alert_id);
+    [promptAlert, neverAlert, lateAlert] = alerts.map((a) => a.alert_id);
     await publishToOutbox(world.kafka, world.topics.alerts, alerts);
     await waitFor('the prompt department to get its alert', () => receivers.prompt.delivered().size === 1);
     const first = await act('prompt', { action: 'acknowledge', alert_id: promptAlert });
@@ -269,18 +272,26 @@ ${(['prompt', 'never', 'late'] as const).map((d) => `  - { departments: [${d}], 
       expect(list.map((e) => e.seq)).toEqual(list.map((_, i) => i + 1));
 
     // Close the first case: resolve, verify and close, as its department and the centre.
-    const promptCase = events.find((e) => e.type === 'opened' && e.departments[0] === 'prompt')!.case_id;
+    const promptCase = events.find((e) => e.alert_id === promptAlert)!.case_id;
     expect((await act('prompt', { action: 'resolve', case_id: promptCase })).status).toBe(200);
     expect((await act('centre', { action: 'verify', case_id: promptCase })).status).toBe(200);
     expect((await act('centre', { action: 'close', case_id: promptCase })).status).toBe(200);
-    // Escalations go on for a few seconds after the restart: wait until the events stop coming.
-    let final = await caseEvents();
-    for (let stable = 0; stable < 3; ) {
-      await new Promise((r) => setTimeout(r, 1_000));
-      const now = await caseEvents();
-      stable = now.length === final.length ? stable + 1 : 0;
-      final = now;
-    }
+    // Escalations go on for a few seconds after the restart: wait until no case has a deadline left.
+    let pending: unknown[] = [];
+    await waitFor(
+      'every case acknowledged or at the end of the chain',
+      async () => {
+        const listed = (await (await fetch(`http://127.0.0.1:${run.statusPort()}/cases`)).json()) as {
+          cases: Array<{ acknowledge_by: string | null }>;
+        };
+        pending = listed.cases.filter((c) => c.acknowledge_by !== null);
+        return listed.cases.length === 303 && pending.length === 0;
+      },
+      60_000,
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}: ${JSON.stringify(pending.slice(0, 3))}`);
+    });
+    const final = await caseEvents();
     await waitFor('ClickHouse to hold every case event', async () => {
       const rows = await selectRows<{ n: string }>(
         world.clickhouse,

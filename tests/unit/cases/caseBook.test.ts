@@ -66,6 +66,16 @@ describe('cases: opening, grouping, escalation and actions (CaseBook)', () => {
     const later = alert('firing', { at: T0 + 51 * MIN });
     expect(book.onAlert(later, ['transport'], config, T0)[0]!.type).toBe('opened');
     expect(book.cases.size).toBe(3);
+    // Grouping is by the alerts' event time, whenever they are processed: a catch-up hours later groups
+    // as the alerts happened.
+    const catchUp = new CaseBook();
+    catchUp.onAlert(alert('firing', { at: T0 }), ['transport'], config, T0 + 300 * MIN);
+    expect(
+      types(catchUp.onAlert(alert('firing', { at: T0 + 290 * MIN }), ['transport'], config, T0 + 300 * MIN)),
+    ).toEqual(['opened', 'dispatched']);
+    expect(
+      types(catchUp.onAlert(alert('firing', { at: T0 + 10 * MIN }), ['transport'], config, T0 + 300 * MIN)),
+    ).toEqual(['joined']);
     // A replayed alert (the outbox read again after a crash) makes nothing.
     expect(book.onAlert(first, ['transport'], config, T0 + MIN)).toEqual([]);
   });
@@ -128,6 +138,19 @@ describe('cases: opening, grouping, escalation and actions (CaseBook)', () => {
       'dispatched',
     ]);
     expect(book.cases.get(id)!.state).toBe('dispatched');
+  });
+
+  it('finishes after a crash what a decision left half written: a dispatch, a verification', () => {
+    const book = new CaseBook();
+    const a = alert('firing');
+    const [opened] = book.onAlert(a, ['transport'], config, T0);
+    const rebuilt = new CaseBook();
+    rebuilt.record([opened!]); // the dispatch never reached the topic
+    const repaired = rebuilt.repair(config, T0 + MIN);
+    expect(repaired.map((e) => [e.type, e.seq, e.departments, e.deadline_ms])).toEqual([
+      ['dispatched', 2, ['transport'], T0 + MIN + 10 * MIN],
+    ]);
+    expect(rebuilt.repair(config, T0 + 2 * MIN)).toEqual([]);
   });
 
   it('reopens a resolved case when a related alert fires, and rebuilds the same cases from its events', () => {
