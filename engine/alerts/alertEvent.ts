@@ -51,6 +51,8 @@ export const AlertEventData = z
     /** An escalation: the case, and how far up the chain it went (1 = the first department of the chain). */
     case_id: z.string().optional(),
     escalation_level: z.number().int().positive().optional(),
+    /** Every department gets it (a change of the city's operating level). */
+    broadcast: z.boolean().optional(),
   })
   .strict();
 export type AlertEventData = z.infer<typeof AlertEventData>;
@@ -115,6 +117,7 @@ export function alertEventData(t: AlertTransition): AlertEventData {
     ...(t.window_start !== undefined ? { window_start: iso(t.window_start) } : {}),
     ...(t.window_end !== undefined ? { window_end: iso(t.window_end) } : {}),
     ...(t.department !== undefined ? { department: text(t.department) } : {}),
+    ...(t.broadcast ? { broadcast: true } : {}),
   };
   const checked = AlertEventData.safeParse(data);
   if (!checked.success) {

@@ -42,4 +42,6 @@ export interface AlertTransition {
   readonly window_end?: number;
   /** The department the alert is addressed to, besides the routes' (a grant request's provider). */
   readonly department?: string;
+  /** Goes to every department (the city's operating level). */
+  readonly broadcast?: boolean;
 }

@@ -8,6 +8,7 @@ import {
   caseEvent,
   caseIdOf,
 } from './caseModel.ts';
+import { LevelTracker } from './operatingLevel.ts';
 
 /** What a department or supervisor may do to a case, from which states, and what it leads to. */
 export const CASE_ACTIONS = {
@@ -44,12 +45,15 @@ export interface CaseRefusal {
  */
 export class CaseBook {
   readonly cases = new Map<string, CaseState>();
+  /** The open cases counted for the city's operating level. */
+  readonly level = new LevelTracker();
   readonly #caseOfAlert = new Map<string, string>();
 
   record(events: readonly CaseEvent[]): void {
     for (const e of events) {
       const state = applyCaseEvent(this.cases.get(e.case_id), e);
       this.cases.set(e.case_id, state);
+      this.level.update(state);
       if (e.alert_id) this.#caseOfAlert.set(e.alert_id, e.case_id);
     }
   }

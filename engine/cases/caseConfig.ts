@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Duration } from '../alerts/duration.ts';
+import { LevelRule } from './operatingLevel.ts';
 
 const PerSeverity = (info: number, warning: number, critical: number) =>
   z
@@ -29,6 +30,8 @@ export const CasesConfig = z
     escalation: z.array(z.string()).default([]),
     /** Departments that may verify and close cases (the operations centre). */
     supervisors: z.array(z.string()).default([]),
+    /** The city's operating level from the open cases (operatingLevel.ts); none: no level is kept. */
+    levels: z.array(LevelRule).default([]),
   })
   .prefault({});
 export type CasesConfig = z.infer<typeof CasesConfig>;

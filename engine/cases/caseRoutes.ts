@@ -40,7 +40,8 @@ export function caseView(c: CaseState) {
  *   signed by the department with the secret of one of its webhook endpoints: Standard Webhooks, the
  *   scheme of the alerts in reverse. Answered after the action's event is written; a repeated request
  *   (same `webhook-id`) or a repeated action changes nothing and answers the case as it is.
- * - `GET /cases?state=`: the cases, newest first (at most 500); `GET /cases/<id>`: one case.
+ * - `GET /cases?state=`: the city's operating level and the cases, newest first (at most 500);
+ *   `GET /cases/<id>`: one case.
  */
 export class CaseRoutes {
   readonly #verifiers = new Map<string, { secrets: string; verifier: WebhookVerifier }>();
@@ -92,7 +93,11 @@ export class CaseRoutes {
       .sort((a, b) => b.opened_at - a.opened_at)
       .slice(0, 500)
       .map(caseView);
-    json(200, { cases });
+    const level = this.service.level();
+    json(200, {
+      level: { ...level, since: level.since === 0 ? null : new Date(level.since).toISOString() },
+      cases,
+    });
   }
 
   async #post(

@@ -15,6 +15,8 @@ import type { KafkaClient } from '../connectors/kafka/client.ts';
 import type { Logger } from '../observability/logger.ts';
 import { type CaseAction, CaseBook, type CaseRefusal } from './caseBook.ts';
 import { CaseEvent, type CaseState } from './caseModel.ts';
+import { LevelAnnouncer } from './levelAnnouncer.ts';
+import { LEVEL_RULE_ID } from './operatingLevel.ts';
 
 export interface CaseServiceOptions {
   readonly kafka: KafkaClient;
@@ -27,6 +29,8 @@ export interface CaseServiceOptions {
   readonly clickhouse?: { client: ClickHouseClient; database: string };
   /** How often deadlines are checked, ms (default 1000). */
   readonly tickMs?: number;
+  /** How often the operating level in force is announced again, ms (default 5 min; the map reads 1 h). */
+  readonly announceMs?: number;
   /** Called once when the service cannot go on (a write to Kafka failed): the process should exit. */
   readonly onFatal?: (error: unknown) => void;
 }
@@ -53,8 +57,32 @@ export class CaseService {
   #flushing: Promise<void> | undefined;
   #flushTimer: NodeJS.Timeout | undefined;
   readonly counts = { alerts: 0, events: 0, escalations: 0, actions: 0 };
+  readonly #levels: LevelAnnouncer;
+  #announceTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly options: CaseServiceOptions) {}
+  constructor(private readonly options: CaseServiceOptions) {
+    this.#levels = new LevelAnnouncer(
+      () => options.config().config.cases.levels,
+      (events) => this.#toOutbox(events),
+    );
+  }
+
+  /** The city's operating level now, and since when (epoch ms; 0: never changed). */
+  level() {
+    return this.#levels.current();
+  }
+
+  async #toOutbox(events: AlertCloudEvent[]): Promise<void> {
+    try {
+      await this.#producer!.send({
+        topic: this.options.topics.alerts,
+        messages: events.map((e) => ({ key: e.data.alert_id, value: JSON.stringify(e) })),
+      });
+    } catch (error) {
+      this.#die(error);
+      throw error;
+    }
+  }
 
   async start(): Promise<void> {
     const { kafka, topics, logger } = this.options;
@@ -64,7 +92,7 @@ export class CaseService {
       if (parsed.success) rebuilt.push(parsed.data);
       else logger.error({ error: parsed.error.message.slice(0, 300) }, 'a case event is malformed; skipped');
     });
-    this.book.record(rebuilt);
+    this.#levels.replay(rebuilt, this.book);
     // Written again: what a crash kept from ClickHouse collapses on its key.
     this.#rows.push(...rebuilt.map(caseEventRow));
     logger.info({ cases: this.book.cases.size, events: rebuilt.length }, 'cases rebuilt from their events');
@@ -85,6 +113,11 @@ export class CaseService {
     await this.#consumer.run({ eachBatch: (payload) => this.#serial(() => this.#onBatch(payload)) });
     this.#timer = setInterval(() => void this.#serial(() => this.#escalate()), this.options.tickMs ?? 1000);
     this.#flushTimer = setInterval(() => void this.flush(), 500);
+    await this.#serial(() => this.#levels.announce());
+    this.#announceTimer = setInterval(
+      () => void this.#serial(() => this.#levels.announce()).catch(() => {}),
+      this.options.announceMs ?? 5 * 60_000,
+    );
   }
 
   /** Whether the service still works; the reason when not. */
@@ -132,7 +165,7 @@ export class CaseService {
       } catch {
         continue; // the dispatcher logs and counts what is not an alert CloudEvent
       }
-      if (alert.type === ALERT_EVENT_TYPES.escalated) continue;
+      if (alert.type === ALERT_EVENT_TYPES.escalated || alert.data.rule === LEVEL_RULE_ID) continue;
       this.counts.alerts += 1;
       const routed = [...new Set(routeAlert(loaded, alert.data).map((e) => e.department))];
       events.push(...this.book.onAlert(alert, routed, loaded.config.cases, Date.now()));
@@ -172,6 +205,8 @@ export class CaseService {
       throw error;
     }
     this.counts.events += events.length;
+    // The change is dated by the event that made it, as a rebuild dates it: the same level alert after a restart.
+    await this.#levels.check(this.book, Math.max(...events.map((e) => e.at_ms)));
     this.#rows.push(...events.map(caseEventRow));
   }
 
@@ -237,6 +272,7 @@ export class CaseService {
   async stop(): Promise<void> {
     clearInterval(this.#timer);
     clearInterval(this.#flushTimer);
+    clearInterval(this.#announceTimer);
     await this.#queue;
     await this.#consumer?.disconnect().catch(() => {});
     await this.flush();

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AlertCloudEvent } from '../../../engine/alerts/alertEvent.ts';
 import { alertId } from '../../../engine/alerts/alertIdentity.ts';
 import { readTopicToEnd } from '../../../engine/alerts/alertKafka.ts';
 import type { AlertTransition } from '../../../engine/alerts/alertTransition.ts';
@@ -41,6 +42,14 @@ function firing(district: string, minute: number): AlertTransition {
     threshold: 12,
     started_at: started,
   };
+}
+
+/** The CloudEvents a receiver accepted of one type, or of one rule's alerts. */
+function received(receiver: TestReceiver, typeOrRule: string): AlertCloudEvent[] {
+  return receiver.requests
+    .filter((r) => r.verdict === 'accepted')
+    .map((r) => JSON.parse(r.body) as AlertCloudEvent)
+    .filter((e) => e.type === typeOrRule || e.data.rule === typeOrRule);
 }
 
 function byCaseOf(events: readonly CaseEvent[]): Map<string, CaseEvent[]> {
@@ -94,6 +103,7 @@ ${(['prompt', 'never', 'late'] as const).map((d) => `  - { departments: [${d}], 
   ack_within: { warning: ${ACK_WITHIN_MS}ms }
   escalation: [duty, centre]
   supervisors: [centre]
+  levels: [{ level: 2, open: 2 }, { level: 3, open: 100 }]
 `;
   const act = async (
     department: (typeof departments)[number],
@@ -150,7 +160,10 @@ ${(['prompt', 'never', 'late'] as const).map((d) => `  - { departments: [${d}], 
     const alerts = (['prompt', 'never', 'late'] as const).map((d) => firing(DISTRICT[d], 0));
     [promptAlert, neverAlert, lateAlert] = alerts.map((a) => a.alert_id);
     await publishToOutbox(world.kafka, world.topics.alerts, alerts);
-    await waitFor('the prompt department to get its alert', () => receivers.prompt.delivered().size === 1);
+    await waitFor(
+      'the prompt department to get its alert',
+      () => received(receivers.prompt, 'slow').length === 1,
+    );
     const first = await act('prompt', { action: 'acknowledge', alert_id: promptAlert });
     expect(first).toMatchObject({ status: 200, body: { state: 'acknowledged', changed: true } });
     const twice = await act('prompt', { action: 'acknowledge', alert_id: promptAlert });
@@ -162,14 +175,14 @@ ${(['prompt', 'never', 'late'] as const).map((d) => `  - { departments: [${d}], 
 
     await waitFor(
       'the duty leader to get two escalations',
-      () => receivers.duty.delivered().size === 2,
+      () => received(receivers.duty, 'city.case.escalated').length === 2,
       30_000,
     );
     const late = await act('late', { action: 'acknowledge', alert_id: lateAlert });
     expect(late).toMatchObject({ status: 200, body: { state: 'acknowledged', level: 1 } });
     await waitFor(
       'the centre to get the unacknowledged case',
-      () => receivers.centre.delivered().size === 1,
+      () => received(receivers.centre, 'city.case.escalated').length === 1,
       30_000,
     );
     await new Promise((r) => setTimeout(r, ACK_WITHIN_MS + 2 * TICK_MS));
@@ -201,12 +214,19 @@ ${(['prompt', 'never', 'late'] as const).map((d) => `  - { departments: [${d}], 
       [3, []],
     ]);
     // The escalation webhooks: signed like alerts, addressed to the chain, naming the case.
-    const notices = receivers.duty.requests
-      .filter((r) => r.verdict === 'accepted')
-      .map((r) => JSON.parse(r.body));
+    const notices = received(receivers.duty, 'city.case.escalated');
     expect(notices.map((n) => n.type)).toEqual(['city.case.escalated', 'city.case.escalated']);
     expect(notices.map((n) => n.data.escalation_level)).toEqual([1, 1]);
     expect(receivers.prompt.requests.every((r) => !r.body.includes('city.case.escalated'))).toBe(true);
+    // Three cases open: the city went to level 2, and every department was told, once.
+    for (const r of Object.values(receivers))
+      expect(received(r, 'operating-level').map((e) => [e.type, e.data.value])).toEqual([
+        ['city.alert.firing', 2],
+      ]);
+    const listed = (await (await fetch(`http://127.0.0.1:${run.statusPort()}/cases`)).json()) as {
+      level: { level: number; open: number };
+    };
+    expect(listed.level).toMatchObject({ level: 2, open: 3 });
   });
 
   it('answers hostile requests clearly and goes on', async () => {
@@ -292,6 +312,15 @@ ${(['prompt', 'never', 'late'] as const).map((d) => `  - { departments: [${d}], 
       throw new Error(`${error.message}: ${JSON.stringify(pending.slice(0, 3))}`);
     });
     const final = await caseEvents();
+    // Level 3 since the 100th open case: announced before the kill or after it, one alert, told once.
+    await waitFor('every department told of level 3', () =>
+      Object.values(receivers).every((r) => received(r, 'operating-level').some((e) => e.data.value === 3)),
+    );
+    for (const r of Object.values(receivers)) {
+      const levels = received(r, 'operating-level');
+      expect(levels.filter((e) => e.data.value === 3 && e.type === 'city.alert.firing')).toHaveLength(1);
+      expect(levels.filter((e) => e.data.value === 2 && e.type === 'city.alert.resolved')).toHaveLength(1);
+    }
     await waitFor('ClickHouse to hold every case event', async () => {
       const rows = await selectRows<{ n: string }>(
         world.clickhouse,
