@@ -13,6 +13,7 @@ import { vehiclesLayer } from './layers/vehiclesLayer.ts';
 import { type ConnectionState, LiveClient } from './liveClient.ts';
 import { type Incident, MapStore } from './mapStore.ts';
 import { renderAlertFeed } from './panels/alertFeed.ts';
+import { mountCases, operatingLevel } from './panels/casesPanel.ts';
 import { type ControlState, renderControls } from './panels/controls.ts';
 import { renderDistrictDetail, renderIncidentDetail } from './panels/detailPanel.ts';
 import { renderDistrictPanel } from './panels/districtPanel.ts';
@@ -305,6 +306,9 @@ async function boot(): Promise<void> {
     );
     renderControls(el('controls'), controls, choroplethMax(), (next) => void applyControls(next));
     renderAlertFeed(el('alerts'), store.alerts.values(), districtName);
+    const level = operatingLevel(store.alerts.values());
+    el('level').dataset['level'] = String(level);
+    el('level').textContent = `${t('level')} ${level}`;
     renderDistrictPanel(
       el('district-panel'),
       codes,
@@ -385,6 +389,7 @@ async function boot(): Promise<void> {
   }
 
   mountGovernance(token, reportError);
+  mountCases(token, (place) => (names.has(place) ? districtName(place) : place), reportError);
   Object.assign(window, { __cityOps: { client, store, map, overlay, perf, controls, applyControls } });
   subscribe();
   client.start();

@@ -334,15 +334,16 @@ export const AlertConfigSchema = z
         }
       });
     });
-    for (const list of ['escalation', 'supervisors'] as const)
-      config.cases[list].forEach((id, i) => {
-        if (!departments.has(id))
-          ctx.addIssue({
-            code: 'custom',
-            path: ['cases', list, i],
-            message: `unknown department '${id}'; known: ${[...departments].join(', ')}`,
-          });
-      });
+    // Escalations are delivered to the department's endpoints: it must have some. A supervisor may also be
+    // the operations centre, which acts on the map's console without an endpoint.
+    config.cases.escalation.forEach((id, i) => {
+      if (!departments.has(id))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['cases', 'escalation', i],
+          message: `unknown department '${id}'; known: ${[...departments].join(', ')}`,
+        });
+    });
   });
 
 /** A validated alert configuration (durations in ms, defaults filled in). */

@@ -12,6 +12,8 @@ import { internalTopic } from '../contract/topics.ts';
  * - `evaluatorState` (`city.alert-evaluator-state`, compacted): the evaluator's snapshots.
  * - `caseEvents` (`city.case-events`, kept until deleted): every event of every case, keyed by case id
  *   (docs/cases.md); the case service rebuilds its cases from it.
+ * - `caseActions` (`city.case-actions`, 7 days): actions taken on the map's console, which only the map
+ *   server writes and the case service applies.
  */
 export function alertTopics(prefix = '') {
   return {
@@ -20,6 +22,7 @@ export function alertTopics(prefix = '') {
     deadLetters: internalTopic('alertDeadLetters', prefix),
     evaluatorState: internalTopic('alertEvaluatorState', prefix),
     caseEvents: internalTopic('caseEvents', prefix),
+    caseActions: internalTopic('caseActions', prefix),
   } as const;
 }
 

@@ -18,6 +18,12 @@ export const CASE_ACTIONS = {
   verify: { from: ['resolved'], event: 'verified', supervisor: true },
   close: { from: ['verified'], event: 'closed', supervisor: true },
   reopen: { from: ['resolved', 'verified', 'closed'], event: 'reopened', supervisor: true },
+  /** Dispatches the case to another department (`to`), with a new acknowledgement deadline. */
+  assign: {
+    from: ['opened', 'dispatched', 'acknowledged', 'in_progress', 'resolved'],
+    event: 'dispatched',
+    supervisor: true,
+  },
 } as const;
 export type CaseAction = keyof typeof CASE_ACTIONS;
 
@@ -48,9 +54,11 @@ export class CaseBook {
   /** The open cases counted for the city's operating level. */
   readonly level = new LevelTracker();
   readonly #caseOfAlert = new Map<string, string>();
+  readonly #actions = new Set<string>();
 
   record(events: readonly CaseEvent[]): void {
     for (const e of events) {
+      if (e.action_id) this.#actions.add(e.action_id);
       const state = applyCaseEvent(this.cases.get(e.case_id), e);
       this.cases.set(e.case_id, state);
       this.level.update(state);
@@ -163,7 +171,16 @@ export class CaseBook {
 
   /** A department's (or supervisor's) action on a case, named by case id or by one of its alerts' ids. */
   act(
-    request: { department: string; action: CaseAction; case_id?: string; alert_id?: string; note?: string },
+    request: {
+      department: string;
+      action: CaseAction;
+      case_id?: string;
+      alert_id?: string;
+      to?: string;
+      note?: string;
+      /** A console action's id: one already applied changes nothing. */
+      action_id?: string;
+    },
     config: CasesConfig,
     now: number,
   ): { case: CaseState; events: CaseEvent[] } | CaseRefusal {
@@ -175,6 +192,7 @@ export class CaseBook {
           : undefined;
     if (!c)
       return { status: 404, message: 'no such case (give case_id, or the alert_id of one of its alerts)' };
+    if (request.action_id && this.#actions.has(request.action_id)) return { case: c, events: [] };
     const rule = CASE_ACTIONS[request.action];
     const supervisor = config.supervisors.includes(request.department);
     if (rule.supervisor ? !supervisor : !supervisor && !c.departments.has(request.department))
@@ -187,14 +205,29 @@ export class CaseBook {
     // Doing again what was done, or what the case has gone past (an acknowledgement repeated after the
     // work started), changes nothing and is not an error.
     const done = LIFECYCLE.indexOf(rule.event as CaseStateName);
-    if (done >= 0 && LIFECYCLE.indexOf(c.state) >= done) return { case: c, events: [] };
+    if (request.action !== 'assign' && done >= 0 && LIFECYCLE.indexOf(c.state) >= done)
+      return { case: c, events: [] };
+    if (request.action === 'assign' && !request.to)
+      return { status: 409, message: 'assign needs `to`, the department that takes the case' };
     if (!(rule.from as readonly string[]).includes(c.state))
       return {
         status: 409,
         message: `case ${c.id} is ${c.state}: ${request.action} needs ${rule.from.join(' or ')}`,
       };
     const events: CaseEvent[] = [];
-    const next: NextEvent = (s, fields) => this.#emit(events, s, fields);
+    const action_id = request.action_id ?? '';
+    const next: NextEvent = (s, fields) => this.#emit(events, s, { action_id, ...fields });
+    if (request.action === 'assign') {
+      next(c, {
+        type: 'dispatched',
+        at_ms: now,
+        by: request.department,
+        departments: [request.to!],
+        deadline_ms: now + config.ack_within[c.severity],
+        note: request.note ?? '',
+      });
+      return { case: c, events };
+    }
     next(c, { type: rule.event, at_ms: now, by: request.department, note: request.note ?? '' });
     if (rule.event === 'reopened') this.#dispatch(c, config, now, next);
     if (rule.event === 'resolved') this.#autoVerify(c, now, next);

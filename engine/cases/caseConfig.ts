@@ -28,8 +28,11 @@ export const CasesConfig = z
      * to do not acknowledge in time: e.g. the duty leader, then the operations centre.
      */
     escalation: z.array(z.string()).default([]),
-    /** Departments that may verify and close cases (the operations centre). */
-    supervisors: z.array(z.string()).default([]),
+    /**
+     * Who may verify, close, reopen and assign cases: the operations centre (the map's operator), and
+     * departments of this file, which act by signed requests.
+     */
+    supervisors: z.array(z.string()).default(['operations-centre']),
     /** The city's operating level from the open cases (operatingLevel.ts); none: no level is kept. */
     levels: z.array(LevelRule).default([]),
   })

@@ -43,6 +43,8 @@ export const CaseEvent = z.strictObject({
   note: z.string().max(500),
   /** opened / joined: the alert's CloudEvent data as JSON (no personal data, by its schema); else ''. */
   alert: z.string(),
+  /** The console action that made it (its id), so that an action read twice is applied once; else ''. */
+  action_id: z.string().max(64),
 });
 export type CaseEvent = z.infer<typeof CaseEvent>;
 
@@ -99,6 +101,7 @@ export function caseEvent(
     deadline_ms: 0,
     note: '',
     alert: '',
+    action_id: '',
     ...fields,
   };
 }

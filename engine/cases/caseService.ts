@@ -15,6 +15,7 @@ import type { KafkaClient } from '../connectors/kafka/client.ts';
 import type { Logger } from '../observability/logger.ts';
 import { type CaseAction, CaseBook, type CaseRefusal } from './caseBook.ts';
 import { CaseEvent, type CaseState } from './caseModel.ts';
+import { ConsoleAction } from './caseRoutes.ts';
 import { LevelAnnouncer } from './levelAnnouncer.ts';
 import { LEVEL_RULE_ID } from './operatingLevel.ts';
 
@@ -56,7 +57,7 @@ export class CaseService {
   #rows: Record<string, unknown>[] = [];
   #flushing: Promise<void> | undefined;
   #flushTimer: NodeJS.Timeout | undefined;
-  readonly counts = { alerts: 0, events: 0, escalations: 0, actions: 0 };
+  readonly counts = { alerts: 0, events: 0, escalations: 0, actions: 0, refused: 0 };
   readonly #levels: LevelAnnouncer;
   #announceTimer: NodeJS.Timeout | undefined;
 
@@ -109,7 +110,7 @@ export class CaseService {
       'js.consumer.max.batch.size': 500,
     } as KafkaJS.ConsumerConstructorConfig);
     await this.#consumer.connect();
-    await this.#consumer.subscribe({ topics: [topics.alerts] });
+    await this.#consumer.subscribe({ topics: [topics.alerts, topics.caseActions] });
     await this.#consumer.run({ eachBatch: (payload) => this.#serial(() => this.#onBatch(payload)) });
     this.#timer = setInterval(() => void this.#serial(() => this.#escalate()), this.options.tickMs ?? 1000);
     this.#flushTimer = setInterval(() => void this.flush(), 500);
@@ -131,6 +132,7 @@ export class CaseService {
     action: CaseAction;
     case_id?: string;
     alert_id?: string;
+    to?: string;
     note?: string;
   }): Promise<{ case: CaseState; changed: boolean } | CaseRefusal> {
     return this.#whenKnown(request.alert_id).then(() =>
@@ -158,24 +160,56 @@ export class CaseService {
   async #onBatch({ batch }: KafkaJS.EachBatchPayload): Promise<void> {
     const loaded = this.options.config();
     const events: CaseEvent[] = [];
-    for (const message of batch.messages) {
-      let alert: AlertCloudEvent;
-      try {
-        alert = parseAlertCloudEvent(message.value?.toString() ?? '');
-      } catch {
-        continue; // the dispatcher logs and counts what is not an alert CloudEvent
+    if (batch.topic === this.options.topics.caseActions) events.push(...this.#consoleActions(batch.messages));
+    else
+      for (const message of batch.messages) {
+        let alert: AlertCloudEvent;
+        try {
+          alert = parseAlertCloudEvent(message.value?.toString() ?? '');
+        } catch {
+          continue; // the dispatcher logs and counts what is not an alert CloudEvent
+        }
+        if (alert.type === ALERT_EVENT_TYPES.escalated || alert.data.rule === LEVEL_RULE_ID) continue;
+        this.counts.alerts += 1;
+        const routed = [...new Set(routeAlert(loaded, alert.data).map((e) => e.department))];
+        events.push(...this.book.onAlert(alert, routed, loaded.config.cases, Date.now()));
       }
-      if (alert.type === ALERT_EVENT_TYPES.escalated || alert.data.rule === LEVEL_RULE_ID) continue;
-      this.counts.alerts += 1;
-      const routed = [...new Set(routeAlert(loaded, alert.data).map((e) => e.department))];
-      events.push(...this.book.onAlert(alert, routed, loaded.config.cases, Date.now()));
-    }
     await this.#persist(events);
     const last = batch.messages.at(-1);
     if (last)
       await this.#consumer!.commitOffsets([
         { topic: batch.topic, partition: batch.partition, offset: String(BigInt(last.offset) + 1n) },
       ]);
+  }
+
+  /**
+   * Actions taken on the map's console: only the map server may write the topic, and it wrote the
+   * department its token stands for. One it cannot apply is logged and counted, and changes nothing.
+   */
+  #consoleActions(messages: KafkaJS.KafkaMessage[]): CaseEvent[] {
+    const events: CaseEvent[] = [];
+    for (const message of messages) {
+      let action: ConsoleAction;
+      try {
+        action = ConsoleAction.parse(JSON.parse(message.value?.toString() ?? ''));
+      } catch (error) {
+        this.options.logger.error(
+          { offset: message.offset, error: String(error).slice(0, 300) },
+          'not a console action; skipped',
+        );
+        this.counts.refused += 1;
+        continue;
+      }
+      const outcome = this.book.act(action, this.options.config().config.cases, Date.now());
+      if ('status' in outcome) {
+        this.counts.refused += 1;
+        this.options.logger.warn({ action, refusal: outcome }, 'a console action was refused');
+        continue;
+      }
+      this.counts.actions += outcome.events.length > 0 ? 1 : 0;
+      events.push(...outcome.events);
+    }
+    return events;
   }
 
   async #escalate(): Promise<void> {

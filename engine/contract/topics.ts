@@ -24,6 +24,7 @@ export const INTERNAL_TOPICS = {
   alertDeadLetters: 'city.alert-dead-letters',
   alertEvaluatorState: 'city.alert-evaluator-state',
   caseEvents: 'city.case-events',
+  caseActions: 'city.case-actions',
 } as const;
 
 export type InternalTopicName = keyof typeof INTERNAL_TOPICS;
@@ -72,6 +73,8 @@ export function topicSettings(topic: string): Array<{ name: string; value: strin
       { name: 'cleanup.policy', value: 'compact,delete' },
       { name: 'retention.ms', value: String(7 * DAY_MS) },
     ];
+  if (topic.endsWith(INTERNAL_TOPICS.caseActions))
+    return [{ name: 'retention.ms', value: String(7 * DAY_MS) }];
   if (topic.endsWith(INTERNAL_TOPICS.alertDeadLetters))
     return [{ name: 'retention.ms', value: String(30 * DAY_MS) }];
   if (topic.endsWith(INTERNAL_TOPICS.alertEvaluatorState))

@@ -8,6 +8,7 @@ import type { ClickHouseClient } from '../connectors/clickhouse/client.ts';
 import { isCityOpsError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Basemap } from './basemap.ts';
+import type { CaseConsole } from './caseConsole.ts';
 import type { Principal } from './fanoutHub.ts';
 import { answerGovernance } from './governanceRoute.ts';
 import { HISTORY_MINUTES, type HistoryTables, queryHistory } from './historyQuery.ts';
@@ -60,12 +61,17 @@ export interface HttpRouteContext {
     | undefined;
   /** Authorises a governance request like `history`; null when the server has no ClickHouse. */
   governance(res: uWS.HttpResponse, req: uWS.HttpRequest): Parameters<typeof answerGovernance>[2] | undefined;
+  /** Authorises a case console request like `history`; null when the server has no Kafka. */
+  cases(
+    res: uWS.HttpResponse,
+    req: uWS.HttpRequest,
+  ): { console: CaseConsole; principal: Principal } | null | undefined;
   /** Told of each history answer, to record it in the exchange ledger. */
   readonly ledger?: Pick<MapLedger, 'history'>;
 }
 
 /**
- * The map server's HTTP routes: `/health`, `/metrics`, `/api/districts`, `/api/history`, `/api/governance`, the offline basemap
+ * The map server's HTTP routes: `/health`, `/metrics`, `/api/districts`, `/api/history`, `/api/governance`, `/api/cases`, the offline basemap
  * and the page's files. Every handler is guarded (`guarded`): an exception answers 500 and is counted, and
  * the server goes on serving; a path with a malformed escape answers 400.
  */
@@ -116,6 +122,28 @@ export function registerHttpRoutes(app: uWS.TemplatedApp, context: HttpRouteCont
   });
 
   get('/api/history', (res, req) => history(res, req, context));
+  const noConsole = JSON.stringify({ note: 'the case console needs Kafka, and this server runs without it' });
+  get('/api/cases', (res, req) => {
+    const target = context.cases(res, req);
+    if (target === null) send(res, '404 Not Found', 'application/json', noConsole);
+    else if (target)
+      send(res, '200 OK', 'application/json', JSON.stringify(target.console.list(target.principal)), {
+        'Cache-Control': 'no-store',
+      });
+  });
+  app.post(
+    '/api/cases/actions',
+    guarded(
+      '/api/cases/actions',
+      (res, req) => {
+        const target = context.cases(res, req);
+        if (target === null) send(res, '404 Not Found', 'application/json', noConsole);
+        else if (target) target.console.act(res, target.principal);
+      },
+      logger,
+      (route) => metrics.httpErrors.inc({ route }),
+    ),
+  );
   get('/api/governance', (res, req) => {
     const target = context.governance(res, req);
     if (target !== undefined) answerGovernance(res, req, target);

@@ -11,6 +11,7 @@ import { createLogger, type Logger } from '../observability/logger.ts';
 import { type AggregatesReader, startAggregatesReader } from './aggregatesReader.ts';
 import type { AlertEntity } from './alertEvent.ts';
 import { loadBasemap } from './basemap.ts';
+import { CaseConsole } from './caseConsole.ts';
 import { loadDistrictBoundaries } from './districtBoundaries.ts';
 import { type ClientSession, FanoutHub, type FanoutOptions, type Principal } from './fanoutHub.ts';
 import { GovernanceFigures } from './governanceRoute.ts';
@@ -167,6 +168,7 @@ export async function startMapServer(options: MapServerOptions): Promise<MapServ
     options.history === false
       ? undefined
       : (options.history?.client ?? createClickHouse(options.env, 'analyst', { requestTimeoutMs: 15_000 }));
+  let cases: CaseConsole | undefined;
   const governance =
     historyClient && new GovernanceFigures(historyClient, historyTables.database, metrics, logger);
   governance?.start();
@@ -303,8 +305,9 @@ export async function startMapServer(options: MapServerOptions): Promise<MapServ
       const readerHealth = reader?.health();
       const kafkaOk = options.kafka === false || readerHealth?.ok === true;
       const access = options.access?.health?.();
+      const casesHealth = cases?.health();
       return {
-        ok: kafkaOk && access?.ok !== false,
+        ok: kafkaOk && access?.ok !== false && casesHealth?.ok !== false,
         body: {
           status: !kafkaOk
             ? reader
@@ -314,6 +317,7 @@ export async function startMapServer(options: MapServerOptions): Promise<MapServ
               ? 'grants unreadable'
               : 'ok',
           ...(access ? { access } : {}),
+          ...(casesHealth ? { cases: casesHealth } : {}),
           ...(readerHealth ? { kafka_lag: readerHealth.lag, kafka_detail: readerHealth.detail } : {}),
           epoch: hub.epoch,
           clients: hub.clientCount,
@@ -337,6 +341,11 @@ export async function startMapServer(options: MapServerOptions): Promise<MapServ
       const refused = historyRefusals(principal, options.access?.policy);
       return { client: historyClient, tables: historyTables, refused, principal };
     },
+    cases: (res, req) => {
+      const principal = httpPrincipal(res, req, '/api/cases');
+      if (!principal) return undefined;
+      return cases ? { console: cases, principal } : null;
+    },
     governance: (res, req) => {
       const principal = httpPrincipal(res, req, '/api/governance');
       if (!principal) return undefined;
@@ -354,6 +363,11 @@ export async function startMapServer(options: MapServerOptions): Promise<MapServ
   let reader: AggregatesReader | undefined;
   if (options.kafka !== false) {
     try {
+      cases = await CaseConsole.start(
+        options.env,
+        options.topicPrefix ?? options.env.CITY_OPS_TOPIC_PREFIX,
+        logger,
+      );
       reader = await startAggregatesReader({
         env: options.env,
         logger,
@@ -398,6 +412,7 @@ export async function startMapServer(options: MapServerOptions): Promise<MapServ
         clearInterval(recheck);
         governance?.stop();
         await reader?.stop();
+        await cases?.stop();
         uWS.us_listen_socket_close(listenSocket);
         hub.stop();
         closeApp(app);

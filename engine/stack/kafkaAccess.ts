@@ -31,6 +31,7 @@ export const TOPIC_ACCESS: Readonly<Record<string, Partial<Record<KafkaPrincipal
   [INTERNAL_TOPICS.alertDeadLetters]: { alerts: BOTH },
   [INTERNAL_TOPICS.alertEvaluatorState]: { alerts: BOTH },
   [INTERNAL_TOPICS.caseEvents]: { alerts: BOTH, map: READS },
+  [INTERNAL_TOPICS.caseActions]: { map: WRITES, alerts: READS },
 };
 
 /**

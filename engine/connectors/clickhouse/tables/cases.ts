@@ -23,6 +23,7 @@ export const caseEvents: TableDefinition = {
     'deadline_ms UInt64',
     'note String',
     'alert String',
+    'action_id String',
   ],
   engine: 'ReplacingMergeTree PARTITION BY toYYYYMM(at) ORDER BY (case_id, seq)',
 };

@@ -1,0 +1,161 @@
+import type uWS from 'uWebSockets.js';
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { KafkaJS } from '@confluentinc/kafka-javascript';
+import { z } from 'zod';
+import { OPERATOR_CONSUMER } from '../access/mapLedger.ts';
+import { CASE_ACTIONS, CaseBook } from '../cases/caseBook.ts';
+import { CaseEvent } from '../cases/caseModel.ts';
+import { type CaseActionRequest, caseView } from '../cases/caseRoutes.ts';
+import type { Environment } from '../config/environment.ts';
+import { createKafka, ensureTopics } from '../connectors/kafka/client.ts';
+import { internalTopic } from '../contract/topics.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { Principal } from './fanoutHub.ts';
+import { send } from './httpGuard.ts';
+
+const MAX_BODY = 16 * 1024;
+/** What a department may do from the console; verifying, closing, reopening and assigning are the centre's. */
+const DEPARTMENT_ACTIONS = new Set(['acknowledge', 'start', 'resolve']);
+
+const ConsoleRequest = z.strictObject({
+  action: z.enum(Object.keys(CASE_ACTIONS) as [keyof typeof CASE_ACTIONS, ...(keyof typeof CASE_ACTIONS)[]]),
+  case_id: z.string().max(64),
+  to: z.string().min(1).max(64).optional(),
+  note: z.string().max(500).optional(),
+});
+
+/**
+ * The map's case console (docs/cases.md): the cases, folded from `city.case-events` as the case service
+ * writes them, and the actions of the staff, written to `city.case-actions` for the case service to
+ * apply. The operator's token acts as the operations centre; a department's token as that department,
+ * on the cases dispatched to it, and only to acknowledge, start and resolve.
+ */
+export class CaseConsole {
+  readonly book = new CaseBook();
+  #consumer: KafkaJS.Consumer | undefined;
+  #producer: KafkaJS.Producer | undefined;
+  #failed: string | undefined;
+
+  constructor(
+    private readonly topics: { events: string; actions: string },
+    private readonly logger: Logger,
+  ) {}
+
+  static async start(env: Environment, prefix: string, logger: Logger): Promise<CaseConsole> {
+    const topics = {
+      events: internalTopic('caseEvents', prefix),
+      actions: internalTopic('caseActions', prefix),
+    };
+    await ensureTopics(env, Object.values(topics));
+    const cases = new CaseConsole(topics, logger);
+    const kafka = createKafka(env, 'city-ops-map-cases', logger);
+    cases.#producer = kafka.producer({ kafkaJS: { acks: -1 } } as KafkaJS.ProducerConstructorConfig);
+    await cases.#producer.connect();
+    // Every map server folds every case: a group of its own, from the beginning, committing nothing.
+    const groupId = `city-ops-map-cases-${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+    cases.#consumer = kafka.consumer({
+      kafkaJS: { groupId, fromBeginning: true, autoCommit: false },
+    } as KafkaJS.ConsumerConstructorConfig);
+    await cases.#consumer.connect();
+    await cases.#consumer.subscribe({ topics: [topics.events] });
+    cases.#consumer
+      .run({ eachBatch: async ({ batch }) => cases.#read(batch.messages) })
+      .catch((error: unknown) => {
+        cases.#failed = String(error);
+        logger.error({ err: error }, 'case events consumer stopped');
+      });
+    return cases;
+  }
+
+  #read(messages: KafkaJS.KafkaMessage[]): void {
+    for (const message of messages) {
+      const parsed = CaseEvent.safeParse(JSON.parse(message.value?.toString() ?? 'null'));
+      if (!parsed.success) continue;
+      const known = this.book.cases.get(parsed.data.case_id);
+      // Read again after a rebalance: an event the fold has is not applied twice.
+      if (known && parsed.data.seq <= known.seq) continue;
+      this.book.record([parsed.data]);
+    }
+  }
+
+  health(): { ok: boolean; error?: string } {
+    return this.#failed === undefined ? { ok: true } : { ok: false, error: this.#failed };
+  }
+
+  /** `GET /api/cases`: the operator sees every case, a department those dispatched to it. */
+  list(principal: Principal): unknown {
+    const department = principal.department;
+    const cases = [...this.book.cases.values()]
+      .filter((c) => department === undefined || c.departments.has(department))
+      .sort((a, b) => b.opened_at - a.opened_at)
+      .slice(0, 200)
+      .map(caseView);
+    return { as: department ?? OPERATOR_CONSUMER, cases };
+  }
+
+  /** `POST /api/cases/actions`: checks what it can, then hands the action to the case service (202). */
+  act(res: uWS.HttpResponse, principal: Principal): void {
+    let aborted = false;
+    res.onAborted(() => {
+      aborted = true;
+    });
+    const chunks: Buffer[] = [];
+    let size = 0;
+    res.onData((chunk, isLast) => {
+      size += chunk.byteLength;
+      if (size <= MAX_BODY) chunks.push(Buffer.from(chunk.slice(0)));
+      if (!isLast) return;
+      if (size > MAX_BODY)
+        return send(res, '413 Payload Too Large', 'text/plain', `at most ${MAX_BODY} bytes\n`);
+      void this.#act(Buffer.concat(chunks).toString('utf8'), principal).then(({ status, body }) => {
+        if (!aborted) send(res, status, 'application/json', JSON.stringify(body));
+      });
+    });
+  }
+
+  async #act(text: string, principal: Principal): Promise<{ status: string; body: unknown }> {
+    let request: z.infer<typeof ConsoleRequest>;
+    try {
+      request = ConsoleRequest.parse(JSON.parse(text));
+    } catch (error) {
+      return {
+        status: '400 Bad Request',
+        body: { error: `not a case action: ${String(error).slice(0, 300)}` },
+      };
+    }
+    const c = this.book.cases.get(request.case_id);
+    if (!c) return { status: '404 Not Found', body: { error: `no case ${request.case_id}` } };
+    const department = principal.department ?? OPERATOR_CONSUMER;
+    if (principal.department !== undefined) {
+      if (!DEPARTMENT_ACTIONS.has(request.action))
+        return { status: '403 Forbidden', body: { error: `${request.action} is for the operations centre` } };
+      if (!c.departments.has(department))
+        return {
+          status: '403 Forbidden',
+          body: { error: `case ${c.id} is not dispatched to ${department}` },
+        };
+    }
+    const action: CaseActionRequest & { principal: string; action_id: string } = {
+      ...request,
+      department,
+      principal: principal.subject,
+      action_id: randomUUID(),
+    };
+    try {
+      await this.#producer!.send({
+        topic: this.topics.actions,
+        messages: [{ key: c.id, value: JSON.stringify(action) }],
+      });
+    } catch (error) {
+      this.logger.error({ err: error }, 'a case action could not be written');
+      return { status: '503 Service Unavailable', body: { error: 'the case service cannot be reached now' } };
+    }
+    return { status: '202 Accepted', body: { action_id: action.action_id, case_id: c.id } };
+  }
+
+  async stop(): Promise<void> {
+    await this.#consumer?.disconnect().catch(() => {});
+    await this.#producer?.disconnect().catch(() => {});
+  }
+}
