@@ -89,6 +89,7 @@ const LABELS = {
   case_verify: ['核查', 'Verify'],
   case_close: ['结案', 'Close'],
   case_reopen: ['重新打开', 'Reopen'],
+  case_assign: ['改派', 'Assign to'],
   state_opened: ['已立案', 'opened'],
   state_dispatched: ['已派遣', 'dispatched'],
   state_acknowledged: ['已签收', 'acknowledged'],

@@ -41,6 +41,33 @@ export function mapLedger(ledger: ExchangeLedger, policy: AccessPolicy) {
         items: items(principal, classId),
       }));
     },
+    /** A case list answered on the console (summed like frames), or an action taken there. */
+    cases(principal: Principal, bytes: number, action?: { fault?: string }): void {
+      const classId = 'cases.events';
+      if (action === undefined) {
+        ledger.count(consumer(principal), classId, 'api', bytes, () => ({
+          provider: provider(classId),
+          items: items(principal, classId),
+        }));
+        return;
+      }
+      const now = Date.now();
+      ledger.record({
+        consumer: consumer(principal),
+        provider: provider(classId),
+        resource: classId,
+        exit: 'case-action',
+        items: [],
+        records: 1,
+        bytes,
+        event_ms: now,
+        ingest_ms: 0,
+        delivered_from_ms: now,
+        delivered_to_ms: now,
+        succeeded: action.fault === undefined,
+        fault_code: action.fault ?? '',
+      });
+    },
     history(principal: Principal, history: History | undefined, fault?: string): void {
       const now = Date.now();
       for (const [source, classId] of Object.entries(HISTORY_CLASSES) as [HistorySource, string][]) {

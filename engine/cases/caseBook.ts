@@ -1,4 +1,5 @@
 import { ALERT_EVENT_TYPES, type AlertCloudEvent } from '../alerts/alertEvent.ts';
+import { maskFreeText } from '../privacy/mask.ts';
 import type { CasesConfig } from './caseConfig.ts';
 import {
   applyCaseEvent,
@@ -224,11 +225,11 @@ export class CaseBook {
         by: request.department,
         departments: [request.to!],
         deadline_ms: now + config.ack_within[c.severity],
-        note: request.note ?? '',
+        note: maskFreeText(request.note ?? ''),
       });
       return { case: c, events };
     }
-    next(c, { type: rule.event, at_ms: now, by: request.department, note: request.note ?? '' });
+    next(c, { type: rule.event, at_ms: now, by: request.department, note: maskFreeText(request.note ?? '') });
     if (rule.event === 'reopened') this.#dispatch(c, config, now, next);
     if (rule.event === 'resolved') this.#autoVerify(c, now, next);
     return { case: c, events };

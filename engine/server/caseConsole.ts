@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { KafkaJS } from '@confluentinc/kafka-javascript';
 import { z } from 'zod';
-import { OPERATOR_CONSUMER } from '../access/mapLedger.ts';
+import { type MapLedger, OPERATOR_CONSUMER } from '../access/mapLedger.ts';
 import { CASE_ACTIONS, CaseBook } from '../cases/caseBook.ts';
 import { CaseEvent } from '../cases/caseModel.ts';
 import { type CaseActionRequest, caseView } from '../cases/caseRoutes.ts';
@@ -40,15 +40,21 @@ export class CaseConsole {
   constructor(
     private readonly topics: { events: string; actions: string },
     private readonly logger: Logger,
+    private readonly ledger?: Pick<MapLedger, 'cases'>,
   ) {}
 
-  static async start(env: Environment, prefix: string, logger: Logger): Promise<CaseConsole> {
+  static async start(
+    env: Environment,
+    prefix: string,
+    logger: Logger,
+    ledger?: Pick<MapLedger, 'cases'>,
+  ): Promise<CaseConsole> {
     const topics = {
       events: internalTopic('caseEvents', prefix),
       actions: internalTopic('caseActions', prefix),
     };
     await ensureTopics(env, Object.values(topics));
-    const cases = new CaseConsole(topics, logger);
+    const cases = new CaseConsole(topics, logger, ledger);
     const kafka = createKafka(env, 'city-ops-map-cases', logger);
     cases.#producer = kafka.producer({ kafkaJS: { acks: -1 } } as KafkaJS.ProducerConstructorConfig);
     await cases.#producer.connect();
@@ -83,15 +89,21 @@ export class CaseConsole {
     return this.#failed === undefined ? { ok: true } : { ok: false, error: this.#failed };
   }
 
-  /** `GET /api/cases`: the operator sees every case, a department those dispatched to it. */
-  list(principal: Principal): unknown {
+  /** `GET /api/cases`: the operator sees every case, a department those dispatched to it (JSON). */
+  list(principal: Principal): string {
     const department = principal.department;
     const cases = [...this.book.cases.values()]
       .filter((c) => department === undefined || c.departments.has(department))
       .sort((a, b) => b.opened_at - a.opened_at)
       .slice(0, 200)
       .map(caseView);
-    return { as: department ?? OPERATOR_CONSUMER, cases };
+    // The departments the centre may assign a case to: those the cases have gone to so far.
+    const departments = [
+      ...new Set([...this.book.cases.values()].flatMap((c) => [...c.routed, ...c.departments])),
+    ].sort();
+    const body = JSON.stringify({ as: department ?? OPERATOR_CONSUMER, departments, cases });
+    this.ledger?.cases(principal, Buffer.byteLength(body));
+    return body;
   }
 
   /** `POST /api/cases/actions`: checks what it can, then hands the action to the case service (202). */
@@ -108,7 +120,11 @@ export class CaseConsole {
       if (!isLast) return;
       if (size > MAX_BODY)
         return send(res, '413 Payload Too Large', 'text/plain', `at most ${MAX_BODY} bytes\n`);
-      void this.#act(Buffer.concat(chunks).toString('utf8'), principal).then(({ status, body }) => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      void this.#act(text, principal).then(({ status, body }) => {
+        // Every action taken or refused is a row of the exchange ledger, refused ones with their status.
+        const fault = status.startsWith('202') ? undefined : `CASE_ACTION_${status.slice(0, 3)}`;
+        this.ledger?.cases(principal, Buffer.byteLength(text), fault === undefined ? {} : { fault });
         if (!aborted) send(res, status, 'application/json', JSON.stringify(body));
       });
     });

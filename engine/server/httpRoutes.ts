@@ -127,7 +127,7 @@ export function registerHttpRoutes(app: uWS.TemplatedApp, context: HttpRouteCont
     const target = context.cases(res, req);
     if (target === null) send(res, '404 Not Found', 'application/json', noConsole);
     else if (target)
-      send(res, '200 OK', 'application/json', JSON.stringify(target.console.list(target.principal)), {
+      send(res, '200 OK', 'application/json', target.console.list(target.principal), {
         'Cache-Control': 'no-store',
       });
   });

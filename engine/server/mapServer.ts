@@ -367,6 +367,7 @@ export async function startMapServer(options: MapServerOptions): Promise<MapServ
         options.env,
         options.topicPrefix ?? options.env.CITY_OPS_TOPIC_PREFIX,
         logger,
+        options.ledger,
       );
       reader = await startAggregatesReader({
         env: options.env,
@@ -382,6 +383,7 @@ export async function startMapServer(options: MapServerOptions): Promise<MapServ
         },
       });
     } catch (error) {
+      await cases?.stop();
       uWS.us_listen_socket_close(listenSocket);
       hub.stop();
       closeApp(app);

@@ -48,6 +48,10 @@ departments:
     name_en: Transport Bureau
     name_zh: 交通运输局
     endpoints: [{ id: transport-hook, url: 'http://127.0.0.1:9/none', secrets: [${SECRETS[0]}] }]
+  - id: emergency
+    name_en: Emergency Management Bureau
+    name_zh: 应急管理局
+    endpoints: [{ id: emergency-hook, url: 'http://127.0.0.1:9/none', secrets: [${SECRETS[1]}] }]
 rules:
   - id: slow
     severity: warning
@@ -56,9 +60,10 @@ rules:
     source: { kind: district_window, stream: transport, indicator: mean_speed_kmh }
     condition: { type: threshold, direction: below, fire: 12, clear: 16 }
 routes:
-  - departments: [transport]
+  - { departments: [transport], districts: ['440304'] }
+  - { departments: [emergency], districts: ['440305'] }
 cases:
-  levels: [{ level: 2, open: 1 }]
+  levels: [{ level: 2, open: 2 }]
 `,
     );
     run = spawnAlerts(world, ['--only', 'cases', '--rules', join(dir, 'rules.yaml')]);
@@ -90,37 +95,45 @@ cases:
 
   it('shows the case and the level, and takes the case from acknowledgement to closure', async () => {
     const started = Date.now() - 60_000;
-    const id = alertId('slow', 'district:440304', started);
+    const slow = (district: string, at: number) => ({
+      type: 'firing' as const,
+      at,
+      alert_id: alertId('slow', `district:${district}`, at),
+      rule: 'slow',
+      severity: 'warning' as const,
+      indicator: 'transport.mean_speed_kmh',
+      condition: 'threshold' as const,
+      district,
+      title_en: `Slow in ${district}`,
+      title_zh: `${district}缓慢`,
+      value: 9,
+      threshold: 12,
+      started_at: at,
+    });
     await publishToOutbox(world.kafka, world.topics.alerts, [
-      {
-        type: 'firing',
-        at: started,
-        alert_id: id,
-        rule: 'slow',
-        severity: 'warning',
-        indicator: 'transport.mean_speed_kmh',
-        condition: 'threshold',
-        district: '440304',
-        title_en: 'Slow in Futian',
-        title_zh: '福田区缓慢',
-        value: 9,
-        threshold: 12,
-        started_at: started,
-      },
+      slow('440304', started),
+      slow('440305', started + 1),
     ]);
     await page.goto(`${server.url}/?lang=en#token=${TOKEN}`);
     await page.waitForFunction(() => document.body.dataset['ready'] === 'true', undefined, {
       timeout: 60_000,
     });
-    const row = page.locator('li.case').first();
-    await row.waitFor({ timeout: 30_000 });
-    expect(await row.locator('.where').textContent()).toBe('Futian');
+    await page.locator('li.case').nth(1).waitFor({ timeout: 30_000 });
+    const row = page.locator('li.case', { hasText: 'Futian' });
+    expect(await row.locator('.who').textContent()).toBe('transport');
     await page.waitForFunction(() => document.getElementById('level')?.dataset['level'] === '2', undefined, {
       timeout: 30_000,
     });
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'case-console.png') });
 
+    // The centre assigns the Futian case to the Emergency Management Bureau.
+    await row.locator('select[data-assign]').selectOption('emergency');
+    await waitFor(
+      'the case to be assigned',
+      async () => (await row.locator('.who').textContent()) === 'emergency',
+      30_000,
+    );
     for (const [action, state] of [
       ['acknowledge', 'acknowledged'],
       ['resolve', 'resolved'],
@@ -128,15 +141,13 @@ cases:
       ['close', 'closed'],
     ] as const) {
       await row.locator(`button[data-action="${action}"]`).click();
-      await page.waitForFunction(
-        (s) => document.querySelector('li.case')?.getAttribute('data-state') === s,
-        state,
-        {
-          timeout: 30_000,
-        },
+      await waitFor(
+        `the case to be ${state}`,
+        async () => (await row.getAttribute('data-state')) === state,
+        30_000,
       );
     }
-    // No case open: the city is back to level 1.
+    // One case left open: the city is back to level 1.
     await page.waitForFunction(() => document.getElementById('level')?.dataset['level'] === '1', undefined, {
       timeout: 30_000,
     });
@@ -145,14 +156,17 @@ cases:
     await readTopicToEnd(world.kafka, world.topics.caseEvents, ({ value }) => {
       events.push(CaseEvent.parse(JSON.parse(String(value))));
     });
-    expect(events.map((e) => [e.type, e.by])).toEqual([
-      ['opened', 'system'],
-      ['dispatched', 'system'],
-      ['acknowledged', 'operations-centre'],
-      ['resolved', 'operations-centre'],
-      ['verified', 'operations-centre'],
-      ['closed', 'operations-centre'],
+    const futian = events.find((e) => e.type === 'opened' && e.place === '440304')!.case_id;
+    expect(events.filter((e) => e.case_id === futian).map((e) => [e.type, e.by, e.departments])).toEqual([
+      ['opened', 'system', ['transport']],
+      ['dispatched', 'system', ['transport']],
+      ['dispatched', 'operations-centre', ['emergency']],
+      ['acknowledged', 'operations-centre', []],
+      ['resolved', 'operations-centre', []],
+      ['verified', 'operations-centre', []],
+      ['closed', 'operations-centre', []],
     ]);
-    expect(events.slice(2).every((e) => e.action_id.length > 0)).toBe(true);
+    const byConsole = events.filter((e) => e.by === 'operations-centre');
+    expect(byConsole.every((e) => e.action_id.length > 0)).toBe(true);
   });
 });

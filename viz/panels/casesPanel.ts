@@ -50,6 +50,7 @@ export function mountCases(
   const element = document.getElementById('cases')!;
   let rows: CaseRow[] = [];
   let as = '';
+  let departments: string[] = [];
   let note = '';
   const headers = { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' };
   const render = () => {
@@ -62,12 +63,18 @@ export function mountCases(
           (a) => `<button data-action="${a}" data-case="${escapeHtml(c.case_id)}">${t(`case_${a}`)}</button>`,
         )
         .join('');
+      const assign =
+        as === 'operations-centre' && c.state !== 'closed' && c.state !== 'verified'
+          ? `<select data-assign="${escapeHtml(c.case_id)}"><option value="">${t('case_assign')}…</option>${departments
+              .map((d) => `<option value="${escapeHtml(d)}">${escapeHtml(d)}</option>`)
+              .join('')}</select>`
+          : '';
       return `<li class="case sev-${escapeHtml(c.severity)}" data-case="${escapeHtml(c.case_id)}" data-state="${escapeHtml(c.state)}">
         <span class="where">${escapeHtml(placeName(c.place))}</span>
         <span class="state">${escapeHtml(t(`state_${c.state}`))}</span>
         <span class="who">${escapeHtml(c.departments.join(', '))}${c.level > 0 ? ` ↑${c.level}` : ''}</span>
         ${due !== null ? `<span class="due ${due < 0 ? 'late' : ''}">${due}${t('seconds')}</span>` : ''}
-        <span class="actions">${buttons}</span></li>`;
+        <span class="actions">${buttons}${assign}</span></li>`;
     });
     setHtml(
       element,
@@ -83,26 +90,33 @@ export function mountCases(
         note = 'no console';
         rows = [];
       } else if (response.ok) {
-        const body = (await response.json()) as { as: string; cases: CaseRow[] };
+        const body = (await response.json()) as { as: string; departments: string[]; cases: CaseRow[] };
         rows = body.cases;
         as = body.as;
+        departments = body.departments;
       }
     } catch (error) {
       onError(error);
     }
     render();
   };
-  element.addEventListener('click', (event) => {
-    const button = (event.target as HTMLElement).closest<HTMLButtonElement>('button[data-action]');
-    if (!button) return;
-    button.disabled = true;
-    const body = JSON.stringify({ action: button.dataset['action'], case_id: button.dataset['case'] });
-    void fetch('/api/cases/actions', { method: 'POST', headers, body })
+  const act = (action: Record<string, string | undefined>) =>
+    void fetch('/api/cases/actions', { method: 'POST', headers, body: JSON.stringify(action) })
       .then(async (response) => {
         if (!response.ok) onError(new Error(`case action: ${response.status} ${await response.text()}`));
       })
       .catch(onError)
       .finally(() => setTimeout(() => void load(), 300));
+  element.addEventListener('click', (event) => {
+    const button = (event.target as HTMLElement).closest<HTMLButtonElement>('button[data-action]');
+    if (!button) return;
+    button.disabled = true;
+    act({ action: button.dataset['action'], case_id: button.dataset['case'] });
+  });
+  element.addEventListener('change', (event) => {
+    const select = event.target as HTMLSelectElement;
+    if (!select.dataset['assign'] || !select.value) return;
+    act({ action: 'assign', case_id: select.dataset['assign'], to: select.value });
   });
   onLanguageChange(render);
   setInterval(() => void load(), 2_000);
