@@ -45,11 +45,25 @@ export interface Governance {
   flows: Array<{ provider: string; consumer: string; records: number; bytes: number; deliveries: number }>;
   /** Each consumer's use per day: records and deliveries received. */
   use: Array<{ consumer: string; day: number; records: number; deliveries: number }>;
+  /**
+   * Case handling per department (docs/cases.md), over the cases opened in the period: a case counts for
+   * every department it was dispatched to at opening.
+   */
+  cases: Array<{
+    department: string;
+    cases: number;
+    acknowledged: number;
+    mean_ack_s: number;
+    closed: number;
+    mean_close_s: number;
+    closure_rate: number;
+    on_time_closure_rate: number;
+  }>;
   /** The departments' names, from the catalogue the server follows (empty without one). */
   names: Record<string, { zh: string; en: string }>;
 }
 
-export type GovernanceSource = 'windows' | 'dead_letters' | 'ledger' | 'scorecard';
+export type GovernanceSource = 'windows' | 'dead_letters' | 'ledger' | 'scorecard' | 'cases';
 
 /** The periods the page offers, in city days. */
 export const GOVERNANCE_DAYS = [1, 7, 30] as const;
@@ -83,11 +97,13 @@ export async function queryGovernance(
       dead_letters: { available: true },
       ledger: { available: true },
       scorecard: { available: true },
+      cases: { available: true },
     },
     transactions: [],
     scores: [],
     flows: [],
     use: [],
+    cases: [],
     names: {},
   };
   const read = async (source: GovernanceSource, table: string, sql: string): Promise<Row[]> => {
@@ -98,7 +114,7 @@ export async function queryGovernance(
       return [];
     }
   };
-  const [windowRows, lateRows, rejectedRows, ledgerRows, scoreRows] = await Promise.all([
+  const [windowRows, lateRows, rejectedRows, ledgerRows, scoreRows, caseRows] = await Promise.all([
     read(
       'windows',
       windowPartials.name,
@@ -133,7 +149,35 @@ export async function queryGovernance(
        FROM ${db}.${sharingScorecard.name} FINAL
        WHERE period = 'day' AND start >= ${fromSql} ORDER BY provider, resource, day`,
     ),
+    read(
+      'cases',
+      'case_state',
+      `SELECT department, count() AS cases, countIf(acknowledged_ms > 0) AS acknowledged,
+              sumIf(acknowledged_ms - opened_ms, acknowledged_ms > 0) AS ack_ms,
+              countIf(last_event = 'closed') AS closed,
+              sumIf(closed_ms - opened_ms, last_event = 'closed') AS close_ms,
+              countIf(last_event = 'closed' AND closed_ms <= close_deadline_ms) AS on_time
+       FROM ${db}.case_state ARRAY JOIN departments AS department
+       WHERE opened_ms >= ${sqlNumber(from)} GROUP BY department ORDER BY department`,
+    ),
   ]);
+  answer.cases = caseRows.map((r) => {
+    const [cases, acknowledged, closed] = [
+      Number(r['cases']),
+      Number(r['acknowledged']),
+      Number(r['closed']),
+    ];
+    return {
+      department: String(r['department']),
+      cases,
+      acknowledged,
+      mean_ack_s: acknowledged === 0 ? 0 : Number(r['ack_ms']) / acknowledged / 1000,
+      closed,
+      mean_close_s: closed === 0 ? 0 : Number(r['close_ms']) / closed / 1000,
+      closure_rate: cases === 0 ? 0 : closed / cases,
+      on_time_closure_rate: cases === 0 ? 0 : Number(r['on_time']) / cases,
+    };
+  });
   answer.transactions = perDay(from, days, windowRows, lateRows, rejectedRows, ledgerRows);
   answer.scores = scoreRows.map((r) => ({
     provider: String(r['provider']),
@@ -243,5 +287,6 @@ export function governanceFor(
     scores: all.scores.filter((s) => s.provider === department),
     flows: all.flows.filter((f) => f.provider === department || f.consumer === department),
     use: all.use.filter((u) => u.consumer === department),
+    cases: all.cases.filter((c) => c.department === department),
   };
 }

@@ -26,6 +26,7 @@ interface PageFigures {
   scoreProviders: string[];
   flows: Array<[string, string]>;
   consumers: string[];
+  handlers: string[];
   text: string;
 }
 
@@ -42,6 +43,7 @@ function readPage(page: Page): Promise<PageFigures> {
         (p) => [p.dataset['from'] ?? '', p.dataset['to'] ?? ''] as [string, string],
       ),
       consumers: all('[data-testid="use"] tbody tr').map((r) => r.dataset['consumer'] ?? ''),
+      handlers: all('[data-testid="case-handling"] tbody tr').map((r) => r.dataset['department'] ?? ''),
       text: panel.textContent ?? '',
     };
   });
@@ -113,6 +115,8 @@ describe('the governance page in headless Chromium', async () => {
     );
     expect(new Set(shown.scoreProviders)).toEqual(new Set(['transport', 'emergency']));
     expect(new Set(shown.consumers)).toEqual(new Set(figures.use.map((u) => u.consumer)));
+    expect(shown.handlers).toEqual(figures.cases.map((c) => c.department));
+    expect(shown.handlers.length).toBeGreaterThan(0);
     expect(shown.text).toContain('应急管理局');
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'governance-page.png') });
@@ -131,6 +135,7 @@ describe('the governance page in headless Chromium', async () => {
     for (const [from, to] of shown.flows) expect(from === 'p:emergency' || to === 'c:emergency').toBe(true);
     expect(shown.scoreProviders).toEqual(['emergency']);
     expect(shown.consumers).toEqual(['emergency']);
+    expect(shown.handlers).toEqual(['emergency']);
     const operatorFlows = (await api(OPERATOR)).flows.filter(
       (f) => f.provider === 'emergency' || f.consumer === 'emergency',
     );

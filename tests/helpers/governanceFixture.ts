@@ -1,5 +1,11 @@
 import { cityDayStart, DAY_MS } from '../../engine/access/cityCalendar.ts';
+import { type CaseEvent, caseEvent } from '../../engine/cases/caseModel.ts';
 import type { ClickHouseClient } from '../../engine/connectors/clickhouse/client.ts';
+import { statements as caseStatements } from '../../engine/connectors/clickhouse/migrations/0300_cases.ts';
+import {
+  caseEventRow,
+  caseEvents as caseEventsTable,
+} from '../../engine/connectors/clickhouse/tables/cases.ts';
 import { exchangeLedger, sharingScorecard } from '../../engine/connectors/clickhouse/tables/exchange.ts';
 import { deadLetters, lateEvents, windowPartials } from '../../engine/connectors/clickhouse/tables/layers.ts';
 import { createTable, type TableDefinition } from '../../engine/connectors/clickhouse/tables/table.ts';
@@ -74,7 +80,58 @@ export function governanceFixture(now = Date.now(), seed = 11) {
       computed_at: Math.floor(now / 1000),
     })),
   );
-  return { windows, late, rejected, ledger, scores };
+  // Cases: opened today (acknowledged, closed on time), yesterday (closed late), two days ago (never
+  // acknowledged), and ten days ago (before every period).
+  const caseEvents: CaseEvent[] = [];
+  const caseOf = (
+    n: number,
+    openedAt: number,
+    departments: string[],
+    steps: Array<[CaseEvent['type'], number]>,
+  ) => {
+    const case_id = `case_${n.toString(16).padStart(24, '0')}`;
+    const all: Array<[CaseEvent['type'], number]> = [['opened', 0], ['dispatched', 0], ...steps];
+    all.forEach(([type, after], i) =>
+      caseEvents.push(
+        caseEvent({
+          case_id,
+          seq: i + 1,
+          type,
+          at_ms: openedAt + after,
+          by: type === 'opened' || type === 'dispatched' ? 'system' : departments[0]!,
+          place: '440304',
+          severity: 'warning',
+          departments: type === 'opened' || type === 'dispatched' ? departments : [],
+          deadline_ms: type === 'opened' ? openedAt + 8 * 3_600_000 : 0,
+        }),
+      ),
+    );
+  };
+  caseOf(
+    1,
+    today + 10 * 60_000,
+    ['emergency', 'health'],
+    [
+      ['acknowledged', 120_000],
+      ['resolved', 1_800_000],
+      ['verified', 1_900_000],
+      ['closed', 3_600_000],
+    ],
+  );
+  caseOf(
+    2,
+    today - DAY_MS + 3_600_000,
+    ['emergency'],
+    [
+      ['acknowledged', 300_000],
+      ['resolved', 9 * 3_600_000],
+      ['verified', 9 * 3_600_000 + 1],
+      ['closed', 10 * 3_600_000],
+    ],
+  );
+  caseOf(3, today - 2 * DAY_MS + 3_600_000, ['transport'], []);
+  caseOf(4, today - 10 * DAY_MS, ['emergency'], [['acknowledged', 1_000]]);
+  return { windows, late, rejected, ledger, scores, caseEvents };
 }
 
 export type GovernanceFixture = ReturnType<typeof governanceFixture>;
@@ -102,11 +159,13 @@ export async function writeGovernanceFixture(
   await engine.command({ query: `CREATE DATABASE IF NOT EXISTS ${db}` });
   for (const table of [windowPartials, lateEvents, deadLetters, exchangeLedger, sharingScorecard])
     await engine.command({ query: createTable(table, { city: db, restricted: db }) });
+  for (const sql of caseStatements({ city: db, restricted: db })) await engine.command({ query: sql });
   for (let copy = 0; copy < 2; copy += 1) {
     await insert(windowPartials, fixture.windows);
     await insert(lateEvents, fixture.late);
     await insert(deadLetters, fixture.rejected);
     await insert(exchangeLedger, fixture.ledger);
     await insert(sharingScorecard, fixture.scores);
+    await insert(caseEventsTable, fixture.caseEvents.map(caseEventRow));
   }
 }

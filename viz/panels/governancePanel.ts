@@ -104,6 +104,7 @@ function pageHtml(state: Loaded, name: (department: string) => string): string {
       <section><h3>${t('scorecard')}</h3>${scoresHtml(g, name)}</section>
       <section class="wide"><h3>${t('flows')}</h3>${flowSankey(g.flows, name) || `<p>${t('noFigures')}</p>`}</section>
       <section><h3>${t('use')}</h3>${useHtml(g, name)}</section>
+      <section><h3>${t('caseHandling')}</h3>${casesHtml(g, name)}</section>
     </div>`;
 }
 
@@ -155,4 +156,19 @@ function useHtml(g: Governance, name: (department: string) => string): string {
     })
     .join('');
   return `<table data-testid="use"><thead><tr><th>${t('consumer')}</th><th>${t('records')}</th><th>${t('deliveries')}</th><th>${t('trend')}</th></tr></thead><tbody>${rows}</tbody></table>`;
+}
+
+function casesHtml(g: Governance, name: (department: string) => string): string {
+  if (g.cases.length === 0) return `<p>${t('noFigures')}</p>`;
+  const minutes = (s: number) => fmt(s / 60, 1);
+  const rows = g.cases
+    .map(
+      (c) =>
+        `<tr data-department="${escapeHtml(c.department)}"><td>${escapeHtml(name(c.department))}</td><td>${fmt(c.cases)}</td><td>${minutes(c.mean_ack_s)}</td><td>${minutes(c.mean_close_s)}</td><td>${pct(c.closure_rate)}</td><td>${pct(c.on_time_closure_rate)}</td></tr>`,
+    )
+    .join('');
+  const th = ['department', 'cases', 'ackTime', 'closeTime', 'closureRate', 'onTimeRate']
+    .map((k) => `<th>${t(k)}</th>`)
+    .join('');
+  return `<table data-testid="case-handling"><thead><tr>${th}</tr></thead><tbody>${rows}</tbody></table>`;
 }

@@ -24,7 +24,7 @@ describe('the governance figures (ClickHouse, map server)', async () => {
   const engine = createClickHouse(testEnv, 'engine');
   const db = `test_governance_${uniqueSuffix()}`;
   const tokensPath = join(mkdtempSync(join(tmpdir(), 'city-ops-governance-')), 'department-tokens.json');
-  const { windows, late, rejected, ledger, scores } = governanceFixture();
+  const { windows, late, rejected, ledger, scores, caseEvents } = governanceFixture();
   let server: MapServer;
   let emergencyToken: string;
 
@@ -68,7 +68,7 @@ describe('the governance figures (ClickHouse, map server)', async () => {
   });
 
   beforeAll(async () => {
-    await writeGovernanceFixture(engine, db, { windows, late, rejected, ledger, scores });
+    await writeGovernanceFixture(engine, db, { windows, late, rejected, ledger, scores, caseEvents });
     emergencyToken = await issueDepartmentToken(tokensPath, catalogue, 'emergency');
     server = await startMapServer({
       env: testEnv,
@@ -88,7 +88,7 @@ describe('the governance figures (ClickHouse, map server)', async () => {
   });
 
   const answerSources = Object.fromEntries(
-    ['windows', 'dead_letters', 'ledger', 'scorecard'].map((s) => [s, { available: true }]),
+    ['windows', 'dead_letters', 'ledger', 'scorecard', 'cases'].map((s) => [s, { available: true }]),
   );
   const get = async (path: string, token?: string) => {
     const response = await fetch(`${server.url}${path}`, {
@@ -111,6 +111,63 @@ describe('the governance figures (ClickHouse, map server)', async () => {
     );
   });
 
+  it('measures case handling per department over the cases opened in the period, as a recount does', async () => {
+    const answer = await queryGovernance(engine, db, 7);
+    const byCase = new Map<string, typeof caseEvents>();
+    for (const e of caseEvents) byCase.set(e.case_id, [...(byCase.get(e.case_id) ?? []), e]);
+    const recount = new Map<
+      string,
+      { cases: number; acknowledged: number; ackMs: number; closed: number; closeMs: number; onTime: number }
+    >();
+    for (const events of byCase.values()) {
+      const opened = events[0]!;
+      if (opened.at_ms < answer.from) continue;
+      const ack = events.find((e) => e.type === 'acknowledged');
+      const closed = events.at(-1)!.type === 'closed' ? events.at(-1)! : undefined;
+      for (const department of opened.departments) {
+        const r = recount.get(department) ?? {
+          cases: 0,
+          acknowledged: 0,
+          ackMs: 0,
+          closed: 0,
+          closeMs: 0,
+          onTime: 0,
+        };
+        r.cases += 1;
+        if (ack) {
+          r.acknowledged += 1;
+          r.ackMs += ack.at_ms - opened.at_ms;
+        }
+        if (closed) {
+          r.closed += 1;
+          r.closeMs += closed.at_ms - opened.at_ms;
+          if (closed.at_ms <= opened.deadline_ms) r.onTime += 1;
+        }
+        recount.set(department, r);
+      }
+    }
+    expect(answer.cases.map((c) => c.department)).toEqual([...recount.keys()].sort());
+    for (const c of answer.cases) {
+      const r = recount.get(c.department)!;
+      expect(c).toEqual({
+        department: c.department,
+        cases: r.cases,
+        acknowledged: r.acknowledged,
+        mean_ack_s: r.acknowledged === 0 ? 0 : r.ackMs / r.acknowledged / 1000,
+        closed: r.closed,
+        mean_close_s: r.closed === 0 ? 0 : r.closeMs / r.closed / 1000,
+        closure_rate: r.closed / r.cases,
+        on_time_closure_rate: r.onTime / r.cases,
+      });
+    }
+    // emergency: one case closed on time, one late.
+    expect(answer.cases.find((c) => c.department === 'emergency')).toMatchObject({
+      cases: 2,
+      closed: 2,
+      on_time_closure_rate: 0.5,
+    });
+  });
+
   it('serves the operator every row and a department its own, and keeps today on /metrics', async () => {
     const operator = JSON.parse((await get('/api/governance?days=7', OPERATOR)).text) as Governance;
     expect(operator.department).toBeNull();
@@ -122,6 +179,7 @@ describe('the governance figures (ClickHouse, map server)', async () => {
     expect(mine.transactions).toEqual(operator.transactions);
     expect(asMaps(mine)).toEqual(recount(mine, 'emergency'));
     expect(new Set(mine.scores.map((s) => s.provider))).toEqual(new Set(['emergency']));
+    expect(mine.cases.map((c) => c.department)).toEqual(['emergency']);
 
     const day = JSON.parse((await get('/api/governance?days=1', OPERATOR)).text) as Governance;
     const todayFigures = day.transactions.at(-1)!;
