@@ -91,7 +91,7 @@ export function governanceFixture(now = Date.now(), seed = 11) {
   ) => {
     const case_id = `case_${n.toString(16).padStart(24, '0')}`;
     const all: Array<[CaseEvent['type'], number]> = [['opened', 0], ['dispatched', 0], ...steps];
-    all.forEach(([type, after], i) =>
+    for (const [i, [type, after]] of all.entries())
       caseEvents.push(
         caseEvent({
           case_id,
@@ -104,8 +104,7 @@ export function governanceFixture(now = Date.now(), seed = 11) {
           departments: type === 'opened' || type === 'dispatched' ? departments : [],
           deadline_ms: type === 'opened' ? openedAt + 8 * 3_600_000 : 0,
         }),
-      ),
-    );
+      );
   };
   caseOf(
     1,
