@@ -15,6 +15,7 @@ import type { Principal } from './fanoutHub.ts';
 import { send } from './httpGuard.ts';
 
 const MAX_BODY = 16 * 1024;
+const RETRY_MS = 15_000;
 /** What a department may do from the console; verifying, closing, reopening and assigning are the centre's. */
 const DEPARTMENT_ACTIONS = new Set(['acknowledge', 'start', 'resolve']);
 
@@ -36,6 +37,9 @@ export class CaseConsole {
   #consumer: KafkaJS.Consumer | undefined;
   #producer: KafkaJS.Producer | undefined;
   #failed: string | undefined;
+  #waiting: string | undefined = 'connecting to Kafka';
+  #retry: NodeJS.Timeout | undefined;
+  #stopped = false;
 
   constructor(
     private readonly topics: { events: string; actions: string },
@@ -53,25 +57,48 @@ export class CaseConsole {
       events: internalTopic('caseEvents', prefix),
       actions: internalTopic('caseActions', prefix),
     };
-    await ensureTopics(env, Object.values(topics));
     const cases = new CaseConsole(topics, logger, ledger);
-    const kafka = createKafka(env, 'city-ops-map-cases', logger);
-    cases.#producer = kafka.producer({ kafkaJS: { acks: -1 } } as KafkaJS.ProducerConstructorConfig);
-    await cases.#producer.connect();
+    await cases.#connect(env);
+    return cases;
+  }
+
+  /**
+   * The map's own Kafka user may not create topics (`city-ops migrate` and the case service do). Until
+   * the case topics exist the console waits, says why on `/api/cases`, and the live map goes on.
+   */
+  async #connect(env: Environment): Promise<void> {
+    if (this.#stopped) return;
+    try {
+      await ensureTopics(env, Object.values(this.topics));
+    } catch (error) {
+      this.#waiting = `the case topics ${Object.values(this.topics).join(', ')} do not exist yet; run \`city-ops migrate\` or start \`city-ops alerts\``;
+      this.logger.warn({ err: error, retry_s: RETRY_MS / 1000 }, `case console waiting: ${this.#waiting}`);
+      this.#retry = setTimeout(() => void this.#connect(env), RETRY_MS);
+      this.#retry.unref();
+      return;
+    }
+    const kafka = createKafka(env, 'city-ops-map-cases', this.logger);
+    this.#producer = kafka.producer({ kafkaJS: { acks: -1 } } as KafkaJS.ProducerConstructorConfig);
+    await this.#producer.connect();
     // Every map server folds every case: a group of its own, from the beginning, committing nothing.
     const groupId = `city-ops-map-cases-${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
-    cases.#consumer = kafka.consumer({
+    this.#consumer = kafka.consumer({
       kafkaJS: { groupId, fromBeginning: true, autoCommit: false },
     } as KafkaJS.ConsumerConstructorConfig);
-    await cases.#consumer.connect();
-    await cases.#consumer.subscribe({ topics: [topics.events] });
-    cases.#consumer
-      .run({ eachBatch: async ({ batch }) => cases.#read(batch.messages) })
+    await this.#consumer.connect();
+    await this.#consumer.subscribe({ topics: [this.topics.events] });
+    this.#consumer
+      .run({ eachBatch: async ({ batch }) => this.#read(batch.messages) })
       .catch((error: unknown) => {
-        cases.#failed = String(error);
-        logger.error({ err: error }, 'case events consumer stopped');
+        this.#failed = String(error);
+        this.logger.error({ err: error }, 'case events consumer stopped');
       });
-    return cases;
+    this.#waiting = undefined;
+  }
+
+  /** Why the console cannot take cases yet, or undefined once it can. */
+  waiting(): string | undefined {
+    return this.#waiting;
   }
 
   #read(messages: KafkaJS.KafkaMessage[]): void {
@@ -171,6 +198,8 @@ export class CaseConsole {
   }
 
   async stop(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#retry);
     await this.#consumer?.disconnect().catch(() => {});
     await this.#producer?.disconnect().catch(() => {});
   }

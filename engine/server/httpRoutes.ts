@@ -126,6 +126,13 @@ export function registerHttpRoutes(app: uWS.TemplatedApp, context: HttpRouteCont
   get('/api/cases', (res, req) => {
     const target = context.cases(res, req);
     if (target === null) send(res, '404 Not Found', 'application/json', noConsole);
+    else if (target?.console.waiting())
+      send(
+        res,
+        '503 Service Unavailable',
+        'application/json',
+        JSON.stringify({ note: target.console.waiting() }),
+      );
     else if (target)
       send(res, '200 OK', 'application/json', target.console.list(target.principal), {
         'Cache-Control': 'no-store',
@@ -138,6 +145,13 @@ export function registerHttpRoutes(app: uWS.TemplatedApp, context: HttpRouteCont
       (res, req) => {
         const target = context.cases(res, req);
         if (target === null) send(res, '404 Not Found', 'application/json', noConsole);
+        else if (target?.console.waiting())
+          send(
+            res,
+            '503 Service Unavailable',
+            'application/json',
+            JSON.stringify({ note: target.console.waiting() }),
+          );
         else if (target) target.console.act(res, target.principal);
       },
       logger,

@@ -1,6 +1,6 @@
 import type { AlertEntity } from '../../engine/server/alertEvent.ts';
 import { onLanguageChange, t } from '../i18n.ts';
-import { escapeHtml, setHtml } from './html.ts';
+import { escapeHtml, setHtml, worthReporting } from './html.ts';
 
 /** A case as `GET /api/cases` shows it (engine/cases/caseRoutes.ts `caseView`). */
 interface CaseRow {
@@ -96,7 +96,7 @@ export function mountCases(
         departments = body.departments;
       }
     } catch (error) {
-      onError(error);
+      if (worthReporting(error)) onError(error);
     }
     render();
   };

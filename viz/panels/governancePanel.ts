@@ -1,7 +1,7 @@
 import type { Governance } from '../../engine/access/governance.ts';
 import { currentLanguage, onLanguageChange, t } from '../i18n.ts';
 import { flowSankey } from './flowSankey.ts';
-import { escapeHtml, fmt, setHtml, sparkline } from './html.ts';
+import { escapeHtml, fmt, setHtml, sparkline, worthReporting } from './html.ts';
 
 type Days = 1 | 7 | 30;
 
@@ -57,7 +57,9 @@ export function mountGovernance(token: string, onError: (error: unknown) => void
       todayFigures = (await load(1, token)).transactions.at(-1);
     } catch (error) {
       todayFigures = undefined;
-      if (!String(error).startsWith('404')) onError(error);
+      // 404: this server runs without ClickHouse, and the page says so when opened.
+      if (worthReporting(error) && !(error instanceof Error && error.message.startsWith('404')))
+        onError(error);
     }
     render();
   };

@@ -40,3 +40,12 @@ export function setHtml(element: HTMLElement, html: string): boolean {
   element.innerHTML = html;
   return true;
 }
+
+/**
+ * Whether a failed poll is worth reporting as a page error. A fetch that never reached the server (a
+ * TypeError) is not: the live connection's status already says the server is away, and the next poll
+ * retries. An answer the server refused is.
+ */
+export function worthReporting(error: unknown): boolean {
+  return !(error instanceof TypeError);
+}

@@ -68,6 +68,13 @@ describe('map server health follows its aggregates reader', () => {
       async () => (await health(server)).status === 200 && (await health(server)).body['kafka_lag'] === 0,
     );
 
+    // The map's own user may not create the case topics: the console waits and says why, the map goes on.
+    const casesAnswer = await fetch(`${server.url}/api/cases`, {
+      headers: { Authorization: 'Bearer reader-health-token-16' },
+    });
+    expect(casesAnswer.status).toBe(503);
+    expect(((await casesAnswer.json()) as { note: string }).note).toMatch(/city-ops migrate/);
+
     revoke('revoke');
     const blind = setInterval(() => void tick(), 500);
     try {
