@@ -41,7 +41,7 @@ const LIFECYCLE: readonly CaseStateName[] = [
 
 /** A refused action: the HTTP status it answers and why. */
 export interface CaseRefusal {
-  status: 403 | 404 | 409;
+  status: 403 | 404 | 409 | 503;
   message: string;
 }
 
@@ -56,6 +56,8 @@ export class CaseBook {
   readonly level = new LevelTracker();
   readonly #caseOfAlert = new Map<string, string>();
   readonly #actions = new Set<string>();
+  /** Told of each event once folded in (the operating level follows the book through it). */
+  onRecord: ((e: CaseEvent) => void) | undefined;
 
   record(events: readonly CaseEvent[]): void {
     for (const e of events) {
@@ -64,6 +66,7 @@ export class CaseBook {
       this.cases.set(e.case_id, state);
       this.level.update(state);
       if (e.alert_id) this.#caseOfAlert.set(e.alert_id, e.case_id);
+      this.onRecord?.(e);
     }
   }
 

@@ -44,7 +44,7 @@ export const CaseEvent = z.strictObject({
   /** opened / joined: the alert's CloudEvent data as JSON (no personal data, by its schema); else ''. */
   alert: z.string(),
   /** The console action that made it (its id), so that an action read twice is applied once; else ''. */
-  action_id: z.string().max(64),
+  action_id: z.string().max(200),
 });
 export type CaseEvent = z.infer<typeof CaseEvent>;
 
@@ -88,22 +88,35 @@ export function caseIdOf(alertId: string): string {
   return `case_${createHash('sha256').update(alertId).digest('hex').slice(0, 24)}`;
 }
 
-/** A case event with the fields it does not use left empty. */
+/**
+ * A case event with the fields it does not use left empty, checked against its schema before it is
+ * written: an event the rebuild would skip must not be written at all. A note is cut to its 500
+ * characters (masking may lengthen it).
+ */
 export function caseEvent(
   fields: Pick<CaseEvent, 'case_id' | 'seq' | 'type' | 'at_ms' | 'by'> & Partial<CaseEvent>,
 ): CaseEvent {
-  return {
+  return CaseEvent.parse({
     alert_id: '',
     place: '',
     severity: '',
     level: 0,
     departments: [],
     deadline_ms: 0,
-    note: '',
     alert: '',
     action_id: '',
     ...fields,
-  };
+    note: (fields.note ?? '').slice(0, 500),
+  });
+}
+
+/** JSON text parsed, or undefined when it is not JSON (a record that is not gets its schema's answer). */
+export function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }
 
 const RESTING: Partial<Record<CaseEventType, CaseStateName>> = {

@@ -23,7 +23,7 @@ export type CaseActionRequest = z.infer<typeof CaseActionRequest>;
 export const ConsoleAction = CaseActionRequest.extend({
   /** Who pressed it: `operator` (the operations centre's token) or `department:<id>`. */
   principal: z.string().max(100),
-  action_id: z.string().max(64),
+  action_id: z.string().max(200),
 });
 export type ConsoleAction = z.infer<typeof ConsoleAction>;
 
@@ -126,7 +126,9 @@ export class CaseRoutes {
     const checked = verifier.verify(body, headers as Record<string, string | string[] | undefined>);
     if (!checked.ok && checked.reason !== 'replayed')
       return json(401, { error: `signature refused (${checked.reason}): ${checked.detail}` });
-    const outcome = await this.service.act(parsed);
+    // The request's id makes the action's: the same request again, after a restart too, applies once.
+    const webhookId = String(headers['webhook-id'] ?? '').slice(0, 120);
+    const outcome = await this.service.act({ ...parsed, action_id: `${parsed.department}:${webhookId}` });
     if ('status' in outcome) return json(outcome.status, { error: outcome.message });
     return json(200, { ...caseView(outcome.case), changed: checked.ok && outcome.changed });
   }

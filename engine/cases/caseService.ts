@@ -14,7 +14,7 @@ import { caseEventRow, caseEvents } from '../connectors/clickhouse/tables/cases.
 import type { KafkaClient } from '../connectors/kafka/client.ts';
 import type { Logger } from '../observability/logger.ts';
 import { type CaseAction, CaseBook, type CaseRefusal } from './caseBook.ts';
-import { CaseEvent, type CaseState } from './caseModel.ts';
+import { CaseEvent, type CaseState, parseJson } from './caseModel.ts';
 import { ConsoleAction } from './caseRoutes.ts';
 import { LevelAnnouncer } from './levelAnnouncer.ts';
 import { LEVEL_RULE_ID } from './operatingLevel.ts';
@@ -60,12 +60,14 @@ export class CaseService {
   readonly counts = { alerts: 0, events: 0, escalations: 0, actions: 0, refused: 0 };
   readonly #levels: LevelAnnouncer;
   #announceTimer: NodeJS.Timeout | undefined;
+  #ready = false;
 
   constructor(private readonly options: CaseServiceOptions) {
     this.#levels = new LevelAnnouncer(
       () => options.config().config.cases.levels,
       (events) => this.#toOutbox(events),
     );
+    this.book.onRecord = (e) => this.#levels.observe(this.book, e.at_ms);
   }
 
   /** The city's operating level now, and since when (epoch ms; 0: never changed). */
@@ -89,13 +91,13 @@ export class CaseService {
     const { kafka, topics, logger } = this.options;
     const rebuilt: CaseEvent[] = [];
     await readTopicToEnd(kafka, topics.caseEvents, ({ value }) => {
-      const parsed = CaseEvent.safeParse(JSON.parse(String(value ?? 'null')));
+      const parsed = CaseEvent.safeParse(parseJson(String(value ?? '')));
       if (parsed.success) rebuilt.push(parsed.data);
       else logger.error({ error: parsed.error.message.slice(0, 300) }, 'a case event is malformed; skipped');
     });
     this.#levels.replay(rebuilt, this.book);
     // Written again: what a crash kept from ClickHouse collapses on its key.
-    this.#rows.push(...rebuilt.map(caseEventRow));
+    this.#rows = this.#rows.concat(rebuilt.map(caseEventRow));
     logger.info({ cases: this.book.cases.size, events: rebuilt.length }, 'cases rebuilt from their events');
     this.#producer = kafka.producer({
       kafkaJS: { acks: -1, idempotent: true },
@@ -112,9 +114,14 @@ export class CaseService {
     await this.#consumer.connect();
     await this.#consumer.subscribe({ topics: [topics.alerts, topics.caseActions] });
     await this.#consumer.run({ eachBatch: (payload) => this.#serial(() => this.#onBatch(payload)) });
-    this.#timer = setInterval(() => void this.#serial(() => this.#escalate()), this.options.tickMs ?? 1000);
+    // A failure has already stopped the service (#die); the timers only must not throw.
+    this.#timer = setInterval(
+      () => void this.#serial(() => this.#escalate()).catch(() => {}),
+      this.options.tickMs ?? 1000,
+    );
     this.#flushTimer = setInterval(() => void this.flush(), 500);
-    await this.#serial(() => this.#levels.announce());
+    await this.#serial(() => this.#levels.announce(true));
+    this.#ready = true;
     this.#announceTimer = setInterval(
       () => void this.#serial(() => this.#levels.announce()).catch(() => {}),
       this.options.announceMs ?? 5 * 60_000,
@@ -134,10 +141,18 @@ export class CaseService {
     alert_id?: string;
     to?: string;
     note?: string;
+    action_id?: string;
   }): Promise<{ case: CaseState; changed: boolean } | CaseRefusal> {
+    if (!this.#ready)
+      return Promise.resolve({
+        status: 503,
+        message: 'the case service is still reading its cases back; try again',
+      });
     return this.#whenKnown(request.alert_id).then(() =>
       this.#serial(async () => {
-        const outcome = this.book.act(request, this.options.config().config.cases, Date.now());
+        const outcome =
+          this.#unknownTarget(request) ??
+          this.book.act(request, this.options.config().config.cases, Date.now());
         if ('status' in outcome) return outcome;
         await this.#persist(outcome.events);
         this.counts.actions += outcome.events.length > 0 ? 1 : 0;
@@ -200,16 +215,27 @@ export class CaseService {
         this.counts.refused += 1;
         continue;
       }
-      const outcome = this.book.act(action, this.options.config().config.cases, Date.now());
+      const outcome =
+        this.#unknownTarget(action) ?? this.book.act(action, this.options.config().config.cases, Date.now());
       if ('status' in outcome) {
         this.counts.refused += 1;
-        this.options.logger.warn({ action, refusal: outcome }, 'a console action was refused');
+        const { note: _note, ...logged } = action;
+        this.options.logger.warn({ action: logged, refusal: outcome }, 'a console action was refused');
         continue;
       }
       this.counts.actions += outcome.events.length > 0 ? 1 : 0;
       events.push(...outcome.events);
     }
     return events;
+  }
+
+  /** An assignment must go to a department of the rules file (one with an endpoint) or a supervisor. */
+  #unknownTarget(request: { action: CaseAction; to?: string }): CaseRefusal | undefined {
+    if (request.action !== 'assign' || request.to === undefined) return undefined;
+    const loaded = this.options.config();
+    const known = [...loaded.endpoints.values()].some((e) => e.department === request.to);
+    if (known || loaded.config.cases.supervisors.includes(request.to)) return undefined;
+    return { status: 409, message: `assign: ${request.to} is not a department of the rules file` };
   }
 
   async #escalate(): Promise<void> {
@@ -239,9 +265,8 @@ export class CaseService {
       throw error;
     }
     this.counts.events += events.length;
-    // The change is dated by the event that made it, as a rebuild dates it: the same level alert after a restart.
-    await this.#levels.check(this.book, Math.max(...events.map((e) => e.at_ms)));
-    this.#rows.push(...events.map(caseEventRow));
+    await this.#levels.flush();
+    this.#rows = this.#rows.concat(events.map(caseEventRow));
   }
 
   #escalationNotice(e: CaseEvent): Array<{ key: string; value: string }> {
@@ -249,7 +274,8 @@ export class CaseService {
     if (!c?.alert) return [];
     const event: AlertCloudEvent = {
       specversion: '1.0',
-      id: `${e.case_id}.escalated.${e.level}`,
+      // By sequence, not level: a case assigned anew may climb the same level again, and must be told again.
+      id: `${e.case_id}.escalated.${e.seq}`,
       source: ALERT_EVENT_SOURCE,
       type: ALERT_EVENT_TYPES.escalated,
       subject: `case/${e.case_id}`,

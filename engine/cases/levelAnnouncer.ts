@@ -3,15 +3,25 @@ import type { CaseBook } from './caseBook.ts';
 import type { CaseEvent } from './caseModel.ts';
 import { type LevelReading, type LevelRule, levelTransition } from './operatingLevel.ts';
 
+/** A level in force: which, what it was before, since when (epoch ms; 0: never changed). */
+interface InForce {
+  reading: LevelReading;
+  previous: number;
+  since: number;
+}
+
 /**
  * Keeps the city's operating level and announces its changes to every department, as alerts in the
  * outbox: the old level's alert resolved, the new one's firing. With no level rules it announces nothing.
+ *
+ * The level is read after every event folded into the book (`observe`), live and in a rebuild alike, and a
+ * change is dated by the event that made it: the level's alert id derives from that date, so a restart
+ * announces the same alert, not a second one.
  */
 export class LevelAnnouncer {
-  #level = 1;
-  #since = 0;
-  #previous = 1;
-  #reading: LevelReading = { level: 1, open: 0, critical: 0, places: 0 };
+  #now: InForce = { reading: { level: 1, open: 0, critical: 0, places: 0 }, previous: 1, since: 0 };
+  #before: InForce | undefined;
+  #pending: AlertCloudEvent[] = [];
 
   constructor(
     private readonly rules: () => readonly LevelRule[],
@@ -19,64 +29,67 @@ export class LevelAnnouncer {
   ) {}
 
   current(): LevelReading & { since: number } {
-    return { ...this.#reading, since: this.#since };
+    return { ...this.#now.reading, since: this.#now.since };
+  }
+
+  /** After `book` folded an event dated `at`: a new level is noted, to announce at the next `flush`. */
+  observe(book: CaseBook, at: number): void {
+    const reading = book.level.reading(this.rules());
+    const level = this.#now.reading.level;
+    if (reading.level === level) {
+      this.#now.reading = reading;
+      return;
+    }
+    const before = { ...this.#now, reading: { ...reading, level } };
+    this.#now = { reading, previous: level, since: at };
+    this.#before = before;
+    if (before.since > 0)
+      this.#pending.push(
+        toAlertCloudEvent(levelTransition('resolved', before.reading, before.previous, before.since, at)),
+      );
+    this.#pending.push(toAlertCloudEvent(levelTransition('firing', reading, level, at, at)));
   }
 
   /**
-   * Folds the events read back at start into `book` in time order, following the level through them, so
-   * that the level in force and the time it began are what they were before the restart.
+   * The events read back at start, in the order they happened: within a case by its sequence, across
+   * cases by time (an event is taken as no earlier than the one before it in its case). `book` must call
+   * `observe` for each (CaseService wires it), so the level and its date are what they were.
    */
   replay(events: readonly CaseEvent[], book: CaseBook): void {
-    const sorted = [...events].sort(
-      (a, b) => a.at_ms - b.at_ms || a.case_id.localeCompare(b.case_id) || a.seq - b.seq,
-    );
-    for (const e of sorted) {
-      book.record([e]);
-      const reading = book.level.reading(this.rules());
-      if (reading.level !== this.#level) this.#change(reading, e.at_ms);
-      this.#reading = reading;
+    const byCase = [...events].sort((a, b) => a.case_id.localeCompare(b.case_id) || a.seq - b.seq);
+    const timed: Array<{ e: CaseEvent; t: number }> = [];
+    for (const [i, e] of byCase.entries()) {
+      const prior = i > 0 && byCase[i - 1]!.case_id === e.case_id ? timed[i - 1]!.t : 0;
+      timed.push({ e, t: Math.max(e.at_ms, prior) });
     }
+    timed.sort((a, b) => a.t - b.t || a.e.case_id.localeCompare(b.e.case_id) || a.e.seq - b.e.seq);
+    for (const { e } of timed) book.record([e]);
+    // What a crash may have cut short is sent again by `announce` at start, under the same ids.
+    this.#pending = [];
   }
 
-  /** After the book changed: a new level is announced (the old one resolved). */
-  async check(book: CaseBook, now: number): Promise<void> {
-    const reading = book.level.reading(this.rules());
-    this.#reading = reading;
-    if (reading.level === this.#level) return;
-    const before = {
-      reading: { ...reading, level: this.#level },
-      previous: this.#previous,
-      since: this.#since,
-    };
-    this.#change(reading, now);
-    const events: AlertCloudEvent[] = [];
-    if (before.since > 0)
-      events.push(
-        toAlertCloudEvent(levelTransition('resolved', before.reading, before.previous, before.since, now)),
-      );
-    events.push(toAlertCloudEvent(levelTransition('firing', reading, this.#previous, this.#since, now)));
+  /** Sends the changes noted since the last flush (the caller has written the events that made them). */
+  async flush(): Promise<void> {
+    if (this.#pending.length === 0) return;
+    const events = this.#pending;
+    this.#pending = [];
     await this.send(events);
   }
 
-  /** The level in force announced again (the same alert): the map, which reads the last hour, sees it. */
-  async announce(): Promise<void> {
-    if (this.#since === 0) return;
-    await this.send([
-      toAlertCloudEvent(
-        levelTransition(
-          'firing',
-          { ...this.#reading, level: this.#level },
-          this.#previous,
-          this.#since,
-          this.#since,
-        ),
-      ),
-    ]);
-  }
-
-  #change(reading: LevelReading, at: number): void {
-    this.#previous = this.#level;
-    this.#level = reading.level;
-    this.#since = at;
+  /**
+   * The level in force announced again (the same alert): the map, which reads the last hour, sees it. At
+   * start (`withPrevious`), the previous level's resolution too, which a crash may have kept from going.
+   */
+  async announce(withPrevious = false): Promise<void> {
+    const { reading, previous, since } = this.#now;
+    if (since === 0) return;
+    const events: AlertCloudEvent[] = [];
+    const before = this.#before;
+    if (withPrevious && before && before.since > 0)
+      events.push(
+        toAlertCloudEvent(levelTransition('resolved', before.reading, before.previous, before.since, since)),
+      );
+    events.push(toAlertCloudEvent(levelTransition('firing', reading, previous, since, since)));
+    await this.send(events);
   }
 }

@@ -5,12 +5,13 @@ import type { KafkaJS } from '@confluentinc/kafka-javascript';
 import { z } from 'zod';
 import { type MapLedger, OPERATOR_CONSUMER } from '../access/mapLedger.ts';
 import { CASE_ACTIONS, CaseBook } from '../cases/caseBook.ts';
-import { CaseEvent } from '../cases/caseModel.ts';
+import { CaseEvent, parseJson } from '../cases/caseModel.ts';
 import { type CaseActionRequest, caseView } from '../cases/caseRoutes.ts';
 import type { Environment } from '../config/environment.ts';
 import { createKafka, ensureTopics } from '../connectors/kafka/client.ts';
 import { internalTopic } from '../contract/topics.ts';
 import type { Logger } from '../observability/logger.ts';
+import { maskFreeText } from '../privacy/mask.ts';
 import type { Principal } from './fanoutHub.ts';
 import { send } from './httpGuard.ts';
 
@@ -103,7 +104,7 @@ export class CaseConsole {
 
   #read(messages: KafkaJS.KafkaMessage[]): void {
     for (const message of messages) {
-      const parsed = CaseEvent.safeParse(JSON.parse(message.value?.toString() ?? 'null'));
+      const parsed = CaseEvent.safeParse(parseJson(message.value?.toString() ?? ''));
       if (!parsed.success) continue;
       const known = this.book.cases.get(parsed.data.case_id);
       // Read again after a rebalance: an event the fold has is not applied twice.
@@ -181,6 +182,8 @@ export class CaseConsole {
     }
     const action: CaseActionRequest & { principal: string; action_id: string } = {
       ...request,
+      // Masked before it leaves: the actions topic is kept a week, and read by the case service alone.
+      ...(request.note !== undefined ? { note: maskFreeText(request.note).slice(0, 500) } : {}),
       department,
       principal: principal.subject,
       action_id: randomUUID(),

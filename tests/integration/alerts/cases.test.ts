@@ -250,6 +250,20 @@ ${(['prompt', 'never', 'late'] as const).map((d) => `  - { departments: [${d}], 
     expect((await act('prompt', { action: 'close', case_id: 'case_000000000000000000000000' })).status).toBe(
       404,
     );
+    // An assignment to a department the rules file does not know is refused, and changes nothing.
+    const listed = (await (await fetch(`http://127.0.0.1:${run.statusPort()}/cases`)).json()) as {
+      cases: Array<{ case_id: string; departments: string[] }>;
+    };
+    const some = listed.cases[0]!;
+    const assign = await act('centre', { action: 'assign', case_id: some.case_id, to: 'nowhere' });
+    expect(assign.status).toBe(409);
+    expect(String(assign.body['error'])).toMatch(/nowhere is not a department of the rules file/);
+    const after = (await (
+      await fetch(`http://127.0.0.1:${run.statusPort()}/cases/${some.case_id}`)
+    ).json()) as {
+      departments: string[];
+    };
+    expect(after.departments).toEqual(some.departments);
     const health = await fetch(`http://127.0.0.1:${run.statusPort()}/health`);
     expect(health.status).toBe(200);
   });

@@ -49,10 +49,11 @@ describe("the city's operating level", () => {
       () => config.levels,
       async (events) => void sent.push(...events),
     );
+    book.onRecord = (e) => levels.observe(book, e.at_ms);
     const all: CaseEvent[] = [];
     const step = async (alert: AlertCloudEvent, at: number) => {
       all.push(...book.onAlert(alert, ['transport'], config, at));
-      await levels.check(book, at);
+      await levels.flush();
       return book.level.reading(config.levels);
     };
     expect((await step(firing('440303'), T0)).level).toBe(1);
@@ -91,7 +92,7 @@ describe("the city's operating level", () => {
         ) as { events: CaseEvent[] }
       ).events,
     );
-    await levels.check(book, T0 + 11);
+    await levels.flush();
     expect(levels.current()).toMatchObject({ level: 3, open: 3, since: T0 + 11 });
 
     // Rebuilt from its events, in any order of reading, it is at the same level since the same time.
@@ -100,8 +101,21 @@ describe("the city's operating level", () => {
       () => config.levels,
       async () => {},
     );
+    rebuilt.onRecord = (e) => again.observe(rebuilt, e.at_ms);
     again.replay([...all].reverse(), rebuilt);
     expect(again.current()).toEqual(levels.current());
+    // Announced at start, it is the last change again, under the same ids: the old level resolved, the new firing.
+    const told: AlertCloudEvent[] = [];
+    const third = new LevelAnnouncer(
+      () => config.levels,
+      async (e) => void told.push(...e),
+    );
+    const book3 = new CaseBook();
+    book3.onRecord = (e) => third.observe(book3, e.at_ms);
+    third.replay(all, book3);
+    await third.announce(true);
+    expect(told.map((e) => e.id)).toEqual(sent.slice(-2).map((e) => e.id));
+    expect(told.map((e) => e.type)).toEqual(['city.alert.resolved', 'city.alert.firing']);
     const announced: AlertCloudEvent[] = [];
     await new LevelAnnouncer(
       () => config.levels,
