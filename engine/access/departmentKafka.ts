@@ -4,6 +4,7 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import type { Catalogue } from '../catalogue/catalogueSchema.ts';
+import { matchesPattern } from '../catalogue/negativeList.ts';
 import { project } from '../catalogue/projection.ts';
 import type { AccessPolicy } from './exits.ts';
 
@@ -27,6 +28,9 @@ export function topicClasses(catalogue: Catalogue): Array<{ classId: string; top
  * Why a department may not read a class's topic, or undefined when it may. A topic carries each record as
  * its provider sent it, so nothing can be left out or masked on the way: the department must receive every
  * item of the class, unmasked. A class with a negative-list item or a masked item never goes out as a topic.
+ * Nor does a class whose raw payload the negative list holds back (item `payload`): a record on a topic
+ * is the payload as its provider sent it, with any field it chose to add. The shipped catalogue holds
+ * every raw payload back, so there no department reads a topic (docs/access.md).
  */
 export function rawTopicRefusal(
   policy: AccessPolicy,
@@ -36,6 +40,13 @@ export function rawTopicRefusal(
 ): string | undefined {
   const resource = policy.catalogue.resources.find((r) => r.id === classId);
   if (resource === undefined) return `${classId} is not in the catalogue`;
+  const raw = policy.catalogue.negative_list.find(
+    (rule) =>
+      rule.resources.some((p) => matchesPattern(p, classId)) &&
+      rule.items.some((p) => matchesPattern(p, RAW_PAYLOAD)),
+  );
+  if (raw !== undefined)
+    return `${classId}: a topic carries each record as sent, a raw payload, which the negative list (${raw.id}) holds back`;
   const projection = project(policy.catalogue, policy.grants(), department, classId, now);
   if (projection.items.length === 0) return `${classId}: ${projection.reason}`;
   const sent = new Map(projection.items.map((i) => [i.id, i.masking]));
@@ -47,6 +58,9 @@ export function rawTopicRefusal(
     return `${classId}: ${masked.join(', ')} must be masked, and a topic carries them as sent`;
   return undefined;
 }
+
+/** The negative list's name for a record as its provider sent it. */
+const RAW_PAYLOAD = 'payload';
 
 /** One department's rights: the topics it may read (with the deployment's prefix), and why not the others. */
 export interface DepartmentKafkaRights {
@@ -68,6 +82,11 @@ export function departmentKafkaPlan(
     const user = userOf(d.id);
     const right: DepartmentKafkaRights = { department: d.id, user, topics: [], refused: {} };
     for (const { classId, topic } of classes) {
+      // Its groups are `<user>.*`: with a '.' in the id, one department's prefix would cover another's groups.
+      if (d.id.includes('.')) {
+        right.refused[`${prefix}${topic}`] = `department id ${d.id} has a '.', so it gets no Kafka user`;
+        continue;
+      }
       const why = rawTopicRefusal(policy, d.id, classId, now);
       if (why === undefined) right.topics.push(`${prefix}${topic}`);
       else right.refused[`${prefix}${topic}`] = why;
@@ -75,7 +94,9 @@ export function departmentKafkaPlan(
     return right;
   });
   const acls = rights.flatMap((r) => [
-    ...['READ', 'DESCRIBE'].map((op) => `acl\tUser:${r.user}\tGROUP\tPREFIXED\t${r.user}.\t${op}`),
+    ...(r.department.includes('.')
+      ? []
+      : ['READ', 'DESCRIBE'].map((op) => `acl\tUser:${r.user}\tGROUP\tPREFIXED\t${r.user}.\t${op}`)),
     ...r.topics.flatMap((t) =>
       ['READ', 'DESCRIBE'].map((op) => `acl\tUser:${r.user}\tTOPIC\tLITERAL\t${t}\t${op}`),
     ),
@@ -100,8 +121,10 @@ export function readDepartmentKafka(path: string): DepartmentKafkaState {
 
 async function writeState(path: string, state: DepartmentKafkaState): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
-  await writeFile(`${path}.tmp`, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
-  await rename(`${path}.tmp`, path);
+  // A name of its own per write: two passes (two processes) never write the same temporary file.
+  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  await writeFile(tmp, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+  await rename(tmp, path);
 }
 
 /**
@@ -139,11 +162,17 @@ export class DepartmentKafka {
     const added = this.#first ? acls : acls.filter((l) => !applied.has(l));
     const revoked = state.applied.filter((l) => !planned.has(l));
     const userLines = (this.#first ? users : newUsers).map((u) => `user\t${u.user}\t${u.password}`);
-    if (userLines.length + added.length + revoked.length > 0)
-      this.apply([...userLines, ...added, ...revoked.map((l) => l.replace(/^acl\t/, 'revoke\t'))]);
-    this.#first = false;
     const keep = state.users.filter((k) => !users.some((u) => u.user === k.user));
-    await writeState(this.path, { version: 1, users: [...keep, ...users], applied: acls });
+    const write = (lines: string[]) =>
+      writeState(this.path, { version: 1, users: [...keep, ...users], applied: lines });
+    if (userLines.length + added.length + revoked.length > 0) {
+      // The intent first (all applied so far and all about to be): a crash while applying leaves a file
+      // that still names every ACL the broker may hold, so the next pass can revoke what it no longer plans.
+      await write([...new Set([...state.applied, ...acls])]);
+      this.apply([...userLines, ...added, ...revoked.map((l) => l.replace(/^acl\t/, 'revoke\t'))]);
+    }
+    this.#first = false;
+    await write(acls);
     return { rights, added, revoked };
   }
 }

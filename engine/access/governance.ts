@@ -86,6 +86,9 @@ export async function queryGovernance(
   const from = cityDayStart(now) - (days - 1) * DAY_MS;
   const db = sqlIdentifier(database);
   const fromSql = `toDateTime(${sqlNumber(from / 1000)})`;
+  // Up to now: a record dated ahead of the clock (a provider's clock off) is not counted in a day to come.
+  const within = (column: string) =>
+    `${column} >= ${fromSql} AND ${column} <= toDateTime(${sqlNumber(Math.floor(now / 1000))})`;
   const day = (column: string) => `toUInt64(${cityPeriodSql(column, 86_400)}) * 1000`;
   const answer: Governance = {
     days,
@@ -119,19 +122,20 @@ export async function queryGovernance(
       'windows',
       windowPartials.name,
       `SELECT ${day('window_start')} AS day, sum(events) AS n FROM ${db}.${windowPartials.name} FINAL
-       WHERE window_start >= ${fromSql} GROUP BY day`,
+       WHERE ${within('window_start')} GROUP BY day`,
     ),
     read(
       'windows',
       lateEvents.name,
       `SELECT ${day('ts')} AS day, count() AS n FROM ${db}.${lateEvents.name} FINAL
-       WHERE ts >= ${fromSql} GROUP BY day`,
+       WHERE ${within('ts')} GROUP BY day`,
     ),
     read(
       'dead_letters',
       deadLetters.name,
-      `SELECT ${day('message_ts')} AS day, count() AS n FROM ${db}.${deadLetters.name} FINAL
-       WHERE message_ts >= ${fromSql} GROUP BY day`,
+      // Counted by source record: a dead letter written again (a retry, another month's part) counts once.
+      `SELECT ${day('message_ts')} AS day, uniqExact(topic, source_partition, source_offset) AS n
+       FROM ${db}.${deadLetters.name} WHERE ${within('message_ts')} GROUP BY day`,
     ),
     read(
       'ledger',
@@ -139,7 +143,7 @@ export async function queryGovernance(
       `SELECT provider, consumer, ${day('delivered_at')} AS day, sum(records) AS records, sum(bytes) AS bytes,
               count() AS deliveries
        FROM ${db}.${exchangeLedger.name} FINAL
-       WHERE delivered_at >= ${fromSql} AND succeeded = 1 GROUP BY provider, consumer, day`,
+       WHERE ${within('delivered_at')} AND succeeded = 1 GROUP BY provider, consumer, day`,
     ),
     read(
       'scorecard',
@@ -147,7 +151,7 @@ export async function queryGovernance(
       `SELECT provider, resource, toUInt64(start) * 1000 AS day, score, validity, completeness, freshness,
               answer_score, accepted, rejected
        FROM ${db}.${sharingScorecard.name} FINAL
-       WHERE period = 'day' AND start >= ${fromSql} ORDER BY provider, resource, day`,
+       WHERE period = 'day' AND ${within('start')} ORDER BY provider, resource, day`,
     ),
     read(
       'cases',
@@ -158,7 +162,7 @@ export async function queryGovernance(
               sumIf(closed_ms - opened_ms, last_event = 'closed') AS close_ms,
               countIf(last_event = 'closed' AND closed_ms <= close_deadline_ms) AS on_time
        FROM ${db}.case_state ARRAY JOIN departments AS department
-       WHERE opened_ms >= ${sqlNumber(from)} GROUP BY department ORDER BY department`,
+       WHERE opened_ms >= ${sqlNumber(from)} AND opened_ms <= ${sqlNumber(now)} GROUP BY department ORDER BY department`,
     ),
   ]);
   answer.cases = caseRows.map((r) => {

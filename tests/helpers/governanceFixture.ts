@@ -162,7 +162,11 @@ export async function writeGovernanceFixture(
   for (let copy = 0; copy < 2; copy += 1) {
     await insert(windowPartials, fixture.windows);
     await insert(lateEvents, fixture.late);
-    await insert(deadLetters, fixture.rejected);
+    // The copy lands in another month's part, where FINAL cannot merge it: counted once all the same.
+    await insert(
+      deadLetters,
+      fixture.rejected.map((r) => ({ ...r, ingested_at: copy * 40 * 86_400 })),
+    );
     await insert(exchangeLedger, fixture.ledger);
     await insert(sharingScorecard, fixture.scores);
     await insert(caseEventsTable, fixture.caseEvents.map(caseEventRow));

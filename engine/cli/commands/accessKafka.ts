@@ -7,6 +7,9 @@ import { CityOpsError } from '../../errors.ts';
 import { createLogger } from '../../observability/logger.ts';
 import { applyKafkaAccess } from '../../stack/kafkaAccess.ts';
 
+/** How long grants read last hold when the store cannot be read (a revocation must act within 60 s). */
+const GRANTS_STALE_MS = 45_000;
+
 /**
  * `kafka`: each department's Kafka user and the topics it may read, kept equal to the catalogue and the
  * grants every --every seconds (default 15, so that a revocation closes a topic within 60 s even with the
@@ -32,6 +35,7 @@ export async function syncKafka(
   const catalogue = watchCatalogue(loaded, logger);
   catalogue.start();
   let grants = await store.current();
+  let readAt = Date.now();
   const policy = {
     get catalogue() {
       return catalogue.current.catalogue;
@@ -43,7 +47,22 @@ export async function syncKafka(
   try {
     for (;;) {
       try {
-        grants = await store.current();
+        try {
+          grants = await store.current();
+          readAt = Date.now();
+        } catch (error) {
+          if (values['once']) throw error;
+          // Fail closed: grants that cannot be read for long are taken as none, which closes every
+          // conditional topic, rather than keeping a revoked grant's topic open.
+          const stale = Date.now() - readAt > GRANTS_STALE_MS;
+          if (stale) grants = [];
+          logger.error(
+            { err: error, stale },
+            stale
+              ? 'grants unreadable too long: planning with none'
+              : 'grants unreadable; the last read hold',
+          );
+        }
         const { rights, added, revoked } = await kafka.sync(policy, env.CITY_OPS_TOPIC_PREFIX);
         if (added.length + revoked.length > 0 || values['once']) {
           for (const r of rights) out(`${r.user}: ${r.topics.join(', ') || 'no topic'}`);

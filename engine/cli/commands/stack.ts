@@ -62,9 +62,11 @@ export const command: Command = {
       }
       case 'publisher': {
         const name = positionals[1] ?? '';
-        if (!/^[a-z][a-z0-9-]{1,62}$/.test(name) || (KAFKA_PRINCIPALS as readonly string[]).includes(name)) {
+        // `dept-` names the departments' reading users (city-ops access kafka): a publisher may not take one.
+        const taken = (KAFKA_PRINCIPALS as readonly string[]).includes(name) || name.startsWith('dept-');
+        if (!/^[a-z][a-z0-9-]{1,62}$/.test(name) || taken) {
           throw new CityOpsError('CLI_USAGE', `'${name}' is not a free publisher name`, {
-            hint: `lowercase letters, digits and -, e.g. transport-bureau; not one of ${KAFKA_PRINCIPALS.join(', ')}`,
+            hint: `lowercase letters, digits and -, e.g. transport-bureau; not one of ${KAFKA_PRINCIPALS.join(', ')}, nor dept-*`,
           });
         }
         const env = loadEnvironment();

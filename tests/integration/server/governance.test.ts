@@ -45,8 +45,12 @@ describe('the governance figures (ClickHouse, map server)', async () => {
     for (const w of windows) add(w.window_start * 1000, (d) => (d.accepted += w.events));
     for (const l of late) add(l.ts * 1000, (d) => (d.accepted += 1));
     for (const r of rejected) add(r.message_ts * 1000, (d) => (d.rejected += 1));
-    const flows = new Map<string, number>();
-    const use = new Map<string, number>();
+    const flows = new Map<string, string>();
+    const use = new Map<string, string>();
+    const plus = (figures: string | undefined, ...more: number[]) => {
+      const sums = figures?.split('/').map(Number) ?? more.map(() => 0);
+      return sums.map((n, k) => n + more[k]!).join('/');
+    };
     for (const l of ledger.filter((row) => row.succeeded === 1 && row.delivered_at * 1000 >= answer.from)) {
       add(l.delivered_at * 1000, (d) => {
         d.delivered += l.records;
@@ -54,17 +58,24 @@ describe('the governance figures (ClickHouse, map server)', async () => {
       });
       if (department && l.provider !== department && l.consumer !== department) continue;
       const flow = `${l.provider}->${l.consumer}`;
-      flows.set(flow, (flows.get(flow) ?? 0) + l.records);
+      flows.set(flow, plus(flows.get(flow), l.records, l.bytes, 1));
       if (department && l.consumer !== department) continue;
       const day = `${l.consumer}@${dayOf(l.delivered_at * 1000)}`;
-      use.set(day, (use.get(day) ?? 0) + l.records);
+      use.set(day, plus(use.get(day), l.records, 1));
     }
     return { days, flows, use };
   };
   const asMaps = (answer: Governance) => ({
     days: answer.transactions,
-    flows: new Map(answer.flows.map((f) => [`${f.provider}->${f.consumer}`, f.records])),
-    use: new Map(answer.use.map((u) => [`${u.consumer}@${(u.day - answer.from) / DAY_MS}`, u.records])),
+    flows: new Map(
+      answer.flows.map((f) => [`${f.provider}->${f.consumer}`, `${f.records}/${f.bytes}/${f.deliveries}`]),
+    ),
+    use: new Map(
+      answer.use.map((u) => [
+        `${u.consumer}@${(u.day - answer.from) / DAY_MS}`,
+        `${u.records}/${u.deliveries}`,
+      ]),
+    ),
   });
 
   beforeAll(async () => {

@@ -4,7 +4,11 @@ import { join } from 'node:path';
 import type { KafkaJS } from '@confluentinc/kafka-javascript';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DepartmentKafka, readDepartmentKafka } from '../../../engine/access/departmentKafka.ts';
+import {
+  DepartmentKafka,
+  departmentKafkaPlan,
+  readDepartmentKafka,
+} from '../../../engine/access/departmentKafka.ts';
 import { loadCatalogue } from '../../../engine/catalogue/loadCatalogue.ts';
 import type { Grant } from '../../../engine/catalogue/projection.ts';
 import { loadEnvironment } from '../../../engine/config/environment.ts';
@@ -18,7 +22,8 @@ import { testEnv, uniqueSuffix } from '../../helpers/environment.ts';
  * The departments' Kafka principals (issue 16) on the real broker: a department reads an input topic only
  * when it receives the class whole and unmasked (an unconditional class, or a conditional one under a
  * live grant of every item); a class with personal data never goes out as a topic; a revoked grant's topic
- * is closed by the next pass.
+ * is closed by the next pass. The shipped catalogue holds every raw payload back, so there no department
+ * reads any topic; the rest runs on a copy whose raw-payload rule covers none of these classes.
  */
 describe("departments' Kafka users follow the catalogue and the grants", async () => {
   const { catalogue } = await loadCatalogue();
@@ -29,7 +34,15 @@ describe("departments' Kafka users follow the catalogue and the grants", async (
   // Users of this test only, so that the stack's own department users keep their passwords.
   const userOf = (department: string) => `t${suffix}-${department}`;
   let grants: Grant[] = [];
-  const policy = { catalogue, grants: () => grants };
+  const policy = {
+    catalogue: {
+      ...catalogue,
+      negative_list: catalogue.negative_list.map((rule) =>
+        rule.items.includes('payload') ? { ...rule, resources: ['no.such.class'] } : rule,
+      ),
+    },
+    grants: () => grants,
+  };
   const applied: string[][] = [];
   const kafka = new DepartmentKafka(
     path,
@@ -115,10 +128,27 @@ describe("departments' Kafka users follow the catalogue and the grants", async (
   });
 
   afterAll(async () => {
+    // The test's users keep no right on the broker (a SCRAM user without ACLs can do nothing).
+    const left = readDepartmentKafka(path).applied.map((line) => line.replace(/^acl\t/, 'revoke\t'));
+    if (left.length > 0) applyKafkaAccess(testEnv, left);
     const admin = createKafka(testEnv, 'dept-kafka-cleanup').admin();
     await admin.connect();
     await admin.deleteTopics({ topics }).catch(() => {});
     await admin.disconnect();
+  });
+
+  it('gives no department any topic under the shipped catalogue, which holds raw payloads back', () => {
+    const { rights, acls } = departmentKafkaPlan(
+      { catalogue, grants: () => [transportGrant] },
+      prefix,
+      userOf,
+    );
+    expect(rights.length).toBe(catalogue.departments.length);
+    for (const r of rights) {
+      expect(r.topics).toEqual([]);
+      for (const topic of topics) expect(r.refused[topic]).toMatch(/raw payload.*\(raw-payloads\)/);
+    }
+    expect(acls.every((line) => line.includes('\tGROUP\t'))).toBe(true);
   });
 
   it('gives every department the unconditional population topic, and no one the events topic', async () => {
