@@ -110,7 +110,13 @@ describe('credentials: no built-in passwords, one Kafka user per service with on
   });
 
   it('gives a publishing department a user of its own that may write the input streams and nothing else', async () => {
-    const name = `dept-${uniqueSuffix()}`;
+    // `dept-` names are the departments' reading users (city-ops access kafka): not a publisher's.
+    const taken = spawnCityOps(['stack', 'publisher', `dept-${uniqueSuffix()}`], {
+      CITY_OPS_TOPIC_PREFIX: prefix,
+    });
+    expect((await taken.exited).code).not.toBe(0);
+    await expect.poll(() => taken.output.join('\n')).toMatch(/is not a free publisher name/);
+    const name = `pub-${uniqueSuffix()}`;
     const added = spawnCityOps(['stack', 'publisher', name], { CITY_OPS_TOPIC_PREFIX: prefix });
     const password = (await added.line(new RegExp(`publisher ${name}: SCRAM-SHA-512 password (\\S+)`)))[1]!;
     expect(await added.exited).toEqual({ code: 0, signal: null });
