@@ -6,6 +6,7 @@ import { PROJECT_ROOT } from '../config/environment.ts';
 import { parseYamlConfig } from '../config/yamlConfig.ts';
 import type { ClickHouseClient } from '../connectors/clickhouse/client.ts';
 import { sqlIdentifier, sqlNumber, sqlString } from '../connectors/clickhouse/sqlLiteral.ts';
+import { caseScorecard } from '../connectors/clickhouse/tables/cases.ts';
 import { sharingScorecard } from '../connectors/clickhouse/tables/exchange.ts';
 import { columnNames } from '../connectors/clickhouse/tables/table.ts';
 import { STREAM_NAMES, streamTopic } from '../contract/topics.ts';
@@ -27,10 +28,18 @@ export const AssessmentConfig = z
     freshness_seconds: z.number().int().positive(),
     silent_cycles: z.number().int().positive(),
     answer_target_hours: z.number().positive(),
+    /** Case handling, per department (docs/cases.md): weights of its three rates, together 1. */
+    case_weights: z
+      .strictObject({ acknowledgement: Weight, closure: Weight, on_time_closure: Weight })
+      .default({ acknowledgement: 0.3, closure: 0.3, on_time_closure: 0.4 }),
   })
   .refine((c) => Math.abs(Object.values(c.weights).reduce((a, b) => a + b, 0) - 1) < 1e-9, {
     path: ['weights'],
     message: 'the weights must add up to 1',
+  })
+  .refine((c) => Math.abs(Object.values(c.case_weights).reduce((a, b) => a + b, 0) - 1) < 1e-9, {
+    path: ['case_weights'],
+    message: 'the case weights must add up to 1',
   });
 export type AssessmentConfig = z.infer<typeof AssessmentConfig>;
 
@@ -112,6 +121,40 @@ export function scorecardStatement(
     FROM (${joined})`;
 }
 
+/**
+ * Case handling per department over [from, to) (whole periods), as one INSERT ... SELECT from
+ * `case_state`: the cases opened in each period and dispatched to the department at opening, with
+ * - acknowledgement rate = acknowledged cases / cases; closure rate = closed / cases;
+ * - on-time closure rate = closed by the case's close deadline / cases;
+ * - score = the three, weighted by `case_weights`. A period without a case has no row.
+ */
+export function caseScorecardStatement(
+  db: string,
+  config: AssessmentConfig,
+  period: Period,
+  from: number,
+  to: number,
+): string {
+  const step = PERIODS[period];
+  const fromS = Math.floor((from / 1000 + CITY_OFFSET_S) / step) * step - CITY_OFFSET_S;
+  const toS = fromS + Math.max(0, Math.ceil((to / 1000 - fromS) / step)) * step;
+  const d = sqlIdentifier(db);
+  const w = config.case_weights;
+  const counted = `SELECT ${cityPeriodSql('toDateTime(intDiv(opened_ms, 1000))', step)} AS start, department,
+      count() AS cases, countIf(acknowledged_ms > 0) AS acknowledged, countIf(last_event = 'closed') AS closed,
+      countIf(last_event = 'closed' AND closed_ms <= close_deadline_ms) AS on_time,
+      if(acknowledged = 0, 0, sumIf(acknowledged_ms - opened_ms, acknowledged_ms > 0) / acknowledged / 1000) AS mean_ack_s,
+      if(closed = 0, 0, sumIf(closed_ms - opened_ms, last_event = 'closed') / closed / 1000) AS mean_close_s
+    FROM ${d}.case_state ARRAY JOIN departments AS department
+    WHERE opened_ms >= ${sqlNumber(fromS * 1000)} AND opened_ms < ${sqlNumber(toS * 1000)}
+    GROUP BY start, department`;
+  const score = `${sqlNumber(w.acknowledgement)} * acknowledged / cases + ${sqlNumber(w.closure)} * closed / cases + ${sqlNumber(w.on_time_closure)} * on_time / cases`;
+  return `INSERT INTO ${d}.${caseScorecard.name} (${columnNames(caseScorecard).join(', ')})
+    SELECT ${sqlString(period)}, start, department, cases, acknowledged, closed, on_time, acknowledged / cases,
+      closed / cases, on_time / cases, mean_ack_s, mean_close_s, ${score}, now()
+    FROM (${counted})`;
+}
+
 /** One pass of the assessment: every input stream, hourly and daily, over [from, to). */
 export async function assess(
   client: ClickHouseClient,
@@ -127,4 +170,16 @@ export async function assess(
       await client.command({
         query: scorecardStatement(db, catalogue, config, stream, topicPrefix, period, from, to),
       });
+}
+
+/** One pass of case handling's assessment: every department, hourly and daily, over [from, to). */
+export async function assessCases(
+  client: ClickHouseClient,
+  db: string,
+  config: AssessmentConfig,
+  from: number,
+  to: number,
+): Promise<void> {
+  for (const period of Object.keys(PERIODS) as Period[])
+    await client.command({ query: caseScorecardStatement(db, config, period, from, to) });
 }

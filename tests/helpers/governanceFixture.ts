@@ -5,6 +5,7 @@ import { statements as caseStatements } from '../../engine/connectors/clickhouse
 import {
   caseEventRow,
   caseEvents as caseEventsTable,
+  caseScorecard,
 } from '../../engine/connectors/clickhouse/tables/cases.ts';
 import { exchangeLedger, sharingScorecard } from '../../engine/connectors/clickhouse/tables/exchange.ts';
 import { deadLetters, lateEvents, windowPartials } from '../../engine/connectors/clickhouse/tables/layers.ts';
@@ -159,6 +160,7 @@ export async function writeGovernanceFixture(
   for (const table of [windowPartials, lateEvents, deadLetters, exchangeLedger, sharingScorecard])
     await engine.command({ query: createTable(table, { city: db, restricted: db }) });
   for (const sql of caseStatements({ city: db, restricted: db })) await engine.command({ query: sql });
+  await engine.command({ query: createTable(caseScorecard, { city: db, restricted: db }) });
   for (let copy = 0; copy < 2; copy += 1) {
     await insert(windowPartials, fixture.windows);
     await insert(lateEvents, fixture.late);

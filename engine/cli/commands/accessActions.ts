@@ -1,4 +1,4 @@
-import { assess, loadAssessmentConfig } from '../../access/assessment.ts';
+import { assess, assessCases, loadAssessmentConfig } from '../../access/assessment.ts';
 import { DepartmentDatabases, departmentDatabase } from '../../access/departmentDatabases.ts';
 import { departmentUsersPaths, writeDepartmentUsers } from '../../access/departmentUsers.ts';
 import { ExchangeLedger } from '../../access/exchangeLedger.ts';
@@ -182,8 +182,9 @@ export async function runAssessment(
     const from = typeof values['from'] === 'string' ? instant(values['from'], 'from') : to - 48 * 3_600_000;
     try {
       await assess(client, env.CLICKHOUSE_DATABASE, catalogue, config, env.CITY_OPS_TOPIC_PREFIX, from, to);
+      await assessCases(client, env.CLICKHOUSE_DATABASE, config, from, to);
       out(
-        `assessed ${new Date(from).toISOString()} .. ${new Date(to).toISOString()} into city.sharing_scorecard`,
+        `assessed ${new Date(from).toISOString()} .. ${new Date(to).toISOString()} into city.sharing_scorecard and city.case_scorecard`,
       );
     } catch (error) {
       if (once) throw error;

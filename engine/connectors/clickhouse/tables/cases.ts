@@ -32,3 +32,30 @@ export const caseEvents: TableDefinition = {
 export function caseEventRow(e: CaseEvent): Record<string, unknown> {
   return { ...e, at: Math.floor(e.at_ms / 1000) };
 }
+
+/**
+ * Case handling in the sharing assessment (docs/cases.md, "Indicators"): per department and period of the
+ * city's calendar, over the cases opened in it. Scored again at each pass until the period is old enough
+ * to leave the pass's range; the last pass's row wins.
+ */
+export const caseScorecard: TableDefinition = {
+  name: 'case_scorecard',
+  database: 'city',
+  columns: [
+    'period String',
+    'start DateTime',
+    'department String',
+    'cases UInt64',
+    'acknowledged UInt64',
+    'closed UInt64',
+    'on_time UInt64',
+    'acknowledgement_rate Float64',
+    'closure_rate Float64',
+    'on_time_closure_rate Float64',
+    'mean_ack_s Float64',
+    'mean_close_s Float64',
+    'score Float64',
+    'computed_at DateTime',
+  ],
+  engine: 'ReplacingMergeTree(computed_at) PARTITION BY toYYYYMM(start) ORDER BY (period, department, start)',
+};
