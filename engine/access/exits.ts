@@ -2,7 +2,6 @@ import type { Catalogue } from '../catalogue/catalogueSchema.ts';
 import { exitItems } from '../catalogue/negativeList.ts';
 import { type Grant, project } from '../catalogue/projection.ts';
 import type { Layer } from '../server/protocol.ts';
-import { layerOfTopic } from '../server/protocol.ts';
 
 /**
  * The resource classes each exit of the map server sends, by the catalogue's ids: one place that says
@@ -40,9 +39,9 @@ export interface AccessPolicy {
 }
 
 /**
- * Why a department does not receive a class whole at `now`, or undefined when it does. The map's layers
- * and the history's tables have a fixed shape, so they go out only when every item of the class that may
- * leave at all goes to the department; a grant of fewer items does not open them.
+ * Why a department does not receive a class whole at `now`, or undefined when it does. The history's
+ * tables have a fixed shape, so they go out only when every item of the class that may leave at all goes
+ * to the department; a map layer may go out cut to fewer items (engine/access/layerCut.ts).
  */
 export function refusalOf(
   policy: AccessPolicy,
@@ -58,14 +57,4 @@ export function refusalOf(
   const dropped = new Set(resource.items.filter((i) => i.masking === 'drop').map((i) => i.id));
   const missing = exitItems(policy.catalogue, resource).filter((id) => !dropped.has(id) && !sent.has(id));
   return missing.length === 0 ? undefined : `${classId}: the grant does not name ${missing.join(', ')}`;
-}
-
-/** Why a department may not have a map topic, or undefined when it may. */
-export function topicRefusal(policy: AccessPolicy, department: string, topic: string): string | undefined {
-  const classes = LAYER_CLASSES[layerOfTopic(topic)] ?? [`the layer of ${topic}`];
-  for (const classId of classes) {
-    const why = refusalOf(policy, department, classId);
-    if (why !== undefined) return why;
-  }
-  return undefined;
 }

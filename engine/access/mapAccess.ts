@@ -4,14 +4,8 @@ import type { Principal } from '../server/fanoutHub.ts';
 import type { History } from '../server/historyQuery.ts';
 import { layerOfTopic } from '../server/protocol.ts';
 import { type DepartmentTokenEntry, departmentOfToken, readDepartmentTokens } from './departmentTokens.ts';
-import {
-  type AccessPolicy,
-  HISTORY_CLASSES,
-  HISTORY_ROWS,
-  type HistorySource,
-  refusalOf,
-  topicRefusal,
-} from './exits.ts';
+import { type AccessPolicy, HISTORY_CLASSES, HISTORY_ROWS, type HistorySource, refusalOf } from './exits.ts';
+import { layerAccess } from './layerCut.ts';
 
 /** The map server's access model: the operator's token, and the departments' tokens judged by a policy. */
 export interface MapAccess {
@@ -27,7 +21,8 @@ export interface MapAccess {
 const digest = (value: string) => createHash('sha256').update(value).digest();
 
 /**
- * The principal of a department's token: the topics whose classes it receives whole, for as long as
+ * The principal of a department's token: the topics whose classes it receives, whole or cut to the items
+ * its grants name (engine/access/layerCut.ts), for as long as
  * `stillValid()` (the token is still the department's: not replaced by a new one, not removed).
  */
 export function departmentPrincipal(
@@ -37,21 +32,29 @@ export function departmentPrincipal(
 ): Principal {
   // A verdict per layer holds for a second: the hub asks once per topic (a layer has up to 11), and
   // every few seconds for every open topic; a second is nothing against the 60 s a revocation may take.
-  const verdicts = new Map<string, { at: number; why: string | undefined }>();
-  const refusal = (topic: string) => {
+  const verdicts = new Map<string, { at: number; access: ReturnType<typeof layerAccess> }>();
+  const access = (topic: string) => {
     const layer = layerOfTopic(topic);
     const now = Date.now();
     const known = verdicts.get(layer);
-    if (known !== undefined && now - known.at < 1_000) return known.why;
-    const why = topicRefusal(policy, department, topic);
-    verdicts.set(layer, { at: now, why });
-    return why;
+    if (known !== undefined && now - known.at < 1_000) return known.access;
+    const verdict = layerAccess(policy, department, topic, now);
+    verdicts.set(layer, { at: now, access: verdict });
+    return verdict;
+  };
+  const refusal = (topic: string) => {
+    const verdict = access(topic);
+    return 'refused' in verdict ? verdict.refused : undefined;
   };
   return {
     subject: `department:${department}`,
     department,
     canSubscribe: (topic) => refusal(topic) === undefined,
     refusal,
+    cut: (topic) => {
+      const verdict = access(topic);
+      return 'cut' in verdict ? verdict.cut : undefined;
+    },
     stillValid,
   };
 }

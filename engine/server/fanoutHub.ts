@@ -1,3 +1,4 @@
+import type { FieldCut } from '../access/layerCut.ts';
 import type { Logger } from '../observability/logger.ts';
 import { type DistrictInfo, districtsInBox } from './districtBoundaries.ts';
 import type { LiveState } from './liveState.ts';
@@ -13,6 +14,7 @@ import {
   topicName,
 } from './protocol.ts';
 import type { ServerMetrics } from './serverMetrics.ts';
+import { cutFrame, TopicCuts } from './topicCuts.ts';
 
 /** The part of a uWebSockets.js WebSocket the hub uses. */
 export interface ClientSocket {
@@ -38,7 +40,11 @@ export interface Principal {
   refusal?(topic: string): string | undefined;
   /** False once the credential is withdrawn (a department's token replaced): its sessions are closed. */
   stillValid?(): boolean;
+  /** The part of a topic's entities it gets, when not all of them (undefined: the whole topic). */
+  cut?(topic: string): FieldCut | undefined;
 }
+
+const NO_CUTS: ReadonlyMap<string, string> = new Map();
 
 /** `topics (why); topics (why)`: the refused topics grouped by the principal's reason. */
 function refusalText(principal: Principal, topics: readonly string[]): string {
@@ -99,6 +105,8 @@ const POLICY_VIOLATION = 1008;
 /** One connected client. */
 export class ClientSession {
   readonly topics = new Set<string>();
+  /** The topics it gets cut (a department with a grant of some items), and how. */
+  readonly cuts = new Map<string, FieldCut>();
   /** While lagging: the last seq the client got, per topic; it is unsubscribed from those topics. */
   lagging: Map<string, number> | undefined;
   laggingSince = 0;
@@ -147,6 +155,7 @@ export class FanoutHub {
   private firstPendingAt = 0;
   private lastEvict = 0;
   private readonly districtCodes: Set<string>;
+  private readonly cuts = new TopicCuts();
 
   constructor(
     private readonly state: LiveState,
@@ -288,6 +297,9 @@ export class FanoutHub {
         continue;
       }
       const lost = [...session.topics].filter((t) => !session.principal.canSubscribe(t));
+      for (const topic of [...session.topics])
+        if (!lost.includes(topic) && session.principal.cut?.(topic)?.key !== session.cuts.get(topic)?.key)
+          this.recut(session, topic);
       if (lost.length === 0) continue;
       for (const topic of lost) this.drop(session, topic);
       this.reject(session, 'FORBIDDEN', `no longer allowed: ${refusalText(session.principal, lost)}`);
@@ -328,6 +340,7 @@ export class FanoutHub {
       const already = session.topics.has(topic);
       const since = resumeSeqs?.[topic];
       if (already && since === undefined) continue;
+      if (!already) this.setCut(session, topic);
       if (since !== undefined) {
         const catchup = channel.catchupSince(since, now);
         if (catchup === null) {
@@ -348,7 +361,7 @@ export class FanoutHub {
         if (!session.lagging.has(topic)) this.incLagging(topic);
         session.lagging.set(topic, channel.seq);
       } else if (!already) {
-        session.socket.subscribe(topic);
+        session.socket.subscribe(this.cuts.channel(topic, session.cuts.get(topic)));
       }
       session.topics.add(topic);
     }
@@ -357,14 +370,39 @@ export class FanoutHub {
   /** Stops sending a topic to a client. */
   private drop(session: ClientSession, topic: string): void {
     session.topics.delete(topic);
-    session.socket.unsubscribe(topic);
+    const cut = session.cuts.get(topic);
+    session.socket.unsubscribe(this.cuts.channel(topic, cut));
+    if (cut) this.cuts.remove(topic, cut);
+    session.cuts.delete(topic);
     if (session.lagging?.delete(topic)) this.decLagging(topic);
   }
 
-  /** Sends one topic's frame to one client. */
+  /** Notes the cut of a topic the client is about to get (none: the whole topic). */
+  private setCut(session: ClientSession, topic: string): void {
+    const cut = session.principal.cut?.(topic);
+    if (cut === undefined) return;
+    session.cuts.set(topic, cut);
+    this.cuts.add(topic, cut);
+  }
+
+  /** The client's cut of a topic changed (a grant of other items): it gets the topic again, afresh. */
+  private recut(session: ClientSession, topic: string): void {
+    this.drop(session, topic);
+    this.setCut(session, topic);
+    this.sendSnapshot(session, topic, Date.now());
+    if (session.lagging) {
+      this.incLagging(topic);
+      session.lagging.set(topic, this.state.channel(topic).seq);
+    } else session.socket.subscribe(this.cuts.channel(topic, session.cuts.get(topic)));
+    session.topics.add(topic);
+  }
+
+  /** Sends one topic's frame to one client, cut as it gets the topic. */
   private sendFrame(session: ClientSession, topic: string, frame: string): void {
-    session.socket.send(frame);
-    this.deliveries?.(session.principal, topic, Buffer.byteLength(frame));
+    const cut = session.cuts.get(topic);
+    const sent = cut === undefined ? frame : cutFrame(frame, cut);
+    session.socket.send(sent);
+    this.deliveries?.(session.principal, topic, Buffer.byteLength(sent));
   }
 
   private sendSnapshot(session: ClientSession, topic: string, now: number): void {
@@ -447,7 +485,10 @@ export class FanoutHub {
     this.metrics.maxClientBuffer.set(maxBuffer);
     this.state.flush(now, (topic, payload, layer) => {
       this.publish(topic, payload);
-      if (this.deliveries) this.countPublished(topic, payload);
+      const variants = this.cuts.variants(topic, payload);
+      for (const [channel, cutPayload] of variants) this.publish(channel, cutPayload);
+      if (this.deliveries)
+        this.countPublished(topic, payload, variants.length > 0 ? new Map(variants) : NO_CUTS);
       this.metrics.deltasPublished.inc({ layer });
       this.metrics.bytesPublished.inc({ layer }, payload.length);
       const lagging = this.laggingByTopic.get(topic);
@@ -456,11 +497,16 @@ export class FanoutHub {
     this.metrics.flushDuration.observe((performance.now() - started) / 1000);
   }
 
-  /** A published frame reached every client subscribed to its topic and not lagging. */
-  private countPublished(topic: string, payload: string): void {
+  /** A published frame reached every client subscribed to its topic and not lagging, each in its cut. */
+  private countPublished(topic: string, payload: string, variants: ReadonlyMap<string, string>): void {
     const bytes = Buffer.byteLength(payload);
-    for (const session of this.sessions)
-      if (!session.lagging && session.topics.has(topic)) this.deliveries?.(session.principal, topic, bytes);
+    for (const session of this.sessions) {
+      if (session.lagging || !session.topics.has(topic)) continue;
+      const cut = session.cuts.get(topic);
+      const sent =
+        cut === undefined ? bytes : Buffer.byteLength(variants.get(this.cuts.channel(topic, cut)) ?? '');
+      this.deliveries?.(session.principal, topic, sent);
+    }
   }
 
   private housekeep(): void {
@@ -488,7 +534,7 @@ export class FanoutHub {
     session.lagging = new Map();
     session.laggingSince = now;
     for (const topic of session.topics) {
-      session.socket.unsubscribe(topic);
+      session.socket.unsubscribe(this.cuts.channel(topic, session.cuts.get(topic)));
       session.lagging.set(topic, this.state.channel(topic).seq);
       this.incLagging(topic);
     }
@@ -512,7 +558,7 @@ export class FanoutHub {
         this.sendFrame(session, topic, catchup);
         this.metrics.catchups.inc();
       }
-      session.socket.subscribe(topic);
+      session.socket.subscribe(this.cuts.channel(topic, session.cuts.get(topic)));
     }
   }
 
@@ -526,6 +572,8 @@ export class FanoutHub {
 
   private forget(session: ClientSession): void {
     session.closed = true;
+    for (const [topic, cut] of session.cuts) this.cuts.remove(topic, cut);
+    session.cuts.clear();
     if (session.lagging) {
       for (const topic of session.lagging.keys()) this.decLagging(topic);
       session.lagging = undefined;

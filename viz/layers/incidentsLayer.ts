@@ -13,7 +13,8 @@ export function incidentsLayer(
   return new ScatterplotLayer<Incident>({
     id: 'incidents',
     visible,
-    data: incidents,
+    // An incident cut to a grant without its position (docs/access.md) is listed, not drawn.
+    data: incidents.filter((d) => Number.isFinite(d.lon) && Number.isFinite(d.lat)),
     getPosition: (d) => [d.lon, d.lat],
     getFillColor: (d) =>
       d.status === 'closed' ? CLOSED_INCIDENT : (CATEGORY_COLORS[d.category] ?? OTHER_CATEGORY),

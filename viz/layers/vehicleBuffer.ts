@@ -29,7 +29,11 @@ export class VehicleBuffer {
   }
 
   /** Applies one vehicle tuple `[lon, lat, mode, speed_kmh, ts]` received on `topic`. */
-  upsert(topic: string, key: string, value: [number, number, string, number | null, number]): void {
+  upsert(
+    topic: string,
+    key: string,
+    value: [number | null, number | null, string, number | null, number | null],
+  ): void {
     let slot = this.slotOf.get(key);
     if (slot === undefined) {
       slot = this.free.pop() ?? this.grow();
@@ -47,8 +51,9 @@ export class VehicleBuffer {
       }
       keys.add(key);
     }
-    this.positions[slot * 2] = value[0];
-    this.positions[slot * 2 + 1] = value[1];
+    // A department granted no positions gets null for them (docs/access.md): NaN is drawn nowhere.
+    this.positions[slot * 2] = value[0] ?? Number.NaN;
+    this.positions[slot * 2 + 1] = value[1] ?? Number.NaN;
     this.speeds[slot] = value[3] ?? Number.NaN;
     if (this.modes[slot] !== value[2]) {
       this.modes[slot] = value[2];

@@ -11,7 +11,7 @@ import { createClickHouse } from '../../../engine/connectors/clickhouse/client.t
 import { grants as grantsTable } from '../../../engine/connectors/clickhouse/tables/exchange.ts';
 import { createTable } from '../../../engine/connectors/clickhouse/tables/table.ts';
 import { type MapServer, startMapServer } from '../../../engine/server/mapServer.ts';
-import type { ErrorMessage } from '../../../engine/server/protocol.ts';
+import type { DeltaMessage, ErrorMessage } from '../../../engine/server/protocol.ts';
 import { SyntheticCity } from '../../../engine/server/syntheticCity.ts';
 import { testEnv, uniqueSuffix } from '../../helpers/environment.ts';
 import { ProtocolClient } from './protocolClient.ts';
@@ -133,6 +133,57 @@ describe('department access to the live map (grants in ClickHouse)', async () =>
     await new Promise((r) => setTimeout(r, 300));
     const after = client.messages.slice(gotUntil).map((m) => m.message);
     expect(after.filter((m) => m.type === 'delta' || m.type === 'snapshot')).toEqual([]);
+    client.close();
+  });
+
+  it('cuts a layer to the items a grant names, and sends it whole once a grant names every item', async () => {
+    const grantOf = (items: string[]) => ({
+      id: `g-${uniqueSuffix()}`,
+      department: 'health',
+      resource: 'map.vehicles',
+      items,
+      purpose: 'ambulance dispatch',
+      approved_by: 'transport: duty officer',
+      valid_from: new Date(Date.now() - 60_000).toISOString(),
+      valid_until: new Date(Date.now() + 3_600_000).toISOString(),
+    });
+    const connect = () => ProtocolClient.connect(`${server.url.replace('http', 'ws')}/ws?token=${health}`);
+    const keyless = grantOf(['mode', 'district']);
+    await store.record(catalogue, keyless, 'test');
+    await cache.refresh();
+    const refused = await connect();
+    refused.subscribe(['vehicles']);
+    await refused.until(() => refused.of('subscribed').length === 1);
+    expect(errors(refused).join('\n')).toMatch(/map\.vehicles: the grant does not name vehicle, the key/);
+    refused.close();
+
+    const part = grantOf(['vehicle', 'mode', 'district']);
+    await store.record(catalogue, part, 'test');
+    await cache.refresh();
+    const client = await connect();
+    client.subscribe(['vehicles']);
+    await client.until(() => vehicleTopics(client).length > 0);
+    feed(2);
+    await client.until(() => client.of('delta').length > 0);
+    expect(errors(client)).toEqual([]);
+    const held = vehicleTopics(client).flatMap((t) => [...client.state.get(t)!.values()]);
+    const sent = client.of('delta').flatMap((m) => (m as DeltaMessage).up.map(([, value]) => value));
+    expect(held.length).toBeGreaterThan(0);
+    expect(sent.length).toBeGreaterThan(0);
+    // [lon, lat, mode, speed_kmh, ts]: the mode only, in snapshots and deltas alike.
+    for (const value of [...held, ...sent])
+      expect(value).toEqual([null, null, expect.any(String), null, null]);
+
+    const whole = grantOf(['*']);
+    await store.record(catalogue, whole, 'test');
+    await cache.refresh();
+    const positioned = () =>
+      vehicleTopics(client).some((t) =>
+        [...client.state.get(t)!.values()].some((v) => (v as unknown[])[0] !== null),
+      );
+    await client.until(positioned, 30_000);
+    for (const g of [keyless, part, whole]) await store.revoke(g.id, Date.now(), 'test');
+    await cache.refresh();
     client.close();
   });
 

@@ -8,9 +8,10 @@ import {
   issueDepartmentToken,
   readDepartmentTokens,
 } from '../../../engine/access/departmentTokens.ts';
-import { LAYER_CLASSES, refusalOf, topicRefusal } from '../../../engine/access/exits.ts';
+import { LAYER_CLASSES, refusalOf } from '../../../engine/access/exits.ts';
 import { grantProblems } from '../../../engine/access/grantStore.ts';
 import { GrantsCache } from '../../../engine/access/grantsCache.ts';
+import { layerAccess } from '../../../engine/access/layerCut.ts';
 import { createAuthorize, tokensFromFile } from '../../../engine/access/mapAccess.ts';
 import { loadCatalogue } from '../../../engine/catalogue/loadCatalogue.ts';
 import type { Grant } from '../../../engine/catalogue/projection.ts';
@@ -36,22 +37,27 @@ describe('the exits of the map server', () => {
     for (const layer of LAYERS) for (const id of LAYER_CLASSES[layer]) expect(ids.has(id), id).toBe(true);
   });
 
-  it('open a layer only when the grant covers every item that may leave', () => {
+  it('open a layer whole when the grant covers every item that may leave, cut when it names some', () => {
     const policy = (grants: Grant[]) => ({ catalogue, grants: () => grants });
+    const topicRefusal = (p: ReturnType<typeof policy>, department: string, topic: string) => {
+      const access = layerAccess(p, department, topic);
+      return 'refused' in access ? access.refused : 'cut' in access ? `cut ${access.cut.key}` : undefined;
+    };
     expect(topicRefusal(policy([]), 'emergency', 'vehicles/440304')).toBe('map.vehicles: no live grant');
     expect(topicRefusal(policy([]), 'emergency', 'districts')).toBeUndefined();
     expect(topicRefusal(policy([grant()]), 'emergency', 'vehicles/440304')).toBeUndefined();
     expect(
       topicRefusal(policy([grant({ items: ['vehicle', 'lat', 'lon'] })]), 'emergency', 'vehicles/1'),
-    ).toBe('map.vehicles: the grant does not name mode, ts, speed_kmh, district');
+    ).toBe('cut vehicle,lat,lon|');
+    expect(topicRefusal(policy([grant({ items: ['lat', 'lon'] })]), 'emergency', 'vehicles/1')).toBe(
+      "map.vehicles: the grant does not name vehicle, the key of the layer's entities",
+    );
     // The class's own provider needs no grant; another department's grant opens nothing.
     expect(topicRefusal(policy([]), 'transport', 'vehicles/440304')).toBeUndefined();
     expect(topicRefusal(policy([grant()]), 'health', 'vehicles/440304')).toBe('map.vehicles: no live grant');
-    // incidents show two classes: both are needed.
+    // incidents show two classes: with the first only, the impact goes out as null.
     const incidents = grant({ resource: 'map.incidents' });
-    expect(topicRefusal(policy([incidents]), 'emergency', 'incidents/1')).toBe(
-      'map.incident_impact: no live grant',
-    );
+    expect(topicRefusal(policy([incidents]), 'emergency', 'incidents/1')).toMatch(/^cut kind,id,.*\|$/);
     // An item masked `drop` (the reporter) is never asked of a grant: it never leaves.
     expect(refusalOf(policy([incidents]), 'emergency', 'map.incidents')).toBeUndefined();
   });
@@ -65,6 +71,62 @@ describe('the exits of the map server', () => {
     expect(refusalOf(policy(ended), 'emergency', 'map.vehicles')).toBe('map.vehicles: no live grant');
     const revoked = grant({ revoked_at: new Date(Date.now() - 1000).toISOString() });
     expect(refusalOf(policy(revoked), 'emergency', 'map.vehicles')).toBe('map.vehicles: no live grant');
+  });
+});
+
+describe('a layer cut to a grant of some items', () => {
+  const policy = (grants: Grant[]) => ({ catalogue, grants: () => grants });
+  const cutOf = (grants: Grant[], topic: string) => {
+    const access = layerAccess(policy(grants), 'emergency', topic);
+    if (!('cut' in access)) throw new Error(`not cut: ${JSON.stringify(access)}`);
+    return access.cut;
+  };
+
+  it('leaves the positions of an array layer it does not name null', () => {
+    const cut = cutOf([grant({ items: ['vehicle', 'mode', 'ts'] })], 'vehicles/440304');
+    expect(cut.value([114.05, 22.54, 'bus', 31.5, 1_800_000_000_000])).toEqual([
+      null,
+      null,
+      'bus',
+      null,
+      1_800_000_000_000,
+    ]);
+    expect(cut.value('not an array')).toBeNull();
+  });
+
+  it('keeps the items of an object layer it names, masks them by their rule, and the impact by its own grant', () => {
+    const incident = {
+      id: 'i1',
+      ts: 1,
+      category: 'fire',
+      severity: 'high',
+      status: 'open',
+      lat: 22.5,
+      lon: 114.1,
+      district: '440304',
+      cell: '8a',
+      source: 'hotline',
+      description: 'call 13812345678 at the gate',
+      impact: {
+        ts: 1,
+        radius_m: 500,
+        band_ms: 60_000,
+        vehicles: 4,
+        people_present: 120,
+        nearest_vehicles: [],
+      },
+    };
+    const some = grant({ resource: 'map.incidents', items: ['incident_id', 'category', 'description'] });
+    expect(cutOf([some], 'incidents/440304').value(incident)).toEqual({
+      category: 'fire',
+      description: expect.not.stringContaining('13812345678'),
+      impact: null,
+    });
+    const impact = grant({ id: 'g2', resource: 'map.incident_impact', items: ['incident_id', 'vehicles'] });
+    expect(cutOf([some, impact], 'incidents/440304').value(incident)).toMatchObject({
+      impact: { vehicles: 4 },
+    });
+    expect(cutOf([some, impact], 'incidents/440304').key).not.toBe(cutOf([some], 'incidents/440304').key);
   });
 });
 
