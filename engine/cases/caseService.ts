@@ -15,7 +15,7 @@ import type { KafkaClient } from '../connectors/kafka/client.ts';
 import type { Logger } from '../observability/logger.ts';
 import { type CaseAction, CaseBook, type CaseRefusal } from './caseBook.ts';
 import { CaseEvent, type CaseState, parseJson } from './caseModel.ts';
-import { ConsoleAction } from './caseRoutes.ts';
+import { ConsoleAction } from './caseRequests.ts';
 import { LevelAnnouncer } from './levelAnnouncer.ts';
 import { LEVEL_RULE_ID } from './operatingLevel.ts';
 

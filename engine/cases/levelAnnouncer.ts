@@ -1,7 +1,8 @@
 import { type AlertCloudEvent, toAlertCloudEvent } from '../alerts/alertEvent.ts';
 import type { CaseBook } from './caseBook.ts';
+import type { LevelRule } from './caseConfig.ts';
 import type { CaseEvent } from './caseModel.ts';
-import { type LevelReading, type LevelRule, levelTransition } from './operatingLevel.ts';
+import { type LevelReading, levelTransition } from './operatingLevel.ts';
 
 /** A level in force: which, what it was before, since when (epoch ms; 0: never changed). */
 interface InForce {

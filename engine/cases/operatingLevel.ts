@@ -1,27 +1,7 @@
-import { z } from 'zod';
 import { alertId } from '../alerts/alertIdentity.ts';
 import type { AlertTransition } from '../alerts/alertTransition.ts';
+import type { LevelRule } from './caseConfig.ts';
 import type { CaseState } from './caseModel.ts';
-
-/**
- * The city's operating level, 1 (normal) to 5, from the cases open now (docs/cases.md), as Rio's
- * operations centre sets its stages. A rule names a level and the counts that raise the city to it; all
- * the counts a rule gives must be reached. The level is the highest whose rule holds, else 1.
- */
-export const LevelRule = z
-  .strictObject({
-    level: z.number().int().min(2).max(5),
-    /** Cases open (neither verified nor closed). */
-    open: z.number().int().positive().optional(),
-    /** Open cases of severity critical. */
-    critical: z.number().int().positive().optional(),
-    /** Places (districts or cells) with an open case. */
-    places: z.number().int().positive().optional(),
-  })
-  .refine((r) => r.open !== undefined || r.critical !== undefined || r.places !== undefined, {
-    message: 'a level rule needs at least one of open, critical, places',
-  });
-export type LevelRule = z.infer<typeof LevelRule>;
 
 export interface LevelReading {
   level: number;
