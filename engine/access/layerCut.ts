@@ -17,13 +17,20 @@ export interface FieldCut {
  * - `vehicles`: `[lon, lat, mode, speed_kmh, ts]` under the vehicle's id;
  * - `incidents`: an object of the incident's items under its id, with `impact` (an object of the second
  *   class's items, or null).
- * The entity's key is the item `key`: a cut without it would still show it, so it is refused.
- * The other layers are unconditional classes, and go out whole or not at all.
+ * Every frame shows the entity's key, and the topic names the district (a vehicle that moves shows it
+ * again): a cut must name both items, or it is refused. The other layers are unconditional classes, and
+ * go out whole or not at all.
  */
-const PARTIAL: Partial<Record<string, { key: string; array?: readonly string[] }>> = {
-  vehicles: { key: 'vehicle', array: ['lon', 'lat', 'mode', 'speed_kmh', 'ts'] },
-  incidents: { key: 'incident_id' },
+const PARTIAL: Partial<Record<string, { needs: readonly string[]; array?: readonly string[] }>> = {
+  vehicles: { needs: ['vehicle', 'district'], array: ['lon', 'lat', 'mode', 'speed_kmh', 'ts'] },
+  incidents: { needs: ['incident_id', 'district'] },
 };
+
+/** What a principal gets of a topic: all of it, a cut, or nothing and why. */
+export type TopicAccess = { whole: true } | { cut: FieldCut } | { refused: string };
+
+/** Whether a topic's layer can go out cut (a resumed client's old state may be in another cut). */
+export const canBeCut = (topic: string): boolean => PARTIAL[layerOfTopic(topic)] !== undefined;
 
 /** What a department gets of a map topic at `now`: all of it, a cut, or nothing and why. */
 export function layerAccess(
@@ -31,7 +38,7 @@ export function layerAccess(
   department: string,
   topic: string,
   now = Date.now(),
-): { whole: true } | { cut: FieldCut } | { refused: string } {
+): TopicAccess {
   const layer = layerOfTopic(topic);
   const classes = LAYER_CLASSES[layer] ?? [`the layer of ${topic}`];
   const whys = classes.map((c) => refusalOf(policy, department, c, now));
@@ -40,9 +47,10 @@ export function layerAccess(
   const [main, extra] = classes.map((c) => project(policy.catalogue, policy.grants(), department, c, now));
   if (shape === undefined || main === undefined) return { refused: whys.find((w) => w !== undefined)! };
   if (main.items.length === 0) return { refused: `${classes[0]}: ${main.reason}` };
-  if (!main.items.some((i) => i.id === shape.key))
+  const missing = shape.needs.filter((id) => !main.items.some((i) => i.id === id));
+  if (missing.length > 0)
     return {
-      refused: `${classes[0]}: the grant does not name ${shape.key}, the key of the layer's entities`,
+      refused: `${classes[0]}: the grant does not name ${missing.join(', ')}, which every frame shows`,
     };
   const key = [main, extra].map((p) => p?.items.map((i) => i.id).join(',') ?? '').join('|');
   const array = shape.array;

@@ -51,10 +51,7 @@ export function departmentPrincipal(
     department,
     canSubscribe: (topic) => refusal(topic) === undefined,
     refusal,
-    cut: (topic) => {
-      const verdict = access(topic);
-      return 'cut' in verdict ? verdict.cut : undefined;
-    },
+    access,
     stillValid,
   };
 }

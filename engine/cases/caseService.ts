@@ -10,12 +10,12 @@ import type { AlertTopics } from '../alerts/alertTopics.ts';
 import type { LoadedAlertConfig } from '../alerts/loadAlertConfig.ts';
 import { routeAlert } from '../alerts/routeAlert.ts';
 import type { ClickHouseClient } from '../connectors/clickhouse/client.ts';
-import { caseEventRow, caseEvents } from '../connectors/clickhouse/tables/cases.ts';
 import type { KafkaClient } from '../connectors/kafka/client.ts';
 import type { Logger } from '../observability/logger.ts';
 import { type CaseAction, CaseBook, type CaseRefusal } from './caseBook.ts';
 import { CaseEvent, type CaseState, parseJson } from './caseModel.ts';
 import { ConsoleAction } from './caseRequests.ts';
+import { CaseRows } from './caseRows.ts';
 import { LevelAnnouncer } from './levelAnnouncer.ts';
 import { LEVEL_RULE_ID } from './operatingLevel.ts';
 
@@ -54,8 +54,7 @@ export class CaseService {
   #timer: NodeJS.Timeout | undefined;
   #queue: Promise<unknown> = Promise.resolve();
   #dead: string | undefined;
-  #rows: Record<string, unknown>[] = [];
-  #flushing: Promise<void> | undefined;
+  readonly #rows: CaseRows;
   #flushTimer: NodeJS.Timeout | undefined;
   readonly counts = { alerts: 0, events: 0, escalations: 0, actions: 0, refused: 0 };
   readonly #levels: LevelAnnouncer;
@@ -68,6 +67,7 @@ export class CaseService {
       (events) => this.#toOutbox(events),
     );
     this.book.onRecord = (e) => this.#levels.observe(this.book, e.at_ms);
+    this.#rows = new CaseRows(options.clickhouse, options.logger);
   }
 
   /** The city's operating level now, and since when (epoch ms; 0: never changed). */
@@ -97,7 +97,7 @@ export class CaseService {
     });
     this.#levels.replay(rebuilt, this.book);
     // Written again: what a crash kept from ClickHouse collapses on its key.
-    this.#rows = this.#rows.concat(rebuilt.map(caseEventRow));
+    this.#rows.add(rebuilt);
     logger.info({ cases: this.book.cases.size, events: rebuilt.length }, 'cases rebuilt from their events');
     this.#producer = kafka.producer({
       kafkaJS: { acks: -1, idempotent: true },
@@ -266,7 +266,7 @@ export class CaseService {
     }
     this.counts.events += events.length;
     await this.#levels.flush();
-    this.#rows = this.#rows.concat(events.map(caseEventRow));
+    this.#rows.add(events);
   }
 
   #escalationNotice(e: CaseEvent): Array<{ key: string; value: string }> {
@@ -286,30 +286,9 @@ export class CaseService {
     return [{ key: c.alert.alert_id, value: JSON.stringify(event) }];
   }
 
-  /** Writes the buffered rows to `city.case_events`; a failure keeps them for the next flush. */
+  /** Writes the case events kept for `city.case_events`. */
   flush(): Promise<void> {
-    const ch = this.options.clickhouse;
-    if (!ch || this.#rows.length === 0) return this.#flushing ?? Promise.resolve();
-    this.#flushing ??= (async () => {
-      const rows = this.#rows;
-      this.#rows = [];
-      try {
-        await ch.client.insert({
-          table: `${ch.database}.${caseEvents.name}`,
-          values: rows,
-          format: 'JSONEachRow',
-        });
-      } catch (error) {
-        this.#rows = [...rows, ...this.#rows];
-        this.options.logger.warn(
-          { err: error, rows: rows.length },
-          'case events not written to ClickHouse yet',
-        );
-      } finally {
-        this.#flushing = undefined;
-      }
-    })();
-    return this.#flushing;
+    return this.#rows.flush();
   }
 
   #serial<T>(work: () => Promise<T>): Promise<T> {

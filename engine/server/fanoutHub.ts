@@ -1,4 +1,4 @@
-import type { FieldCut } from '../access/layerCut.ts';
+import { canBeCut, type FieldCut, type TopicAccess } from '../access/layerCut.ts';
 import type { Logger } from '../observability/logger.ts';
 import { type DistrictInfo, districtsInBox } from './districtBoundaries.ts';
 import type { LiveState } from './liveState.ts';
@@ -40,17 +40,31 @@ export interface Principal {
   refusal?(topic: string): string | undefined;
   /** False once the credential is withdrawn (a department's token replaced): its sessions are closed. */
   stillValid?(): boolean;
-  /** The part of a topic's entities it gets, when not all of them (undefined: the whole topic). */
-  cut?(topic: string): FieldCut | undefined;
+  /**
+   * What it gets of a topic, judged once for both questions: whether, and how cut (a department's
+   * grants). Without it, `canSubscribe` decides and the topic goes whole.
+   */
+  access?(topic: string): TopicAccess;
 }
+
+const WHOLE: TopicAccess = { whole: true };
+
+/** A principal's verdict on a topic, judged once (the allow check and the cut must agree). */
+function accessOf(principal: Principal, topic: string): TopicAccess {
+  if (principal.access) return principal.access(topic);
+  return principal.canSubscribe(topic) ? WHOLE : { refused: principal.refusal?.(topic) ?? 'not allowed' };
+}
+
+const cutKeyOf = (access: TopicAccess) => ('cut' in access ? access.cut.key : undefined);
 
 const NO_CUTS: ReadonlyMap<string, string> = new Map();
 
-/** `topics (why); topics (why)`: the refused topics grouped by the principal's reason. */
-function refusalText(principal: Principal, topics: readonly string[]): string {
+/** `topics (why); topics (why)`: the refused topics grouped by their reason. */
+function refusalText(topics: readonly string[], verdicts: ReadonlyMap<string, TopicAccess>): string {
   const byReason = new Map<string, string[]>();
   for (const topic of topics) {
-    const why = principal.refusal?.(topic) ?? 'not allowed';
+    const verdict = verdicts.get(topic);
+    const why = verdict !== undefined && 'refused' in verdict ? verdict.refused : 'not allowed';
     byReason.set(why, [...(byReason.get(why) ?? []), topic]);
   }
   return [...byReason].map(([why, list]) => `${list.join(', ')} (${why})`).join('; ');
@@ -296,13 +310,14 @@ export class FanoutHub {
         session.socket.end(POLICY_VIOLATION, 'credential withdrawn');
         continue;
       }
-      const lost = [...session.topics].filter((t) => !session.principal.canSubscribe(t));
-      for (const topic of [...session.topics])
-        if (!lost.includes(topic) && session.principal.cut?.(topic)?.key !== session.cuts.get(topic)?.key)
-          this.recut(session, topic);
+      const verdicts = new Map([...session.topics].map((t) => [t, accessOf(session.principal, t)]));
+      const lost = [...verdicts].filter(([, v]) => 'refused' in v).map(([t]) => t);
+      for (const [topic, verdict] of verdicts)
+        if (!('refused' in verdict) && cutKeyOf(verdict) !== session.cuts.get(topic)?.key)
+          this.recut(session, topic, verdict);
       if (lost.length === 0) continue;
       for (const topic of lost) this.drop(session, topic);
-      this.reject(session, 'FORBIDDEN', `no longer allowed: ${refusalText(session.principal, lost)}`);
+      this.reject(session, 'FORBIDDEN', `no longer allowed: ${refusalText(lost, verdicts)}`);
       taken += lost.length;
     }
     return taken;
@@ -317,10 +332,11 @@ export class FanoutHub {
 
   private subscribe(session: ClientSession, message: Extract<ClientMessage, { type: 'subscribe' }>): void {
     const wanted = this.resolveTopics(message);
-    const allowed = wanted.topics.filter((topic) => session.principal.canSubscribe(topic));
+    const verdicts = new Map(wanted.topics.map((t) => [t, accessOf(session.principal, t)]));
+    const allowed = wanted.topics.filter((topic) => !('refused' in verdicts.get(topic)!));
     if (allowed.length < wanted.topics.length) {
       const refused = wanted.topics.filter((t) => !allowed.includes(t));
-      this.reject(session, 'FORBIDDEN', `not allowed: ${refusalText(session.principal, refused)}`);
+      this.reject(session, 'FORBIDDEN', `not allowed: ${refusalText(refused, verdicts)}`);
     }
     const next = new Set(allowed);
     for (const topic of [...session.topics]) if (!next.has(topic)) this.drop(session, topic);
@@ -338,9 +354,10 @@ export class FanoutHub {
     for (const topic of allowed) {
       const channel = this.state.channel(topic);
       const already = session.topics.has(topic);
-      const since = resumeSeqs?.[topic];
+      // A department's state of a layer that can be cut may be in another cut than now: a snapshot.
+      const since = session.principal.access && canBeCut(topic) ? undefined : resumeSeqs?.[topic];
       if (already && since === undefined) continue;
-      if (!already) this.setCut(session, topic);
+      if (!already) this.setCut(session, topic, verdicts.get(topic)!);
       if (since !== undefined) {
         const catchup = channel.catchupSince(since, now);
         if (catchup === null) {
@@ -377,18 +394,17 @@ export class FanoutHub {
     if (session.lagging?.delete(topic)) this.decLagging(topic);
   }
 
-  /** Notes the cut of a topic the client is about to get (none: the whole topic). */
-  private setCut(session: ClientSession, topic: string): void {
-    const cut = session.principal.cut?.(topic);
-    if (cut === undefined) return;
-    session.cuts.set(topic, cut);
-    this.cuts.add(topic, cut);
+  /** Notes the cut of a topic the client is about to get, by the verdict that allowed it. */
+  private setCut(session: ClientSession, topic: string, verdict: TopicAccess): void {
+    if (!('cut' in verdict)) return;
+    session.cuts.set(topic, verdict.cut);
+    this.cuts.add(topic, verdict.cut);
   }
 
   /** The client's cut of a topic changed (a grant of other items): it gets the topic again, afresh. */
-  private recut(session: ClientSession, topic: string): void {
+  private recut(session: ClientSession, topic: string, verdict: TopicAccess): void {
     this.drop(session, topic);
-    this.setCut(session, topic);
+    this.setCut(session, topic, verdict);
     this.sendSnapshot(session, topic, Date.now());
     if (session.lagging) {
       this.incLagging(topic);
@@ -400,13 +416,19 @@ export class FanoutHub {
   /** Sends one topic's frame to one client, cut as it gets the topic. */
   private sendFrame(session: ClientSession, topic: string, frame: string): void {
     const cut = session.cuts.get(topic);
-    const sent = cut === undefined ? frame : cutFrame(frame, cut);
-    session.socket.send(sent);
-    this.deliveries?.(session.principal, topic, Buffer.byteLength(sent));
+    this.send(session, topic, cut === undefined ? frame : cutFrame(frame, cut));
+  }
+
+  private send(session: ClientSession, topic: string, frame: string): void {
+    session.socket.send(frame);
+    this.deliveries?.(session.principal, topic, Buffer.byteLength(frame));
   }
 
   private sendSnapshot(session: ClientSession, topic: string, now: number): void {
-    this.sendFrame(session, topic, this.state.channel(topic).snapshot(now));
+    const channel = this.state.channel(topic);
+    const cut = session.cuts.get(topic);
+    const frame = channel.snapshot(now);
+    this.send(session, topic, cut === undefined ? frame : this.cuts.snapshot(topic, channel.seq, cut, frame));
     this.metrics.snapshots.inc();
   }
 
@@ -486,7 +508,10 @@ export class FanoutHub {
     this.state.flush(now, (topic, payload, layer) => {
       this.publish(topic, payload);
       const variants = this.cuts.variants(topic, payload);
-      for (const [channel, cutPayload] of variants) this.publish(channel, cutPayload);
+      for (const [channel, cutPayload] of variants) {
+        this.publish(channel, cutPayload);
+        this.metrics.bytesPublished.inc({ layer }, cutPayload.length);
+      }
       if (this.deliveries)
         this.countPublished(topic, payload, variants.length > 0 ? new Map(variants) : NO_CUTS);
       this.metrics.deltasPublished.inc({ layer });
@@ -503,8 +528,8 @@ export class FanoutHub {
     for (const session of this.sessions) {
       if (session.lagging || !session.topics.has(topic)) continue;
       const cut = session.cuts.get(topic);
-      const sent =
-        cut === undefined ? bytes : Buffer.byteLength(variants.get(this.cuts.channel(topic, cut)) ?? '');
+      const cutPayload = cut === undefined ? undefined : variants.get(this.cuts.channel(topic, cut));
+      const sent = cut === undefined ? bytes : Buffer.byteLength(cutPayload ?? cutFrame(payload, cut));
       this.deliveries?.(session.principal, topic, sent);
     }
   }

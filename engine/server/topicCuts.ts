@@ -7,6 +7,8 @@ import type { FieldCut } from '../access/layerCut.ts';
  */
 export class TopicCuts {
   readonly #inUse = new Map<string, Map<string, { cut: FieldCut; clients: number }>>();
+  /** The last snapshot cut per channel: clients subscribing to one topic at one seq share it. */
+  readonly #snapshots = new Map<string, { seq: number; payload: string }>();
 
   /** The uWS channel of a topic under a cut (the topic itself when whole). */
   channel(topic: string, cut: FieldCut | undefined): string {
@@ -28,7 +30,18 @@ export class TopicCuts {
     entry.clients -= 1;
     if (entry.clients > 0) return;
     cuts.delete(cut.key);
+    this.#snapshots.delete(this.channel(topic, cut));
     if (cuts.size === 0) this.#inUse.delete(topic);
+  }
+
+  /** A topic's snapshot at `seq`, cut (once per channel and seq). */
+  snapshot(topic: string, seq: number, cut: FieldCut, frame: string): string {
+    const channel = this.channel(topic, cut);
+    const known = this.#snapshots.get(channel);
+    if (known?.seq === seq) return known.payload;
+    const payload = cutFrame(frame, cut);
+    this.#snapshots.set(channel, { seq, payload });
+    return payload;
   }
 
   /** A topic's frame as each cut in use makes it: [channel, payload] pairs. */

@@ -47,10 +47,15 @@ describe('the exits of the map server', () => {
     expect(topicRefusal(policy([]), 'emergency', 'districts')).toBeUndefined();
     expect(topicRefusal(policy([grant()]), 'emergency', 'vehicles/440304')).toBeUndefined();
     expect(
-      topicRefusal(policy([grant({ items: ['vehicle', 'lat', 'lon'] })]), 'emergency', 'vehicles/1'),
-    ).toBe('cut vehicle,lat,lon|');
+      topicRefusal(
+        policy([grant({ items: ['vehicle', 'lat', 'lon', 'district'] })]),
+        'emergency',
+        'vehicles/1',
+      ),
+    ).toBe('cut vehicle,lat,lon,district|');
+    // The key and the district show in every frame: a cut must name them.
     expect(topicRefusal(policy([grant({ items: ['lat', 'lon'] })]), 'emergency', 'vehicles/1')).toBe(
-      "map.vehicles: the grant does not name vehicle, the key of the layer's entities",
+      'map.vehicles: the grant does not name vehicle, district, which every frame shows',
     );
     // The class's own provider needs no grant; another department's grant opens nothing.
     expect(topicRefusal(policy([]), 'transport', 'vehicles/440304')).toBeUndefined();
@@ -83,7 +88,7 @@ describe('a layer cut to a grant of some items', () => {
   };
 
   it('leaves the positions of an array layer it does not name null', () => {
-    const cut = cutOf([grant({ items: ['vehicle', 'mode', 'ts'] })], 'vehicles/440304');
+    const cut = cutOf([grant({ items: ['vehicle', 'mode', 'ts', 'district'] })], 'vehicles/440304');
     expect(cut.value([114.05, 22.54, 'bus', 31.5, 1_800_000_000_000])).toEqual([
       null,
       null,
@@ -116,8 +121,12 @@ describe('a layer cut to a grant of some items', () => {
         nearest_vehicles: [],
       },
     };
-    const some = grant({ resource: 'map.incidents', items: ['incident_id', 'category', 'description'] });
+    const some = grant({
+      resource: 'map.incidents',
+      items: ['incident_id', 'district', 'category', 'description'],
+    });
     expect(cutOf([some], 'incidents/440304').value(incident)).toEqual({
+      district: '440304',
       category: 'fire',
       description: expect.not.stringContaining('13812345678'),
       impact: null,
