@@ -123,17 +123,18 @@ export function registerHttpRoutes(app: uWS.TemplatedApp, context: HttpRouteCont
 
   get('/api/history', (res, req) => history(res, req, context));
   const noConsole = JSON.stringify({ note: 'the case console needs Kafka, and this server runs without it' });
-  get('/api/cases', (res, req) => {
+  /** The console that may answer, or undefined once the request is answered (no console, or waiting). */
+  const caseConsole = (res: uWS.HttpResponse, req: uWS.HttpRequest) => {
     const target = context.cases(res, req);
     if (target === null) send(res, '404 Not Found', 'application/json', noConsole);
-    else if (target?.console.waiting())
-      send(
-        res,
-        '503 Service Unavailable',
-        'application/json',
-        JSON.stringify({ note: target.console.waiting() }),
-      );
-    else if (target)
+    const waiting = target?.console.waiting();
+    if (target && waiting !== undefined)
+      send(res, '503 Service Unavailable', 'application/json', JSON.stringify({ note: waiting }));
+    return target && waiting === undefined ? target : undefined;
+  };
+  get('/api/cases', (res, req) => {
+    const target = caseConsole(res, req);
+    if (target)
       send(res, '200 OK', 'application/json', target.console.list(target.principal), {
         'Cache-Control': 'no-store',
       });
@@ -143,16 +144,8 @@ export function registerHttpRoutes(app: uWS.TemplatedApp, context: HttpRouteCont
     guarded(
       '/api/cases/actions',
       (res, req) => {
-        const target = context.cases(res, req);
-        if (target === null) send(res, '404 Not Found', 'application/json', noConsole);
-        else if (target?.console.waiting())
-          send(
-            res,
-            '503 Service Unavailable',
-            'application/json',
-            JSON.stringify({ note: target.console.waiting() }),
-          );
-        else if (target) target.console.act(res, target.principal);
+        const target = caseConsole(res, req);
+        if (target) target.console.act(res, target.principal);
       },
       logger,
       (route) => metrics.httpErrors.inc({ route }),
