@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { statSync } from 'node:fs';
-import type { Principal } from '../server/fanoutHub.ts';
+import type { Principal } from '../server/clientSession.ts';
 import type { History } from '../server/historyQuery.ts';
 import { layerOfTopic } from '../server/protocol.ts';
 import { type DepartmentTokenEntry, departmentOfToken, readDepartmentTokens } from './departmentTokens.ts';

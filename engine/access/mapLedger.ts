@@ -1,6 +1,6 @@
 import { exitItems } from '../catalogue/negativeList.ts';
 import { project } from '../catalogue/projection.ts';
-import type { Principal } from '../server/fanoutHub.ts';
+import type { Principal } from '../server/clientSession.ts';
 import type { History } from '../server/historyQuery.ts';
 import { layerOfTopic } from '../server/protocol.ts';
 import type { ExchangeLedger } from './exchangeLedger.ts';

@@ -13,7 +13,7 @@ import { createKafka, ensureTopics } from '../connectors/kafka/client.ts';
 import { internalTopic } from '../contract/topics.ts';
 import type { Logger } from '../observability/logger.ts';
 import { maskFreeText } from '../privacy/mask.ts';
-import type { Principal } from './fanoutHub.ts';
+import type { Principal } from './clientSession.ts';
 import { send } from './httpGuard.ts';
 
 const MAX_BODY = 16 * 1024;

@@ -1,144 +1,33 @@
-import { canBeCut, type FieldCut, type TopicAccess } from '../access/layerCut.ts';
+import { canBeCut, type TopicAccess } from '../access/layerCut.ts';
 import type { Logger } from '../observability/logger.ts';
-import { type DistrictInfo, districtsInBox } from './districtBoundaries.ts';
+import {
+  accessOf,
+  ClientSession,
+  type ClientSocket,
+  cutKeyOf,
+  type Principal,
+  refusalText,
+} from './clientSession.ts';
+import type { DistrictInfo } from './districtBoundaries.ts';
+import { FANOUT_DEFAULTS, type FanoutOptions } from './fanoutOptions.ts';
 import type { LiveState } from './liveState.ts';
 import {
   CLOSE_CODES,
   ClientMessage,
-  DISTRICT_LAYERS,
   type ErrorMessage,
   type HelloMessage,
   LAYERS,
   PROTOCOL_VERSION,
   type SubscribedMessage,
-  topicName,
 } from './protocol.ts';
 import type { ServerMetrics } from './serverMetrics.ts';
+import { subscriptionTopics } from './subscriptionTopics.ts';
 import { cutFrame, TopicCuts } from './topicCuts.ts';
-
-/** The part of a uWebSockets.js WebSocket the hub uses. */
-export interface ClientSocket {
-  send(payload: string): number;
-  getBufferedAmount(): number;
-  subscribe(topic: string): boolean;
-  unsubscribe(topic: string): boolean;
-  end(code: number, reason: string): void;
-  /** Closes at once, without a close frame (which could not get through a full buffer anyway). */
-  close(): void;
-}
-
-/**
- * Who a client is and what it may see. The operator's token sees every topic; a department's token sees
- * what the catalogue and its grants let out (engine/access/mapAccess.ts).
- */
-export interface Principal {
-  readonly subject: string;
-  /** The catalogue's department, for a department's token. */
-  readonly department?: string;
-  canSubscribe(topic: string): boolean;
-  /** Why a topic is refused, for the client's FORBIDDEN message. */
-  refusal?(topic: string): string | undefined;
-  /** False once the credential is withdrawn (a department's token replaced): its sessions are closed. */
-  stillValid?(): boolean;
-  /**
-   * What it gets of a topic, judged once for both questions: whether, and how cut (a department's
-   * grants). Without it, `canSubscribe` decides and the topic goes whole.
-   */
-  access?(topic: string): TopicAccess;
-}
-
-const WHOLE: TopicAccess = { whole: true };
-
-/** A principal's verdict on a topic, judged once (the allow check and the cut must agree). */
-function accessOf(principal: Principal, topic: string): TopicAccess {
-  if (principal.access) return principal.access(topic);
-  return principal.canSubscribe(topic) ? WHOLE : { refused: principal.refusal?.(topic) ?? 'not allowed' };
-}
-
-const cutKeyOf = (access: TopicAccess) => ('cut' in access ? access.cut.key : undefined);
 
 const NO_CUTS: ReadonlyMap<string, string> = new Map();
 
-/** `topics (why); topics (why)`: the refused topics grouped by their reason. */
-function refusalText(topics: readonly string[], verdicts: ReadonlyMap<string, TopicAccess>): string {
-  const byReason = new Map<string, string[]>();
-  for (const topic of topics) {
-    const verdict = verdicts.get(topic);
-    const why = verdict !== undefined && 'refused' in verdict ? verdict.refused : 'not allowed';
-    byReason.set(why, [...(byReason.get(why) ?? []), topic]);
-  }
-  return [...byReason].map(([why, list]) => `${list.join(', ')} (${why})`).join('; ');
-}
-
-/** Fan-out limits and timing; every field has a default. */
-export interface FanoutOptions {
-  /**
-   * Batching: changes are flushed once the input has been quiet for `quietMs`, and at the latest `tickMs`
-   * after the first pending change (default 250): a burst (one engine tick) goes out as one delta per
-   * topic as soon as it is complete, and a steady stream goes out once per tick.
-   */
-  tickMs: number;
-  /** Quiet time that ends a burst, ms (default 30). */
-  quietMs: number;
-  /** Never two flushes closer than this, ms (default 50). */
-  minFlushIntervalMs: number;
-  /** A client whose send buffer exceeds this (bytes, default 1 MiB) stops getting deltas until it drains. */
-  highWaterBytes: number;
-  /** A lagging client is caught up once its buffer is below this (bytes, default 256 KiB). */
-  lowWaterBytes: number;
-  /** A client whose buffer exceeds this (bytes, default 16 MiB) is disconnected at once. */
-  maxBufferedBytes: number;
-  /** A client lagging longer than this (ms, default 15 s) is disconnected. */
-  slowClientTimeoutMs: number;
-  /** How often stale entities are evicted (ms, default 5 s). */
-  evictEveryMs: number;
-  /**
-   * Messages a client may send in a burst (default 20), then `messagesPerSecond` (default 2): a subscribe
-   * costs the server a snapshot per topic, so a client sending them in a loop is slowed down, then closed.
-   */
-  messageBurst: number;
-  messagesPerSecond: number;
-}
-
-const DEFAULTS: FanoutOptions = {
-  tickMs: 250,
-  quietMs: 30,
-  minFlushIntervalMs: 50,
-  highWaterBytes: 1024 * 1024,
-  lowWaterBytes: 256 * 1024,
-  maxBufferedBytes: 16 * 1024 * 1024,
-  slowClientTimeoutMs: 15_000,
-  evictEveryMs: 5_000,
-  messageBurst: 20,
-  messagesPerSecond: 2,
-};
-
 /** Close code for a client that keeps sending past its limit (RFC 6455 policy violation). */
 const POLICY_VIOLATION = 1008;
-
-/** One connected client. */
-export class ClientSession {
-  readonly topics = new Set<string>();
-  /** The topics it gets cut (a department with a grant of some items), and how. */
-  readonly cuts = new Map<string, FieldCut>();
-  /** While lagging: the last seq the client got, per topic; it is unsubscribed from those topics. */
-  lagging: Map<string, number> | undefined;
-  laggingSince = 0;
-  closed = false;
-  /** The one resume this connection may ask for has been used (a reconnect resumes once). */
-  resumed = false;
-  /** Token bucket of client messages: tokens left and when it was last refilled. */
-  tokens = Number.NaN;
-  refilledAt = 0;
-  /** Messages dropped by the rate limit in a row. */
-  dropped = 0;
-
-  constructor(
-    readonly id: number,
-    readonly socket: ClientSocket,
-    readonly principal: Principal,
-  ) {}
-}
 
 /**
  * Connects the live state to the WebSocket clients: answers subscriptions with snapshots or resumes,
@@ -179,7 +68,7 @@ export class FanoutHub {
     private readonly logger: Logger,
     options: Partial<FanoutOptions> = {},
   ) {
-    this.options = Object.freeze({ ...DEFAULTS, ...options });
+    this.options = Object.freeze({ ...FANOUT_DEFAULTS, ...options });
     this.epoch = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
     this.districtCodes = new Set([...districts.map((d) => d.code), 'outside']);
     state.onChange = () => this.scheduleFlush();
@@ -437,24 +326,7 @@ export class FanoutHub {
     topics: string[];
     resolution: number | null;
   } {
-    let districts: string[];
-    if (message.area?.districts) districts = message.area.districts.filter((d) => this.districtCodes.has(d));
-    else if (message.area?.bbox) districts = districtsInBox(this.districts, message.area.bbox);
-    else districts = this.districts.map((d) => d.code);
-    const resolutions = this.state.resolutions();
-    let resolution: number | null = null;
-    if (message.layers.includes('cells')) resolution = chooseResolution(resolutions, message);
-    const topics: string[] = [];
-    for (const layer of message.layers) {
-      if (!DISTRICT_LAYERS.has(layer)) {
-        topics.push(topicName(layer));
-        continue;
-      }
-      for (const district of districts) {
-        topics.push(topicName(layer, district, resolution ?? undefined));
-      }
-    }
-    return { topics: [...new Set(topics)], resolution };
+    return subscriptionTopics(message, this.districts, this.districtCodes, this.state.resolutions());
   }
 
   private reject(session: ClientSession, code: ErrorMessage['code'], text: string): void {
@@ -617,25 +489,4 @@ export class FanoutHub {
     if (count <= 0) this.laggingByTopic.delete(topic);
     else this.laggingByTopic.set(topic, count);
   }
-}
-
-/** Zoom -> H3 resolution: about one hexagon per 40 px. An explicit resolution wins; the nearest served one is used. */
-function chooseResolution(
-  served: readonly number[],
-  message: { resolution?: number | undefined; zoom?: number | undefined },
-): number | null {
-  if (served.length === 0) return message.resolution ?? null;
-  const wanted =
-    message.resolution ??
-    (message.zoom === undefined ? served[served.length - 1]! : zoomToResolution(message.zoom));
-  let best = served[0]!;
-  for (const r of served) if (Math.abs(r - wanted) < Math.abs(best - wanted)) best = r;
-  return best;
-}
-
-function zoomToResolution(zoom: number): number {
-  if (zoom < 9.5) return 6;
-  if (zoom < 10.5) return 7;
-  if (zoom < 12) return 8;
-  return 9;
 }

@@ -4,7 +4,7 @@ import type { Catalogue } from '../catalogue/catalogueSchema.ts';
 import type { ClickHouseClient } from '../connectors/clickhouse/client.ts';
 import { isCityOpsError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
-import type { Principal } from './fanoutHub.ts';
+import type { Principal } from './clientSession.ts';
 import { send } from './httpGuard.ts';
 import type { ServerMetrics } from './serverMetrics.ts';
 

@@ -9,7 +9,7 @@ import { isCityOpsError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Basemap } from './basemap.ts';
 import type { CaseConsole } from './caseConsole.ts';
-import type { Principal } from './fanoutHub.ts';
+import type { Principal } from './clientSession.ts';
 import { answerGovernance } from './governanceRoute.ts';
 import { HISTORY_MINUTES, type HistoryTables, queryHistory } from './historyQuery.ts';
 import { decodePath, guarded, type Route, send } from './httpGuard.ts';

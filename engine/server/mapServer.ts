@@ -12,8 +12,10 @@ import { type AggregatesReader, startAggregatesReader } from './aggregatesReader
 import type { AlertEntity } from './alertEvent.ts';
 import { loadBasemap } from './basemap.ts';
 import { CaseConsole } from './caseConsole.ts';
+import type { ClientSession, Principal } from './clientSession.ts';
 import { loadDistrictBoundaries } from './districtBoundaries.ts';
-import { type ClientSession, FanoutHub, type FanoutOptions, type Principal } from './fanoutHub.ts';
+import { FanoutHub } from './fanoutHub.ts';
+import type { FanoutOptions } from './fanoutOptions.ts';
 import { GovernanceFigures } from './governanceRoute.ts';
 import { DEFAULT_HISTORY_TABLES, type HistoryTables } from './historyQuery.ts';
 import { printable, send } from './httpGuard.ts';
