@@ -10,6 +10,7 @@ import {
 } from './clientSession.ts';
 import type { DistrictInfo } from './districtBoundaries.ts';
 import { FANOUT_DEFAULTS, type FanoutOptions } from './fanoutOptions.ts';
+import { FlushSchedule } from './flushSchedule.ts';
 import type { LiveState } from './liveState.ts';
 import {
   CLOSE_CODES,
@@ -50,12 +51,8 @@ export class FanoutHub {
   private nextId = 1;
   /** Told of every topic frame a client is sent (the exchange ledger counts them). */
   deliveries: ((principal: Principal, topic: string, bytes: number) => void) | undefined;
-  private flushTimer: NodeJS.Timeout | undefined;
+  private readonly schedule: FlushSchedule;
   private housekeeping: NodeJS.Timeout | undefined;
-  private lastFlush = 0;
-  private lastChangeAt = 0;
-  /** When the oldest unflushed change arrived (0: nothing pending). */
-  private firstPendingAt = 0;
   private lastEvict = 0;
   private readonly districtCodes: Set<string>;
   private readonly cuts = new TopicCuts();
@@ -71,7 +68,8 @@ export class FanoutHub {
     this.options = Object.freeze({ ...FANOUT_DEFAULTS, ...options });
     this.epoch = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
     this.districtCodes = new Set([...districts.map((d) => d.code), 'outside']);
-    state.onChange = () => this.scheduleFlush();
+    this.schedule = new FlushSchedule(this.options, () => this.flush());
+    state.onChange = () => this.schedule.changed();
   }
 
   /** Starts the housekeeping timer (catch-ups, slow-client limits, eviction). */
@@ -83,9 +81,8 @@ export class FanoutHub {
   /** Stops the timers and closes every client with 1001 (going away). */
   stop(): void {
     clearInterval(this.housekeeping);
-    clearTimeout(this.flushTimer);
+    this.schedule.cancel();
     this.housekeeping = undefined;
-    this.flushTimer = undefined;
     for (const session of [...this.sessions]) {
       this.metrics.disconnects.inc({ reason: 'shutdown' });
       this.forget(session);
@@ -214,8 +211,7 @@ export class FanoutHub {
 
   /** Flushes pending changes now (tests and shutdown); normally the tick does it. */
   flushNow(): void {
-    clearTimeout(this.flushTimer);
-    this.flushTimer = undefined;
+    this.schedule.cancel();
     this.flush();
   }
 
@@ -335,37 +331,10 @@ export class FanoutHub {
     session.socket.send(JSON.stringify(message));
   }
 
-  private scheduleFlush(): void {
-    const now = Date.now();
-    this.lastChangeAt = now;
-    if (this.firstPendingAt === 0) this.firstPendingAt = now;
-    if (!this.flushTimer) this.armFlush(now);
-  }
-
-  private armFlush(now: number): void {
-    const { quietMs, tickMs, minFlushIntervalMs } = this.options;
-    const due = Math.max(
-      Math.min(this.lastChangeAt + quietMs, this.firstPendingAt + tickMs),
-      this.lastFlush + minFlushIntervalMs,
-    );
-    this.flushTimer = setTimeout(
-      () => {
-        this.flushTimer = undefined;
-        const at = Date.now();
-        const quiet = at - this.lastChangeAt >= quietMs;
-        const overdue = at - this.firstPendingAt >= tickMs;
-        if ((quiet || overdue) && at - this.lastFlush >= minFlushIntervalMs) this.flush();
-        else this.armFlush(at);
-      },
-      Math.max(0, due - now),
-    );
-  }
-
   private flush(): void {
     const started = performance.now();
     const now = Date.now();
-    this.lastFlush = now;
-    this.firstPendingAt = 0;
+    this.schedule.flushing(now);
     // Before publishing: clients that are too far behind stop getting deltas (they get the latest
     // values once drained), so their buffers stay bounded and nobody waits for them.
     let maxBuffer = 0;
