@@ -6,25 +6,18 @@ import { sqlIdentifier, sqlString } from '../connectors/clickhouse/sqlLiteral.ts
 import { grantRequests } from '../connectors/clickhouse/tables/exchange.ts';
 import { columnNames } from '../connectors/clickhouse/tables/table.ts';
 import { CityOpsError } from '../errors.ts';
-import { CITY_OFFSET_MS, DAY_MS } from './cityCalendar.ts';
 import { type GrantStore, grantProblems } from './grantStore.ts';
+import { cityWorkingCalendar } from './workingDays.ts';
 
 /** A provider answers a conditional request within this many working days. */
 export const ANSWER_WORKING_DAYS = 5;
 
 /**
- * `from` plus `days` working days (Monday to Friday on the city's calendar), at the same time of day.
- * Public holidays are not known to it: a holiday counts as a working day.
+ * `from` plus `days` working days on the city's calendar (config/holidays.yaml: Monday to Friday, less public
+ * holidays, plus the make-up working days), at the same time of day.
  */
-export function addWorkingDays(from: number, days: number): number {
-  let at = from;
-  let left = days;
-  while (left > 0) {
-    at += DAY_MS;
-    const weekday = new Date(at + CITY_OFFSET_MS).getUTCDay();
-    if (weekday !== 0 && weekday !== 6) left -= 1;
-  }
-  return at;
+export function addWorkingDays(from: number, days: number, calendar = cityWorkingCalendar()): number {
+  return calendar.addWorkingDays(from, days);
 }
 
 export interface GrantRequest {

@@ -1,10 +1,12 @@
 import { assess, assessCases, loadAssessmentConfig } from '../../access/assessment.ts';
+import { CITY_OFFSET_MS } from '../../access/cityCalendar.ts';
 import { DepartmentDatabases, departmentDatabase } from '../../access/departmentDatabases.ts';
 import { departmentUsersPaths, writeDepartmentUsers } from '../../access/departmentUsers.ts';
 import { ExchangeLedger } from '../../access/exchangeLedger.ts';
 import { type GrantRequestStore, isOverdue } from '../../access/grantRequests.ts';
 import type { GrantStore } from '../../access/grantStore.ts';
 import { defaultLedgerKeyPath, ledgerKey, ledgerSpoolPath } from '../../access/ledgerKey.ts';
+import { cityWorkingCalendar } from '../../access/workingDays.ts';
 import type { Catalogue } from '../../catalogue/catalogueSchema.ts';
 import { watchCatalogue } from '../../catalogue/catalogueWatcher.ts';
 import type { LoadedCatalogue } from '../../catalogue/loadCatalogue.ts';
@@ -67,6 +69,11 @@ export async function requestAction(
       by,
     );
     out(`${request.id}\t${request.provider} answers by ${iso(request.due_at)}`);
+    const year = new Date(request.due_at + CITY_OFFSET_MS).getUTCFullYear();
+    if (!cityWorkingCalendar().covers(year))
+      out(
+        `note: config/holidays.yaml has no public holidays for ${year}; its weekdays all counted as working days`,
+      );
     return 0;
   }
   if (action === 'requests') {
