@@ -12,6 +12,7 @@ export interface Command {
 const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
   access: () => import('./commands/access.ts'),
   alerts: () => import('./commands/alerts.ts'),
+  base: () => import('./commands/base.ts'),
   catalogue: () => import('./commands/catalogue.ts'),
   ledger: () => import('./commands/ledger.ts'),
   migrate: () => import('./commands/migrate.ts'),

@@ -85,10 +85,23 @@ export function fakeIdNumber(random: SeededRandom): string {
   const year = 1955 + random.int(50);
   const month = 1 + random.int(12);
   const day = 1 + random.int(28);
-  const body = `${random.pick(AREA_CODES)}${year}${pad2(month)}${pad2(day)}${String(random.int(1000)).padStart(3, '0')}`;
+  return residentIdNumber(random.pick(AREA_CODES), `${year}${pad2(month)}${pad2(day)}`, random.int(1000));
+}
+
+/** A resident ID number for an area code, a birth date (YYYYMMDD) and a sequence in [0, 1000), with its check. */
+export function residentIdNumber(area: string, birthDate: string, sequence: number): string {
+  const body = `${area}${birthDate}${String(sequence).padStart(3, '0')}`;
   let sum = 0;
   for (let i = 0; i < 17; i++) sum += Number(body[i]) * ID_WEIGHTS[i]!;
   return `${body}${ID_CHECK[sum % 11]}`;
+}
+
+/** A Chinese name: a common surname and one or two given characters. */
+export function fakeName(random: SeededRandom): string {
+  const givenLength = random.chance(0.7) ? 2 : 1;
+  let name = SURNAMES[random.int(SURNAMES.length)]!;
+  for (let i = 0; i < givenLength; i++) name += GIVEN[random.int(GIVEN.length)]!;
+  return name;
 }
 
 /**
@@ -96,10 +109,7 @@ export function fakeIdNumber(random: SeededRandom): string {
  * people; still treated as personal data by the engine (kept in the restricted database only).
  */
 export function fakeReporter(random: SeededRandom): FakeReporter {
-  const givenLength = random.chance(0.7) ? 2 : 1;
-  let name = SURNAMES[random.int(SURNAMES.length)]!;
-  for (let i = 0; i < givenLength; i++) name += GIVEN[random.int(GIVEN.length)]!;
-  const reporter: FakeReporter = { name };
+  const reporter: FakeReporter = { name: fakeName(random) };
   if (random.chance(0.95)) reporter.phone = fakePhone(random);
   if (random.chance(0.6)) reporter.id_number = fakeIdNumber(random);
   return reporter;

@@ -1,0 +1,158 @@
+import type { H3Proximity } from '../../operators/geo/H3Proximity.ts';
+import { type ClickHouseClient, selectCompact } from '../connectors/clickhouse/client.ts';
+import { sqlNumber, sqlStringList, tsvField } from '../connectors/clickhouse/sqlLiteral.ts';
+import {
+  baseBuildings,
+  baseDwellings,
+  baseLegalPersons,
+  baseResidence,
+  incidentBaseImpact,
+  incidentBaseImpactExact,
+} from '../connectors/clickhouse/tables/base.ts';
+import { columnNames, qualified } from '../connectors/clickhouse/tables/table.ts';
+import { AGE_BANDS } from '../contract/baseLibraries.ts';
+import type { IncidentOpening } from '../pipeline/incidentImpact.ts';
+import {
+  type BaseImpact,
+  type BuildingVersion,
+  computeBaseImpact,
+  type LegalPersonVersion,
+  type MemberVersion,
+  publicResidents,
+  type ResidentVersion,
+} from './baseImpact.ts';
+
+export interface BaseImpactRows {
+  /** TabSeparated rows of `incident_base_impact` (analysts: residents 1-4 as NULL). */
+  readonly publicTsv: string;
+  /** TabSeparated rows of `incident_base_impact_exact` (restricted). */
+  readonly exactTsv: string;
+  readonly impacts: ReadonlyMap<string, BaseImpact>;
+}
+
+export const BASE_IMPACT_COLUMNS = columnNames(incidentBaseImpact);
+
+/**
+ * Joins a chunk of incidents with the base libraries as they stood at each incident's time: four reads for
+ * the whole chunk (every version, up to the chunk's last incident, of the buildings that ever stood in the
+ * cells within reach, and of their dwellings, residents and legal persons), then `computeBaseImpact` per
+ * incident over its own cells' rows.
+ */
+export async function joinBaseImpacts(
+  client: ClickHouseClient,
+  db: { city: string; restricted: string },
+  openings: readonly IncidentOpening[],
+  radiusM: number,
+  proximity: H3Proximity,
+): Promise<BaseImpactRows> {
+  const cells = new Set<string>();
+  for (const x of openings) for (const c of proximity.candidates(x.cell)) cells.add(c);
+  const maxTs = Math.max(...openings.map((x) => x.ts_ms));
+  const inReach = `building_id IN (SELECT building_id FROM ${qualified(baseBuildings, db)} WHERE cell IN ${sqlStringList([...cells])})
+       AND valid_from_ms <= ${sqlNumber(maxTs)}`;
+  const members = async <T>(
+    table: typeof baseDwellings,
+    id: string,
+    extra: string,
+    parse: (r: string[]) => T,
+  ) =>
+    (
+      await selectCompact<string[]>(
+        client,
+        `SELECT building_id, ${id}, toString(valid_from_ms), deleted${extra} FROM ${qualified(table, db)} FINAL WHERE ${inReach}`,
+      )
+    ).map(parse);
+  const member = (r: unknown[]): MemberVersion => ({
+    building_id: String(r[0]),
+    member_id: String(r[1]),
+    valid_from_ms: Number(r[2]),
+    deleted: Number(r[3]),
+  });
+  const [buildingRows, dwellings, residents, legalPersons] = await Promise.all([
+    selectCompact<[string, string, string, number, number, number]>(
+      client,
+      `SELECT building_id, cell, toString(valid_from_ms), deleted, lat, lon FROM ${qualified(baseBuildings, db)} FINAL WHERE ${inReach}`,
+    ),
+    members(baseDwellings, 'dwelling_id', '', member),
+    members(
+      baseResidence,
+      'person_id',
+      ', birth_day',
+      (r): ResidentVersion => ({ ...member(r), birth_day: Number(r[4]) }),
+    ),
+    members(
+      baseLegalPersons,
+      'legal_person_id',
+      ', industry',
+      (r): LegalPersonVersion => ({ ...member(r), industry: String(r[4]) }),
+    ),
+  ]);
+  const buildingsByCell = new Map<string, BuildingVersion[]>();
+  for (const [building_id, cell, from, deleted, lat, lon] of buildingRows) {
+    const version = { building_id, valid_from_ms: Number(from), deleted: Number(deleted), lat, lon };
+    const list = buildingsByCell.get(cell);
+    if (list) list.push(version);
+    else buildingsByCell.set(cell, [version]);
+  }
+  const byBuilding = <T extends MemberVersion>(rows: readonly T[]) => {
+    const map = new Map<string, T[]>();
+    for (const row of rows) {
+      const list = map.get(row.building_id);
+      if (list) list.push(row);
+      else map.set(row.building_id, [row]);
+    }
+    return map;
+  };
+  const [dwellingsOf, residentsOf, legalOf] = [
+    byBuilding(dwellings),
+    byBuilding(residents),
+    byBuilding(legalPersons),
+  ];
+  const impacts = new Map<string, BaseImpact>();
+  let publicTsv = '';
+  let exactTsv = '';
+  const now = Math.floor(Date.now() / 1000);
+  for (const x of openings) {
+    const buildings = proximity.candidates(x.cell).flatMap((c) => buildingsByCell.get(c) ?? []);
+    const ids = [...new Set(buildings.map((b) => b.building_id))];
+    const of = <T>(map: Map<string, T[]>) => ids.flatMap((id) => map.get(id) ?? []);
+    const impact = computeBaseImpact(x, x.ts_ms, radiusM, {
+      buildings,
+      dwellings: of(dwellingsOf),
+      residents: of(residentsOf),
+      legalPersons: of(legalOf),
+    });
+    impacts.set(x.incident_id, impact);
+    publicTsv += impactRow(x, radiusM, impact, publicResidents(impact.residents), now);
+    exactTsv += impactRow(x, radiusM, impact, impact.residents, now);
+  }
+  return { publicTsv, exactTsv, impacts };
+}
+
+function impactRow(
+  x: IncidentOpening,
+  radiusM: number,
+  impact: BaseImpact,
+  residents: Record<string, number | null>,
+  computedAt: number,
+): string {
+  const fields = [
+    tsvField(x.incident_id),
+    String(x.ts_ms),
+    String(Math.floor(x.ts_ms / 1000)),
+    tsvField(x.district),
+    String(radiusM),
+    String(impact.buildings),
+    String(impact.dwellings),
+    ...AGE_BANDS.map((band) => (residents[band] === null ? '\\N' : String(residents[band]))),
+    String(impact.legal_persons),
+    tsvField(JSON.stringify(impact.by_industry)),
+    tsvField(JSON.stringify(impact.sensitive_sites)),
+    tsvField(JSON.stringify(impact.affected_buildings)),
+    String(computedAt),
+  ];
+  return `${fields.join('\t')}\n`;
+}
+
+/** Where the rows go: the analysts' table and the restricted one. */
+export const BASE_IMPACT_TABLES = { public: incidentBaseImpact, exact: incidentBaseImpactExact } as const;
