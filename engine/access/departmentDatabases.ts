@@ -3,6 +3,7 @@ import { project } from '../catalogue/projection.ts';
 import { type ClickHouseClient, selectRows } from '../connectors/clickhouse/client.ts';
 import { sqlIdentifier, sqlNumber, sqlString } from '../connectors/clickhouse/sqlLiteral.ts';
 import * as atomic from '../connectors/clickhouse/tables/atomic.ts';
+import * as base from '../connectors/clickhouse/tables/base.ts';
 import * as joined from '../connectors/clickhouse/tables/joined.ts';
 import * as layers from '../connectors/clickhouse/tables/layers.ts';
 import type { TableDefinition } from '../connectors/clickhouse/tables/table.ts';
@@ -13,7 +14,7 @@ import type { AccessPolicy } from './exits.ts';
 
 /** The analysts' tables the engine writes, by name: the ones a class of the catalogue can stand for. */
 const CITY_TABLES = new Map<string, TableDefinition>(
-  [atomic, layers, joined]
+  [atomic, layers, joined, base]
     .flatMap((m) => Object.values(m))
     .filter((v): v is TableDefinition => typeof v === 'object' && v !== null && 'columns' in v)
     .filter((t) => t.database === 'city')
@@ -21,7 +22,7 @@ const CITY_TABLES = new Map<string, TableDefinition>(
 );
 
 /** The column each table's writer stamps with its wall clock: what a copy reads forward by. */
-const WRITTEN_AT = ['ingested_at', 'emitted_at', 'computed_at'];
+const WRITTEN_AT = ['ingested_at', 'emitted_at', 'computed_at', 'written_at'];
 
 /** The database a department's analysts read: `city_dept_<department>`. */
 export function departmentDatabase(department: string): string {

@@ -140,3 +140,10 @@ export function publicResidents(residents: Record<AgeBand, number>): Record<AgeB
     number | null
   >;
 }
+
+/** An impact as it may leave the restricted database (the map, the analysts): residents of 1-4 as null. */
+export function publicBaseImpact(impact: BaseImpact): Omit<BaseImpact, 'residents'> & {
+  residents: Record<AgeBand, number | null>;
+} {
+  return { ...impact, residents: publicResidents(impact.residents) };
+}

@@ -65,7 +65,9 @@ export class BaseWriter implements BaseSink {
   async write(table: TableDefinition, rows: ReadonlyArray<object>): Promise<number> {
     const columns = columnNames(table);
     let text = '';
-    for (const row of rows) text += tsvLine(columns, { ...this.#version, ...row } as Record<string, unknown>);
+    const written_at = Math.floor(Date.now() / 1000);
+    for (const row of rows)
+      text += tsvLine(columns, { ...this.#version, written_at, ...row } as Record<string, unknown>);
     return this.#sink.insertTsv(qualified(table, this.#db), columns, [text]);
   }
 }

@@ -10,7 +10,10 @@ import { z } from 'zod';
 export const SHARING_CLASSES = ['unconditional', 'conditional', 'none'] as const;
 export type SharingClass = (typeof SHARING_CLASSES)[number];
 
-/** Where a resource class lives: the exchange's input streams, each layer of the store, the map, the alerts. */
+/**
+ * Where a resource class lives: the exchange's input streams, each layer of the store, the map, the alerts,
+ * and the base libraries the streams are read against.
+ */
 export const RESOURCE_LAYERS = [
   'input',
   'raw',
@@ -20,6 +23,7 @@ export const RESOURCE_LAYERS = [
   'marts',
   'map',
   'alerts',
+  'base',
 ] as const;
 
 export const SHARE_METHODS = ['stream', 'table', 'websocket', 'webhook', 'api'] as const;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AGE_BANDS } from './baseLibraries.ts';
 
 /**
  * Messages the engine publishes to the `city.aggregates` topic for the serving tier (the map server) and
@@ -119,6 +120,29 @@ export const IncidentImpactMessage = z.object({
   /** Up to 50 nearest vehicles. */
   nearest_vehicles: z.array(z.object({ vehicle: z.string(), mode: z.string(), distance_m: z.number() })),
   people_present: z.number().int().min(0),
+  /**
+   * Who and what the base libraries place within the radius as they stood at the incident's time
+   * (docs/base.md); residents of 1 to 4 as null ("<5"). Absent from engines older than the libraries.
+   */
+  base: z
+    .object({
+      buildings: z.number().int().min(0),
+      dwellings: z.number().int().min(0),
+      residents: z.record(z.enum(AGE_BANDS), z.number().int().min(0).nullable()),
+      legal_persons: z.number().int().min(0),
+      by_industry: z.record(z.string(), z.number().int().min(0)),
+      sensitive_sites: z.array(
+        z.object({
+          legal_person_id: z.string(),
+          industry: z.string(),
+          building_id: z.string(),
+          distance_m: z.number(),
+        }),
+      ),
+      /** [building_id, lat, lon], nearest first. */
+      affected_buildings: z.array(z.tuple([z.string(), z.number(), z.number()])),
+    })
+    .optional(),
 });
 
 /** Per district and minute, the three streams side by side (`city.district_pulse`), once final. */

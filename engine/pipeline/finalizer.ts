@@ -4,16 +4,17 @@ import type { Environment } from '../config/environment.ts';
 import { type ClickHouseClient, selectRows } from '../connectors/clickhouse/client.ts';
 import { ClickHouseSink } from '../connectors/clickhouse/sink.ts';
 import { sqlNumber, sqlString, sqlStringList } from '../connectors/clickhouse/sqlLiteral.ts';
+import { incidentBaseImpact, incidentBaseImpactExact } from '../connectors/clickhouse/tables/base.ts';
 import { incidentImpact } from '../connectors/clickhouse/tables/joined.ts';
-import { columnNames } from '../connectors/clickhouse/tables/table.ts';
+import { columnNames, qualified } from '../connectors/clickhouse/tables/table.ts';
 import { createKafka } from '../connectors/kafka/client.ts';
 import type { KafkaSink } from '../connectors/kafka/sink.ts';
 import type { DistrictPulseMessage } from '../contract/aggregates.ts';
 import { internalTopic, STREAM_NAMES, streamTopic } from '../contract/topics.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { EngineOptions } from './engineOptions.ts';
-import type { ImpactJoinOptions, IncidentOpening, JoinedImpacts } from './incidentImpact.ts';
-import type { ImpactJoinTask } from './incidentImpactWorker.ts';
+import type { ImpactJoinOptions, IncidentOpening } from './incidentImpact.ts';
+import type { ImpactJoinTask, JoinedChunk } from './incidentImpactWorker.ts';
 import { pulseStatements, snapshotQuery } from './pulseInsert.ts';
 
 /** At most this many minutes of district_pulse are computed per statement. */
@@ -160,6 +161,10 @@ export class Finalizer {
 
   get #city(): string {
     return this.#env.CLICKHOUSE_DATABASE;
+  }
+
+  get #restricted(): string {
+    return this.#env.CLICKHOUSE_RESTRICTED_DATABASE;
   }
 
   #select<T>(query: string): Promise<T[]> {
@@ -327,13 +332,20 @@ export class Finalizer {
 
   async #joinChunk(openings: IncidentOpening[]): Promise<void> {
     if (openings.length === 0) return;
-    const { tsv, messages }: JoinedImpacts = await this.#joiner.run({
+    const { tsv, messages, base }: JoinedChunk = await this.#joiner.run({
       env: this.#env,
       city: this.#city,
+      restricted: this.#restricted,
       openings,
       options: this.#impactOptions,
     } satisfies ImpactJoinTask);
     await this.#writer.insertTsv(`${this.#city}.${incidentImpact.name}`, columnNames(incidentImpact), [tsv]);
+    const db = { city: this.#city, restricted: this.#restricted };
+    for (const [table, rows] of [
+      [incidentBaseImpact, base.publicTsv],
+      [incidentBaseImpactExact, base.exactTsv],
+    ] as const)
+      await this.#writer.insertTsv(qualified(table, db), columnNames(table), [rows]);
     await this.#publish(messages, (m) => `incident_impact:${m.incident_id}`);
   }
 

@@ -1,5 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { H3Proximity } from '../../operators/geo/H3Proximity.ts';
+import { publicBaseImpact } from '../base/baseImpact.ts';
+import { joinBaseImpacts } from '../base/baseImpactJoin.ts';
 import type { Environment } from '../config/environment.ts';
 import { createClickHouse } from '../connectors/clickhouse/client.ts';
 import {
@@ -10,10 +12,17 @@ import {
   joinIncidentImpacts,
 } from './incidentImpact.ts';
 
+/** A chunk's joins: incident_impact, and the base libraries' impact for both of its tables. */
+export interface JoinedChunk extends JoinedImpacts {
+  readonly base: { readonly publicTsv: string; readonly exactTsv: string };
+}
+
 /** What the finalizer hands to its join thread for one chunk of incidents. */
 export interface ImpactJoinTask {
   readonly env: Environment;
   readonly city: string;
+  /** The restricted database: the base libraries' residents, and the exact impact counts. */
+  readonly restricted: string;
   readonly openings: readonly IncidentOpening[];
   readonly options: ImpactJoinOptions;
 }
@@ -27,7 +36,7 @@ const proximities = new Map<number, H3Proximity>();
  * incidents from ClickHouse, parses them and joins them, and hands back the rows and messages to write.
  * No Kafka here: the client's native addon does not load in worker threads, so the finalizer publishes.
  */
-export async function runImpactJoin(task: ImpactJoinTask): Promise<JoinedImpacts> {
+export async function runImpactJoin(task: ImpactJoinTask): Promise<JoinedChunk> {
   const { env } = task;
   const key = `${env.CLICKHOUSE_URL}|${env.CLICKHOUSE_USER}|${env.CLICKHOUSE_PASSWORD}`;
   if (connection?.key !== key) {
@@ -39,5 +48,14 @@ export async function runImpactJoin(task: ImpactJoinTask): Promise<JoinedImpacts
     proximity = impactProximity(task.options.radiusM);
     proximities.set(task.options.radiusM, proximity);
   }
-  return joinIncidentImpacts(connection.client, task.city, task.openings, task.options, proximity);
+  const db = { city: task.city, restricted: task.restricted };
+  const [joined, base] = await Promise.all([
+    joinIncidentImpacts(connection.client, task.city, task.openings, task.options, proximity),
+    joinBaseImpacts(connection.client, db, task.openings, task.options.radiusM, proximity),
+  ]);
+  const messages = joined.messages.map((m) => {
+    const impact = base.impacts.get(m.incident_id);
+    return impact ? { ...m, base: publicBaseImpact(impact) } : m;
+  });
+  return { ...joined, messages, base: { publicTsv: base.publicTsv, exactTsv: base.exactTsv } };
 }

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadBase } from '../../../engine/base/loadBase.ts';
 import { DEAD_LETTER_REASONS } from '../../../engine/contract/decodeRecord.ts';
+import { BaseRecount } from '../../helpers/baseRecount.ts';
 import {
   actualIncidentImpact,
   actualPulse,
@@ -18,6 +20,7 @@ import {
   stopEngine,
   truthDistrictMinute,
   waitForCompletion,
+  waitUntil,
 } from '../../helpers/engineHarness.ts';
 import { recentLike } from '../../helpers/environment.ts';
 
@@ -29,6 +32,7 @@ describe('engine: exact results from a simulated city', () => {
   let run: EngineRun;
   let published: Published;
   let engine: EngineProcess;
+  const base = new BaseRecount();
 
   beforeAll(async () => {
     run = await prepareRun('exact');
@@ -40,6 +44,12 @@ describe('engine: exact results from a simulated city', () => {
       badRatio: 0.004,
       duplicateRatio: 0.01,
     });
+    // The base libraries, so that each incident is also read against them (incident_base_impact).
+    await loadBase(
+      run.clickhouse,
+      { city: run.db, restricted: run.restricted },
+      { scale: 0.01, seed: 7, tee: base },
+    );
     engine = startEngine(run);
     await waitForCompletion(run, published);
   });
@@ -138,5 +148,60 @@ describe('engine: exact results from a simulated city', () => {
     expect([...expected.values()].some((e) => e.vehicles > 0)).toBe(true);
     expect([...expected.values()].some((e) => e.people_present > 0)).toBe(true);
     expect(Object.fromEntries(actual)).toEqual(Object.fromEntries(expected));
+  });
+
+  it('city.incident_base_impact equals a brute-force recount of the base libraries at each incident', async () => {
+    const impacts = await query<{
+      incident_id: string;
+      ts_ms: string;
+      lat: number;
+      lon: number;
+      radius_m: number;
+    }>(
+      run.clickhouse,
+      `SELECT incident_id, toString(ts_ms) AS ts_ms, lat, lon, radius_m FROM ${run.db}.incident_impact FINAL`,
+    );
+    const exactRows = () =>
+      query<Record<string, string>>(
+        run.clickhouse,
+        `SELECT incident_id, toString(buildings) AS buildings, toString(dwellings) AS dwellings,
+                toString(residents_under_14) AS under_14, toString(residents_from_14_to_64) AS from_14_to_64,
+                toString(residents_from_65) AS from_65, toString(legal_persons) AS legal_persons, by_industry
+           FROM ${run.restricted}.incident_base_impact_exact FINAL`,
+      );
+    // The finalizer writes a chunk's base rows just after its incident_impact rows.
+    await waitUntil(
+      async () => (await exactRows()).length >= impacts.length,
+      30_000,
+      async () => 'base rows missing',
+    );
+    const exact = new Map((await exactRows()).map((r) => [r['incident_id'], r]));
+    expect(impacts.length).toBeGreaterThan(10);
+    let touched = 0;
+    for (const x of impacts) {
+      const want = base.impact(x.lat, x.lon, Number(x.ts_ms), x.radius_m);
+      const got = exact.get(x.incident_id)!;
+      expect(
+        {
+          buildings: Number(got['buildings']),
+          dwellings: Number(got['dwellings']),
+          residents: {
+            under_14: Number(got['under_14']),
+            from_14_to_64: Number(got['from_14_to_64']),
+            from_65: Number(got['from_65']),
+          },
+          legal_persons: Number(got['legal_persons']),
+          by_industry: JSON.parse(got['by_industry']!),
+        },
+        x.incident_id,
+      ).toEqual(want);
+      if (want.residents.from_14_to_64 >= 5) touched += 1;
+    }
+    expect(touched).toBeGreaterThan(3);
+    const [row] = await query<{ n: string }>(
+      run.clickhouse,
+      `SELECT toString(count()) AS n FROM ${run.db}.incident_base_impact FINAL`,
+    );
+    expect(Number(row!.n)).toBe(impacts.length);
   });
 });

@@ -3,6 +3,7 @@ import { AlertEventData } from '../../../engine/alerts/alertEvent.ts';
 import { loadCatalogue } from '../../../engine/catalogue/loadCatalogue.ts';
 import { exitItems } from '../../../engine/catalogue/negativeList.ts';
 import * as atomic from '../../../engine/connectors/clickhouse/tables/atomic.ts';
+import * as base from '../../../engine/connectors/clickhouse/tables/base.ts';
 import * as cases from '../../../engine/connectors/clickhouse/tables/cases.ts';
 import * as joined from '../../../engine/connectors/clickhouse/tables/joined.ts';
 import * as layers from '../../../engine/connectors/clickhouse/tables/layers.ts';
@@ -19,7 +20,7 @@ import {
 import { RECORD_SCHEMAS } from '../../../engine/contract/exchangeRecords.ts';
 
 const TABLES = new Map<string, TableDefinition>(
-  [atomic, joined, layers, cases]
+  [atomic, base, joined, layers, cases]
     .flatMap((m) => Object.values(m))
     .filter((v): v is TableDefinition => typeof v === 'object' && v !== null && 'columns' in v)
     .map((t) => [`${t.database === 'restricted' ? 'city_restricted' : 'city'}.${t.name}`, t]),

@@ -9,12 +9,16 @@ import type { TableDefinition } from './table.ts';
  * row at the new one, so that everything about one building is read from one range of its sort key.
  * ReplacingMergeTree drops a version written twice (a replayed load or feed).
  */
-/** `provenance`: the feed's topic and offset, the batch file and its hash, or the grid staff member. */
+/**
+ * `provenance`: the feed's topic and offset, the batch file and its hash, or the grid staff member;
+ * `written_at`: the writer's clock, which department copies read forward by.
+ */
 const VERSION_COLUMNS = [
   'valid_from_ms UInt64',
   'deleted UInt8',
   'source String',
   'provenance String',
+  'written_at DateTime',
 ] as const;
 const versioned = (key: string) => `ReplacingMergeTree ORDER BY (${key}, valid_from_ms)`;
 
