@@ -181,4 +181,36 @@ describe('base libraries joined to incidents as of their time (ClickHouse)', asy
     }
     expect(small).toBeGreaterThan(0); // the sea incident has none, but some bands near the coast are small
   });
+
+  it('keeps names, ID numbers and phones in the restricted database only', async () => {
+    const people = recount.personRows.filter((_, i) => i % 4999 === 0);
+    const canaries = people.flatMap((p) => [p.name, p.id_number, p.phone]);
+    const found = async (database: string) => {
+      const columns = await selectRows<{ table: string; name: string }>(
+        client,
+        `SELECT table, name FROM system.columns WHERE database = '${database}' AND type = 'String'`,
+      );
+      const tables = new Map<string, string[]>();
+      for (const c of columns) tables.set(c.table, [...(tables.get(c.table) ?? []), c.name]);
+      let hits = 0;
+      for (const [table, names] of tables) {
+        const [row] = await selectRows<{ n: string }>(
+          client,
+          `SELECT toString(count()) AS n FROM ${database}.${table}
+            ARRAY JOIN [${canaries.map((c) => `'${c}'`).join(', ')}] AS canary
+            WHERE position(concat(${[...names, "''"].join(", '|', ")}), canary) > 0`,
+        );
+        hits += Number(row!.n);
+      }
+      return hits;
+    };
+    expect(canaries.length).toBeGreaterThan(100);
+    expect(await found(db.city)).toBe(0);
+    const [kept] = await selectRows<{ n: string }>(
+      client,
+      `SELECT toString(count()) AS n FROM ${db.restricted}.base_people
+        WHERE id_number IN (${people.map((p) => `'${p.id_number}'`).join(', ')})`,
+    );
+    expect(Number(kept!.n)).toBe(people.length);
+  });
 });
