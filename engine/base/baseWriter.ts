@@ -5,13 +5,16 @@ import {
   baseBuildings,
   baseDwellings,
   baseLegalPersons,
+  baseMembership,
   basePeople,
   baseResidence,
+  type MemberKind,
 } from '../connectors/clickhouse/tables/base.ts';
 import { columnNames, qualified, type TableDefinition } from '../connectors/clickhouse/tables/table.ts';
 import type { BaseSource } from '../contract/baseLibraries.ts';
 import { MIN_EVENT_TIME } from '../contract/exchangeRecords.ts';
 import type { BaseSink, BuildingRow, DwellingRow, LegalPersonRow, PersonRow } from './generateBase.ts';
+import { membershipRow } from './members.ts';
 
 /** The generator's versions are valid from the start of the event times the exchange accepts. */
 export const GENERATED_VALID_FROM = MIN_EVENT_TIME;
@@ -50,15 +53,26 @@ export class BaseWriter implements BaseSink {
   }
 
   async dwellings(rows: DwellingRow[]): Promise<void> {
-    await this.write(baseDwellings, rows);
+    await Promise.all([this.write(baseDwellings, rows), this.#memberships('dwelling', rows)]);
   }
 
   async legalPersons(rows: LegalPersonRow[]): Promise<void> {
-    await this.write(baseLegalPersons, rows);
+    await Promise.all([this.write(baseLegalPersons, rows), this.#memberships('legal_person', rows)]);
   }
 
   async people(rows: PersonRow[]): Promise<void> {
-    await Promise.all([this.write(basePeople, rows), this.write(baseResidence, rows)]);
+    await Promise.all([
+      this.write(basePeople, rows),
+      this.write(baseResidence, rows),
+      this.#memberships('resident', rows),
+    ]);
+  }
+
+  async #memberships(kind: MemberKind, rows: readonly object[]): Promise<void> {
+    await this.write(
+      baseMembership,
+      rows.map((row) => membershipRow(kind, row as Record<string, unknown>)),
+    );
   }
 
   /** Writes rows to a table, each with this writer's version unless the row carries its own. */

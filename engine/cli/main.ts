@@ -29,6 +29,7 @@ const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
  */
 export const KAFKA_PRINCIPAL_OF: Readonly<Record<string, KafkaPrincipal>> = {
   alerts: 'alerts',
+  base: 'engine',
   migrate: 'admin',
   quickstart: 'admin',
   run: 'engine',

@@ -92,31 +92,9 @@ export function decodeRecord(
   messageTimestamp: number | undefined,
   clock: RecordClock = recordClock(),
 ): DecodeResult {
-  if (value === null || value === undefined || value.length === 0) {
-    return { ok: false, reason: 'empty', detail: 'the message has no value' };
-  }
-  const size = typeof value === 'string' ? Buffer.byteLength(value) : value.length;
-  if (size > MAX_RECORD_BYTES) {
-    return { ok: false, reason: 'oversized', detail: `${size} bytes, the limit is ${MAX_RECORD_BYTES}` };
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(typeof value === 'string' ? value : utf8.decode(value));
-  } catch (error) {
-    // V8 quotes the input in its message ('"张三丰 138..." is not valid JSON'): keep only where it broke.
-    const detail = (error as Error).message.replace(
-      /"[\s\S]*"(?:\.\.\.)?(?= is not valid JSON)/,
-      '(the input)',
-    );
-    return { ok: false, reason: 'invalid_json', detail };
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    return {
-      ok: false,
-      reason: 'not_an_object',
-      detail: `a record must be a JSON object, got ${describe(parsed)}`,
-    };
-  }
+  const read = readJsonObject(value);
+  if (!read.ok) return read;
+  const parsed = read.value;
   // The common well-formed records are accepted by hand-written checks; everything else, and every
   // rejection with its reason, is zod's (see fastAccept.ts).
   let record = fastAccept(stream, parsed as Record<string, unknown>) as
@@ -164,6 +142,50 @@ export function decodeRecord(
     };
   }
   return { ok: true, stream, record, ts } as DecodeResult;
+}
+
+/**
+ * A message's value as a JSON object, or the dead-letter reason why it is not one (empty, oversized, not
+ * JSON, not an object): the first checks of every feed.
+ */
+export function readJsonObject(
+  value: Uint8Array | string | null | undefined,
+): { ok: true; value: Record<string, unknown> } | { ok: false; reason: RecordFault; detail: string } {
+  if (value === null || value === undefined || value.length === 0) {
+    return { ok: false, reason: 'empty', detail: 'the message has no value' };
+  }
+  const size = typeof value === 'string' ? Buffer.byteLength(value) : value.length;
+  if (size > MAX_RECORD_BYTES) {
+    return { ok: false, reason: 'oversized', detail: `${size} bytes, the limit is ${MAX_RECORD_BYTES}` };
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(typeof value === 'string' ? value : utf8.decode(value));
+  } catch (error) {
+    // V8 quotes the input in its message ('"张三丰 138..." is not valid JSON'): keep only where it broke.
+    const detail = (error as Error).message.replace(
+      /"[\s\S]*"(?:\.\.\.)?(?= is not valid JSON)/,
+      '(the input)',
+    );
+    return { ok: false, reason: 'invalid_json', detail };
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    return {
+      ok: false,
+      reason: 'not_an_object',
+      detail: `a record must be a JSON object, got ${describe(parsed)}`,
+    };
+  }
+  return { ok: true, value: parsed as Record<string, unknown> };
+}
+
+/** The dead-letter reason and detail of a record's first schema problem. */
+export function issueFault(issue: z.core.$ZodIssue | undefined): {
+  ok: false;
+  reason: RecordFault;
+  detail: string;
+} {
+  return fromIssue(issue) as { ok: false; reason: RecordFault; detail: string };
 }
 
 function fromIssue(issue: z.core.$ZodIssue | undefined): DecodeResult {

@@ -44,10 +44,19 @@ export function streamOfTopic(topic: string, prefix = ''): StreamName | undefine
   return STREAM_NAMES.find((stream) => streamTopic(stream, prefix) === topic);
 }
 
+/** The base libraries' change feeds (engine/contract/baseChanges.ts holds their messages' schemas). */
+export const BASE_TOPICS = {
+  buildings: 'city.base.buildings',
+  dwellings: 'city.base.dwellings',
+  legal_persons: 'city.base.legal_persons',
+  population: 'city.base.population',
+} as const;
+
 /** Every topic `city-ops stack up` and `city-ops migrate` make sure exists. */
 export function allTopics(prefix = ''): string[] {
   return [
     ...STREAM_NAMES.map((s) => streamTopic(s, prefix)),
+    ...Object.values(BASE_TOPICS).map((t) => `${prefix}${t}`),
     ...(Object.keys(INTERNAL_TOPICS) as InternalTopicName[]).map((n) => internalTopic(n, prefix)),
   ];
 }

@@ -24,6 +24,12 @@ export class BaseRecount implements BaseSink {
   readonly personRows: PersonRow[] = [];
   readonly changes: BaseChange[] = [];
   #byBuilding: Map<string, PersonRow[]> | undefined;
+  #byId: Map<string, PersonRow> | undefined;
+
+  #person(id: string): PersonRow {
+    this.#byId ??= new Map(this.personRows.map((p) => [p.person_id, p]));
+    return this.#byId.get(id)!;
+  }
 
   #peopleIn(): Map<string, PersonRow[]> {
     if (this.#byBuilding === undefined) {
@@ -52,7 +58,7 @@ export class BaseRecount implements BaseSink {
 
   /** What lies within `radiusM` of (lat, lon) at time `at`, counted from scratch. */
   impact(lat: number, lon: number, at: number, radiusM: number) {
-    const applied = this.changes.filter((c) => c.at <= at);
+    const applied = this.changes.filter((c) => c.at <= at).sort((a, b) => a.at - b.at);
     const demolished = new Set(applied.flatMap((c) => (c.kind === 'demolish' ? [c.building_id] : [])));
     const near = new Set(
       this.buildingRows
@@ -67,8 +73,7 @@ export class BaseRecount implements BaseSink {
     // People grouped by their generated building (each of the buildings near, then each mover): a scan of
     // every person for each of some 600 incidents took 20 s.
     const candidates = [...near].flatMap((id) => this.#peopleIn().get(id) ?? []);
-    for (const c of applied)
-      if (c.kind === 'move') candidates.push(this.personRows.find((p) => p.person_id === c.person_id)!);
+    for (const c of applied) if (c.kind === 'move') candidates.push(this.#person(c.person_id));
     for (const p of new Set(candidates)) {
       if (!near.has(moved.get(p.person_id) ?? p.building_id)) continue;
       const years =

@@ -104,40 +104,40 @@ export interface EngineProcess {
 const enginesOfRun = new WeakMap<EngineRun, EngineProcess[]>();
 
 export function startEngine(run: EngineRun, extraArgs: string[] = []): EngineProcess {
+  return startCityOps(run, [
+    'run',
+    '--group-id',
+    run.groupId,
+    '--idle-timeout-ms',
+    '2000',
+    '--metrics-port',
+    '0',
+    '--flush-interval-ms',
+    '500',
+    '--workers',
+    '2',
+    ...extraArgs,
+  ]);
+}
+
+/** Starts `city-ops <args>` on the run's topics and databases, its output in test-artifacts/. */
+export function startCityOps(run: EngineRun, args: string[]): EngineProcess {
   mkdirSync(ARTIFACTS, { recursive: true });
   const started = enginesOfRun.get(run) ?? [];
   // The group id is unique per run, so logs of earlier runs and of other test files are never overwritten.
   const logFile = join(ARTIFACTS, `${run.groupId}-${started.length + 1}.log`);
   const log = createWriteStream(logFile);
-  const child = spawn(
-    process.execPath,
-    [
-      BIN,
-      'run',
-      '--group-id',
-      run.groupId,
-      '--idle-timeout-ms',
-      '2000',
-      '--metrics-port',
-      '0',
-      '--flush-interval-ms',
-      '500',
-      '--workers',
-      '2',
-      ...extraArgs,
-    ],
-    {
-      env: {
-        ...process.env,
-        CITY_OPS_TOPIC_PREFIX: run.env.CITY_OPS_TOPIC_PREFIX,
-        CLICKHOUSE_DATABASE: run.db,
-        CLICKHOUSE_RESTRICTED_DATABASE: run.restricted,
-        LOG_LEVEL: 'info',
-        UV_THREADPOOL_SIZE: String(ENGINE_THREADPOOL_SIZE),
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: {
+      ...process.env,
+      CITY_OPS_TOPIC_PREFIX: run.env.CITY_OPS_TOPIC_PREFIX,
+      CLICKHOUSE_DATABASE: run.db,
+      CLICKHOUSE_RESTRICTED_DATABASE: run.restricted,
+      LOG_LEVEL: 'info',
+      UV_THREADPOOL_SIZE: String(ENGINE_THREADPOOL_SIZE),
     },
-  );
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   child.stdout?.pipe(log, { end: false });
   child.stderr?.pipe(log, { end: false });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

@@ -1,12 +1,19 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { BaseFeedApplier } from '../../base/feedApplier.ts';
 import { loadBase } from '../../base/loadBase.ts';
 import { loadEnvironment } from '../../config/environment.ts';
 import { createClickHouse } from '../../connectors/clickhouse/client.ts';
 import { sqlIdentifier } from '../../connectors/clickhouse/sqlLiteral.ts';
+import { createKafka } from '../../connectors/kafka/client.ts';
 import { CityOpsError } from '../../errors.ts';
+import { createLogger } from '../../observability/logger.ts';
 import type { Command } from '../main.ts';
 
 const USAGE = `city-ops base generate [--scale <0..1>] [--seed <n>] [--replace]
+city-ops base apply [--port <n>]
 
 The base libraries (docs/base.md): people, legal persons, buildings and dwellings, versioned in ClickHouse;
 names, ID numbers and phones in the restricted database only.
@@ -16,13 +23,21 @@ names, ID numbers and phones in the restricted database only.
                     progress, then the time, the bytes on disk per table and the peak memory
     --scale S       a fraction of that, e.g. 0.01 for tests
     --seed N        another city (default 1, the simulator's)
-    --replace       empty the tables first (refused without it when they hold versions)`;
+    --replace       empty the tables first (refused without it when they hold versions)
+  apply             apply the change feeds (city.base.buildings, .dwellings, .legal_persons, .population)
+                    to the versioned tables until stopped; GET /health and /metrics on --port (default
+                    9480, 127.0.0.1)`;
 
 function parseBaseArgs(argv: readonly string[]) {
   try {
     return parseArgs({
       args: [...argv],
-      options: { scale: { type: 'string' }, seed: { type: 'string' }, replace: { type: 'boolean' } },
+      options: {
+        scale: { type: 'string' },
+        seed: { type: 'string' },
+        replace: { type: 'boolean' },
+        port: { type: 'string', default: '9480' },
+      },
       allowPositionals: true,
     });
   } catch (cause) {
@@ -31,10 +46,12 @@ function parseBaseArgs(argv: readonly string[]) {
 }
 
 export const command: Command = {
-  summary: 'Generate and load the base libraries (people, legal persons, buildings, dwellings).',
+  summary:
+    'Generate and load the base libraries (people, legal persons, buildings, dwellings), and apply their change feeds.',
   usage: USAGE,
   async run(argv) {
     const { positionals, values } = parseBaseArgs(argv);
+    if (positionals.join(' ') === 'apply') return applyFeeds(Number(values.port));
     if (positionals.join(' ') !== 'generate')
       throw new CityOpsError('CLI_USAGE', `unknown base action '${positionals.join(' ')}'`, { hint: USAGE });
     const scale = Number(values.scale ?? '1');
@@ -78,3 +95,50 @@ export const command: Command = {
     }
   },
 };
+
+/** `base apply`: the feed applier as a service, until SIGINT or SIGTERM. */
+async function applyFeeds(port: number): Promise<number> {
+  if (!Number.isInteger(port) || port < 0 || port > 65_535)
+    throw new CityOpsError('CLI_USAGE', `--port must be a port number, got '${port}'`, { hint: USAGE });
+  const env = loadEnvironment();
+  const logger = createLogger('base-apply');
+  const client = createClickHouse(env, 'engine', { requestTimeoutMs: 120_000 });
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'city_base_' });
+  const applier = new BaseFeedApplier(client, {
+    db: {
+      city: sqlIdentifier(env.CLICKHOUSE_DATABASE),
+      restricted: sqlIdentifier(env.CLICKHOUSE_RESTRICTED_DATABASE),
+    },
+    topicPrefix: env.CITY_OPS_TOPIC_PREFIX,
+    groupId: `${env.CITY_OPS_TOPIC_PREFIX}city-ops-base`,
+    registry,
+    logger,
+  });
+  const server = createServer((request, response) => {
+    const health = applier.health();
+    if (request.url === '/health') {
+      response.writeHead(health.ok ? 200 : 503, { 'content-type': 'application/json' });
+      response.end(JSON.stringify(health.ok ? { status: 'ok' } : { status: 'failing', error: health.error }));
+    } else if (request.url === '/metrics') {
+      void registry.metrics().then((text) => {
+        response.writeHead(200, { 'content-type': registry.contentType });
+        response.end(text);
+      });
+    } else {
+      response.writeHead(404, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ error: `no ${request.url}: try /health or /metrics` }));
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  await applier.start(createKafka(env, 'city-ops-base', logger));
+  logger.info({ port: (server.address() as AddressInfo).port }, 'applying the base feeds');
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await applier.close();
+  server.close();
+  await client.close();
+  return 0;
+}

@@ -20,7 +20,8 @@ const VERSION_COLUMNS = [
   'provenance String',
   'written_at DateTime',
 ] as const;
-const versioned = (key: string) => `ReplacingMergeTree ORDER BY (${key}, valid_from_ms)`;
+/** Of two rows of one version (a correction at the same instant), the later write wins. */
+const versioned = (key: string) => `ReplacingMergeTree(written_at) ORDER BY (${key}, valid_from_ms)`;
 
 export const baseBuildings: TableDefinition = {
   name: 'base_buildings',
@@ -132,10 +133,26 @@ export const incidentBaseImpactExact: TableDefinition = {
   engine: 'ReplacingMergeTree(computed_at) PARTITION BY toYYYYMM(ts) ORDER BY incident_id',
 };
 
+/**
+ * Each member's versions by member (a dwelling, a resident, a legal person): which building it belongs to
+ * from when, and its own columns as JSON (`attributes`). The feed applier reads a member's history here by
+ * its key, to end its row at the building it leaves; restricted, since a resident's history is an address
+ * history.
+ */
+export const baseMembership: TableDefinition = {
+  name: 'base_membership',
+  database: 'restricted',
+  columns: ['kind String', 'member_id String', ...VERSION_COLUMNS, 'building_id String', 'attributes String'],
+  engine: versioned('kind, member_id'),
+};
+export const MEMBER_KINDS = ['dwelling', 'resident', 'legal_person'] as const;
+export type MemberKind = (typeof MEMBER_KINDS)[number];
+
 export const BASE_LIBRARY_TABLES = [
   baseBuildings,
   baseDwellings,
   baseLegalPersons,
   basePeople,
   baseResidence,
+  baseMembership,
 ] as const;

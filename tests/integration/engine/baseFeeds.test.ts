@@ -1,0 +1,272 @@
+import type { KafkaJS } from '@confluentinc/kafka-javascript';
+import { latLngToCell } from 'h3-js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { joinBaseImpacts } from '../../../engine/base/baseImpactJoin.ts';
+import { loadBase } from '../../../engine/base/loadBase.ts';
+import { createKafka } from '../../../engine/connectors/kafka/client.ts';
+import { BASE_TOPICS } from '../../../engine/contract/topics.ts';
+import { CELL_RESOLUTION } from '../../../engine/geo/cells.ts';
+import { type IncidentOpening, impactProximity } from '../../../engine/pipeline/incidentImpact.ts';
+import { SeededRandom } from '../../../engine/simulator/SeededRandom.ts';
+import { BaseRecount } from '../../helpers/baseRecount.ts';
+import {
+  cleanupRun,
+  type EngineProcess,
+  type EngineRun,
+  prepareRun,
+  query,
+  startCityOps,
+  stopEngine,
+  waitUntil,
+} from '../../helpers/engineHarness.ts';
+
+const RADIUS_M = 500;
+const HOUR = 3_600_000;
+const T0 = Date.UTC(2026, 5, 1, 0, 0);
+
+/**
+ * The change feeds (issue 18) through Kafka and `city-ops base apply` (a process of its own, killed once
+ * in the middle): residents moving in any order of time, buildings demolished, plants opened by grid staff,
+ * every change published twice, and bad messages. The impact of incidents before, during and after the
+ * changes equals a recount of the generated libraries with the changes applied by time.
+ */
+describe('base libraries kept current by their change feeds (Kafka, ClickHouse)', () => {
+  let run: EngineRun;
+  let applier: EngineProcess | undefined;
+  const recount = new BaseRecount();
+  const proximity = impactProximity(RADIUS_M);
+  const messages = new Map<string, Array<{ key: string; value: string }>>();
+  const send = (feed: keyof typeof BASE_TOPICS, key: string, value: unknown) => {
+    const list = messages.get(feed) ?? [];
+    list.push({ key, value: typeof value === 'string' ? value : JSON.stringify(value) });
+    messages.set(feed, list);
+  };
+  let changes = 0;
+
+  beforeAll(async () => {
+    run = await prepareRun('basefeed', { partitions: 2 });
+    await loadBase(
+      run.clickhouse,
+      { city: run.db, restricted: run.restricted },
+      { scale: 0.005, seed: 3, tee: recount },
+    );
+    const random = new SeededRandom(11);
+    const buildings = recount.buildingRows;
+    // Residents move, each up to three times, at times in [T0 + 1 h, T0 + 5 h], sent in shuffled order.
+    for (let i = 0; i < 1200; i++) {
+      const person = recount.personRows[random.int(recount.personRows.length)]!;
+      const moves = 1 + random.int(3);
+      for (let k = 0; k < moves; k++) {
+        const to = buildings[random.int(buildings.length)]!;
+        const at = T0 + HOUR + k * HOUR + random.int(HOUR);
+        if (recount.changes.some((c) => c.kind === 'move' && c.person_id === person.person_id && c.at === at))
+          continue;
+        recount.changes.push({ kind: 'move', person_id: person.person_id, to_building: to.building_id, at });
+        send('population', person.person_id, {
+          op: 'upsert',
+          id: person.person_id,
+          valid_from: at,
+          building_id: to.building_id,
+          dwelling_id: person.dwelling_id,
+          name: person.name,
+          id_number: person.id_number,
+          phone: person.phone,
+          birth_date: person.birth_date,
+        });
+      }
+    }
+    for (let i = 0; i < 25; i++) {
+      const b = buildings[random.int(buildings.length)]!;
+      const at = T0 + HOUR + random.int(4 * HOUR);
+      if (recount.changes.some((c) => c.kind === 'demolish' && c.building_id === b.building_id)) continue;
+      recount.changes.push({ kind: 'demolish', building_id: b.building_id, at });
+      send('buildings', b.building_id, {
+        op: 'delete',
+        id: b.building_id,
+        valid_from: new Date(at).toISOString(),
+      });
+    }
+    for (let i = 0; i < 40; i++) {
+      const b = buildings[random.int(buildings.length)]!;
+      const at = T0 + HOUR + random.int(4 * HOUR);
+      const id = `L-grid-${i}`;
+      recount.changes.push({
+        kind: 'open',
+        legal_person_id: id,
+        building_id: b.building_id,
+        industry: 'chemical',
+        at,
+      });
+      send('legal_persons', id, {
+        op: 'upsert',
+        id,
+        valid_from: at,
+        source: 'grid',
+        staff_id: `grid-${i % 7}`,
+        building_id: b.building_id,
+        industry: 'chemical',
+        employees: 12,
+      });
+    }
+    changes = [...messages.values()].reduce((n, l) => n + l.length, 0);
+    // Bad messages, one per reason.
+    send('population', 'bad-1', '{"op":"upsert",');
+    send('population', 'bad-2', {
+      op: 'upsert',
+      id: 'P-x',
+      valid_from: T0,
+      building_id: 'B1',
+      dwelling_id: 'D1',
+      name: '王伟',
+      id_number: '44030419900101123X',
+      birth_date: '1990-02-31',
+    });
+    send('buildings', 'bad-3', {
+      op: 'upsert',
+      id: 'B-sea',
+      valid_from: T0,
+      lat: 22.1,
+      lon: 114.9,
+      use: 'mixed',
+      floors: 3,
+    });
+    send('legal_persons', 'bad-4', {
+      op: 'upsert',
+      id: 'L-x',
+      valid_from: T0,
+      source: 'grid',
+      building_id: 'B1',
+      industry: 'retail',
+      employees: 1,
+    });
+    send('dwellings', 'bad-5', { op: 'delete', id: 'D-x', valid_from: '1999-12-31T00:00:00Z' });
+    const kafka = createKafka(run.env, 'base-feed-test');
+    const producer = kafka.producer({ kafkaJS: { acks: -1 } } as KafkaJS.ProducerConstructorConfig);
+    await producer.connect();
+    // Everything twice, as a publisher that retries a whole batch would.
+    for (let pass = 0; pass < 2; pass++)
+      for (const [feed, list] of messages)
+        await producer.send({
+          topic: `${run.env.CITY_OPS_TOPIC_PREFIX}${BASE_TOPICS[feed as keyof typeof BASE_TOPICS]}`,
+          messages: list,
+        });
+    await producer.disconnect();
+  }, 240_000);
+
+  afterAll(async () => {
+    if (applier) await stopEngine(applier);
+    if (run) await cleanupRun(run);
+  });
+
+  const count = async (sql: string) => Number((await query<{ n: string }>(run.clickhouse, sql))[0]?.n ?? 0);
+
+  it('applies every change once, through a crash, and dead-letters each bad message with its reason', async () => {
+    applier = startCityOps(run, ['base', 'apply', '--port', '0']);
+    const admin = createKafka(run.env, 'base-feed-test-admin').admin();
+    await admin.connect();
+    const topics = Object.values(BASE_TOPICS).map((t) => `${run.env.CITY_OPS_TOPIC_PREFIX}${t}`);
+    /** Messages the applier has not committed yet, over the four feeds. */
+    const behind = async () => {
+      const committed = await admin.fetchOffsets({
+        groupId: `${run.env.CITY_OPS_TOPIC_PREFIX}city-ops-base`,
+        topics,
+      });
+      let lag = 0;
+      for (const topic of topics) {
+        const done = committed.find((c) => c.topic === topic)?.partitions ?? [];
+        for (const p of await admin.fetchTopicOffsets(topic))
+          lag +=
+            Number(p.high) - Math.max(0, Number(done.find((d) => d.partition === p.partition)?.offset ?? 0));
+      }
+      return lag;
+    };
+    const total = await behind();
+    await waitUntil(
+      async () => (await behind()) < total,
+      60_000,
+      async () => 'nothing committed',
+    );
+    await stopEngine(applier, 'SIGKILL');
+    applier = startCityOps(run, ['base', 'apply', '--port', '0']);
+    await waitUntil(
+      async () => (await behind()) === 0,
+      120_000,
+      async () => `${await behind()} of ${total} messages left`,
+    );
+    await admin.disconnect();
+    const members = await count(
+      `SELECT toString(count()) AS n FROM ${run.restricted}.base_membership FINAL WHERE source != 'generator'`,
+    );
+    expect(members).toBe(changes - 25); // every change but the demolitions (building rows) is one membership
+    const reasons = await query<{ reason: string; n: string }>(
+      run.clickhouse,
+      `SELECT reason, toString(count()) AS n FROM ${run.db}.dead_letters FINAL WHERE topic LIKE '%city.base.%' GROUP BY reason ORDER BY reason`,
+    );
+    expect(Object.fromEntries(reasons.map((r) => [r.reason, Number(r.n)]))).toEqual({
+      impossible_coordinates: 2,
+      impossible_timestamp: 2,
+      invalid_json: 2,
+      invalid_value: 4,
+    });
+    const shown = await query<{ payload: string }>(
+      run.clickhouse,
+      `SELECT payload FROM ${run.db}.dead_letters FINAL WHERE topic LIKE '%population' AND reason = 'invalid_value'`,
+    );
+    expect(shown[0]!.payload).not.toContain('王伟');
+    expect(shown[0]!.payload).not.toContain('44030419900101123X');
+  });
+
+  it('answers as the libraries stood at any time, equal to a recount with the changes applied', async () => {
+    const byCell = new Map<string, number>();
+    for (const b of recount.buildingRows) byCell.set(b.cell, (byCell.get(b.cell) ?? 0) + 1);
+    const cells = [...byCell]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 8)
+      .map(([cell]) => cell);
+    let nonEmpty = 0;
+    for (const at of [T0, T0 + 2.5 * HOUR, T0 + 4 * HOUR, T0 + 6 * HOUR]) {
+      const openings: IncidentOpening[] = cells.map((cell, i) => {
+        const b = recount.buildingRows.find((r) => r.cell === cell)!;
+        return {
+          incident_id: `i${i}`,
+          id: `r${i}`,
+          ts_ms: at,
+          district: b.district,
+          category: 'fire',
+          severity: 2,
+          lat: b.lat,
+          lon: b.lon,
+          cell: latLngToCell(b.lat, b.lon, CELL_RESOLUTION),
+        };
+      });
+      const { impacts } = await joinBaseImpacts(
+        run.clickhouse,
+        { city: run.db, restricted: run.restricted },
+        openings,
+        RADIUS_M,
+        proximity,
+      );
+      for (const x of openings) {
+        const got = impacts.get(x.incident_id)!;
+        const want = recount.impact(x.lat, x.lon, at, RADIUS_M);
+        expect(
+          { b: got.buildings, d: got.dwellings, r: got.residents, l: got.by_industry },
+          `${x.incident_id} at ${new Date(at).toISOString()}`,
+        ).toEqual({
+          b: want.buildings,
+          d: want.dwellings,
+          r: want.residents,
+          l: want.by_industry,
+        });
+        if (want.residents.from_14_to_64 > 0) nonEmpty += 1;
+      }
+    }
+    expect(nonEmpty).toBeGreaterThan(20);
+    // The grid staff's corrections carry their provenance.
+    expect(
+      await count(
+        `SELECT toString(count()) AS n FROM ${run.db}.base_legal_persons FINAL WHERE source = 'grid' AND provenance LIKE 'grid:grid-%'`,
+      ),
+    ).toBe(40);
+  });
+});
