@@ -1,4 +1,5 @@
 import type { H3Proximity } from '../../operators/geo/H3Proximity.ts';
+import { haversineMeters } from '../../operators/geo/haversineMeters.ts';
 import { type ClickHouseClient, selectCompact } from '../connectors/clickhouse/client.ts';
 import { sqlNumber, sqlStringList, tsvField } from '../connectors/clickhouse/sqlLiteral.ts';
 import {
@@ -32,6 +33,9 @@ export interface BaseImpactRows {
 
 export const BASE_IMPACT_COLUMNS = columnNames(incidentBaseImpact);
 
+/** Building ids per member query (about 100 KiB of query text). */
+const ID_LIST = 8_000;
+
 /**
  * Joins a chunk of incidents with the base libraries as they stood at each incident's time: four reads for
  * the whole chunk (every version, up to the chunk's last incident, of the buildings that ever stood in the
@@ -48,51 +52,77 @@ export async function joinBaseImpacts(
   const cells = new Set<string>();
   for (const x of openings) for (const c of proximity.candidates(x.cell)) cells.add(c);
   const maxTs = Math.max(...openings.map((x) => x.ts_ms));
-  const inReach = `building_id IN (SELECT building_id FROM ${qualified(baseBuildings, db)} WHERE cell IN ${sqlStringList([...cells])})
-       AND valid_from_ms <= ${sqlNumber(maxTs)}`;
+  const notLater = `valid_from_ms <= ${sqlNumber(maxTs)}`;
+  const buildingRows = await selectCompact<[string, string, string, number, number, number]>(
+    client,
+    `SELECT building_id, cell, toString(valid_from_ms), deleted, lat, lon FROM ${qualified(baseBuildings, db)} FINAL
+      WHERE building_id IN (SELECT building_id FROM ${qualified(baseBuildings, db)} WHERE cell IN ${sqlStringList([...cells])})
+        AND ${notLater}`,
+  );
+  // Members are read only for the buildings some version of which lies within the radius of an incident of
+  // the chunk: the candidate cells cover about three times the radius's area.
+  const near = new Set<string>();
+  for (const [id, , , , lat, lon] of buildingRows)
+    if (!near.has(id) && openings.some((x) => haversineMeters(x.lat, x.lon, lat, lon) <= radiusM))
+      near.add(id);
+  // At most ID_LIST building ids per query: ClickHouse refuses a query text over 256 KiB.
+  const idLists: string[] = [];
+  const nearIds = [...near];
+  for (let i = 0; i < nearIds.length; i += ID_LIST)
+    idLists.push(sqlStringList(nearIds.slice(i, i + ID_LIST)));
   const members = async <T>(
     table: typeof baseDwellings,
     id: string,
     extra: string,
     parse: (r: string[]) => T,
-  ) =>
-    (
-      await selectCompact<string[]>(
+  ): Promise<T[]> => {
+    const rows: T[] = [];
+    for (const list of idLists)
+      for (const r of await selectCompact<string[]>(
         client,
-        `SELECT building_id, ${id}, toString(valid_from_ms), deleted${extra} FROM ${qualified(table, db)} FINAL WHERE ${inReach}`,
-      )
-    ).map(parse);
+        `SELECT building_id, ${id}, toString(valid_from_ms), deleted${extra} FROM ${qualified(table, db)} FINAL
+          WHERE building_id IN ${list} AND ${notLater}`,
+      ))
+        rows.push(parse(r));
+    return rows;
+  };
   const member = (r: unknown[]): MemberVersion => ({
     building_id: String(r[0]),
     member_id: String(r[1]),
     valid_from_ms: Number(r[2]),
     deleted: Number(r[3]),
   });
-  const [buildingRows, dwellings, residents, legalPersons] = await Promise.all([
-    selectCompact<[string, string, string, number, number, number]>(
-      client,
-      `SELECT building_id, cell, toString(valid_from_ms), deleted, lat, lon FROM ${qualified(baseBuildings, db)} FINAL WHERE ${inReach}`,
-    ),
+  const [dwellings, residents, legalPersons] = await Promise.all([
     members(baseDwellings, 'dwelling_id', '', member),
     members(
       baseResidence,
       'person_id',
       ', birth_day',
-      (r): ResidentVersion => ({ ...member(r), birth_day: Number(r[4]) }),
+      (r): ResidentVersion => ({
+        ...member(r),
+        birth_day: Number(r[4]),
+      }),
     ),
     members(
       baseLegalPersons,
       'legal_person_id',
       ', industry',
-      (r): LegalPersonVersion => ({ ...member(r), industry: String(r[4]) }),
+      (r): LegalPersonVersion => ({
+        ...member(r),
+        industry: String(r[4]),
+      }),
     ),
   ]);
-  const buildingsByCell = new Map<string, BuildingVersion[]>();
+  // A building's tombstone has no place (cell ''): versions are grouped by building, and a building is
+  // found through the cells of any of its versions.
+  const versionsOf = new Map<string, BuildingVersion[]>();
+  const idsInCell = new Map<string, Set<string>>();
   for (const [building_id, cell, from, deleted, lat, lon] of buildingRows) {
     const version = { building_id, valid_from_ms: Number(from), deleted: Number(deleted), lat, lon };
-    const list = buildingsByCell.get(cell);
+    const list = versionsOf.get(building_id);
     if (list) list.push(version);
-    else buildingsByCell.set(cell, [version]);
+    else versionsOf.set(building_id, [version]);
+    if (cell !== '') idsInCell.set(cell, (idsInCell.get(cell) ?? new Set()).add(building_id));
   }
   const byBuilding = <T extends MemberVersion>(rows: readonly T[]) => {
     const map = new Map<string, T[]>();
@@ -113,8 +143,8 @@ export async function joinBaseImpacts(
   let exactTsv = '';
   const now = Math.floor(Date.now() / 1000);
   for (const x of openings) {
-    const buildings = proximity.candidates(x.cell).flatMap((c) => buildingsByCell.get(c) ?? []);
-    const ids = [...new Set(buildings.map((b) => b.building_id))];
+    const ids = [...new Set(proximity.candidates(x.cell).flatMap((c) => [...(idsInCell.get(c) ?? [])]))];
+    const buildings = ids.flatMap((id) => versionsOf.get(id) ?? []);
     const of = <T>(map: Map<string, T[]>) => ids.flatMap((id) => map.get(id) ?? []);
     const impact = computeBaseImpact(x, x.ts_ms, radiusM, {
       buildings,

@@ -7,7 +7,8 @@ import type { TableDefinition } from './table.ts';
  * question can be asked as the libraries stood at any time. A member of a building (a dwelling, a resident,
  * a legal person) is keyed by (building_id, member id): a move is a tombstone at the old building and a
  * row at the new one, so that everything about one building is read from one range of its sort key.
- * ReplacingMergeTree drops a version written twice (a replayed load or feed).
+ * ReplacingMergeTree drops a version written twice (a replayed load or feed). Granules of 1,024 rows rather
+ * than 8,192: a join reads the few hundred buildings around a place, not ranges.
  */
 /**
  * `provenance`: the feed's topic and offset, the batch file and its hash, or the grid staff member;
@@ -21,7 +22,8 @@ const VERSION_COLUMNS = [
   'written_at DateTime',
 ] as const;
 /** Of two rows of one version (a correction at the same instant), the later write wins. */
-const versioned = (key: string) => `ReplacingMergeTree(written_at) ORDER BY (${key}, valid_from_ms)`;
+const versioned = (key: string) =>
+  `ReplacingMergeTree(written_at) ORDER BY (${key}, valid_from_ms) SETTINGS index_granularity = 1024`;
 
 export const baseBuildings: TableDefinition = {
   name: 'base_buildings',

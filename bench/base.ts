@@ -1,0 +1,189 @@
+/**
+ * bench:base: the base libraries at the seed's scale on the local stack (issue 18).
+ * - the load: `generateBase` into ClickHouse at --scale (default 1.0: 830 k buildings, 13.51 M dwellings,
+ *   18.44 M people, 2.88 M legal persons), its time, the bytes on disk per table and this process's peak RSS
+ *   and ClickHouse's;
+ * - one incident's impact join (`joinBaseImpacts` for a single incident, as of its time) at --incidents
+ *   places drawn like the simulator's incidents (where people live and work): p50, p99, max;
+ * - the change feeds: --changes residents' moves published to city.base.population and applied by the
+ *   feed applier (in this process), records per second from its start to its last commit.
+ *
+ *   npm run bench:base                       # scale 1.0 (about 10 minutes and 4 GB of disk)
+ *   npm run bench:base -- --scale 0.1 --incidents 200 --changes 20000
+ *
+ * Writes bench/results/base.json (the command, the machine, every figure).
+ */
+
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { KafkaJS } from '@confluentinc/kafka-javascript';
+import { latLngToCell } from 'h3-js';
+import { Registry } from 'prom-client';
+import { joinBaseImpacts } from '../engine/base/baseImpactJoin.ts';
+import { BaseFeedApplier } from '../engine/base/feedApplier.ts';
+import type { BaseSink, BuildingRow, PersonRow } from '../engine/base/generateBase.ts';
+import { loadBase } from '../engine/base/loadBase.ts';
+import { PROJECT_ROOT } from '../engine/config/environment.ts';
+import { createKafka } from '../engine/connectors/kafka/client.ts';
+import { BASE_TOPICS } from '../engine/contract/topics.ts';
+import { CELL_RESOLUTION } from '../engine/geo/cells.ts';
+import { createLogger } from '../engine/observability/logger.ts';
+import { type IncidentOpening, impactProximity } from '../engine/pipeline/incidentImpact.ts';
+import { SeededRandom } from '../engine/simulator/SeededRandom.ts';
+import { machineFacts, openBenchStack, processUsage } from './benchStack.ts';
+
+const { values } = parseArgs({
+  options: {
+    scale: { type: 'string', default: '1' },
+    incidents: { type: 'string', default: '300' },
+    changes: { type: 'string', default: '100000' },
+  },
+});
+const scale = Number(values.scale);
+const say = (line: string) => process.stderr.write(`[bench:base] ${line}\n`);
+const stack = await openBenchStack('base', 2, say);
+const db = { city: stack.env.CLICKHOUSE_DATABASE, restricted: stack.env.CLICKHOUSE_RESTRICTED_DATABASE };
+const random = new SeededRandom(5);
+
+/** A sample of the generated rows, kept while they stream past: places for incidents, people to move. */
+const sample = { buildings: [] as BuildingRow[], people: [] as PersonRow[] };
+const keep: BaseSink = {
+  buildings: async (rows) => void sample.buildings.push(...rows.filter(() => random.chance(0.01))),
+  dwellings: async () => {},
+  legalPersons: async () => {},
+  people: async (rows) => void sample.people.push(...rows.filter(() => random.chance(0.01))),
+};
+
+try {
+  const shown = new Map<string, number>();
+  const load = await loadBase(stack.clickhouse, db, {
+    scale,
+    seed: 1,
+    tee: keep,
+    progress: (table, done, total) => {
+      const tenth = Math.floor((done / total) * 10);
+      if (tenth !== shown.get(table))
+        say(`${table}: ${done.toLocaleString('en')} / ${total.toLocaleString('en')}`);
+      shown.set(table, tenth);
+    },
+  });
+  const clickhouseAfterLoad = processUsage(stack.clickhousePid);
+  say(`loaded in ${load.seconds.toFixed(1)} s; peak RSS ${(load.peakRssBytes / 2 ** 20).toFixed(0)} MiB`);
+
+  // One incident at a time, as the finalizer joins a chunk of one.
+  const proximity = impactProximity(500);
+  const joinMs: number[] = [];
+  const count = Number(values.incidents);
+  for (let i = 0; i < count; i++) {
+    const b = sample.buildings[random.int(sample.buildings.length)]!;
+    const lat = b.lat + random.between(-0.002, 0.002);
+    const lon = b.lon + random.between(-0.002, 0.002);
+    const opening: IncidentOpening = {
+      incident_id: `bench-${i}`,
+      id: `bench-${i}`,
+      ts_ms: Date.now(),
+      district: b.district,
+      category: 'fire',
+      severity: 2,
+      lat,
+      lon,
+      cell: latLngToCell(lat, lon, CELL_RESOLUTION),
+    };
+    const started = performance.now();
+    await joinBaseImpacts(stack.clickhouse, db, [opening], 500, proximity);
+    joinMs.push(performance.now() - started);
+  }
+  joinMs.sort((a, b) => a - b);
+  const at = (q: number) =>
+    Math.round(joinMs[Math.min(joinMs.length - 1, Math.floor(q * joinMs.length))]! * 10) / 10;
+  say(`impact join: p50 ${at(0.5)} ms, p99 ${at(0.99)} ms over ${count} incidents`);
+
+  const changes = Number(values.changes);
+  const kafka = createKafka(stack.env, `bench-base-${stack.id}`);
+  const topic = `${stack.env.CITY_OPS_TOPIC_PREFIX}${BASE_TOPICS.population}`;
+  const producer = kafka.producer({ kafkaJS: { acks: -1 } } as KafkaJS.ProducerConstructorConfig);
+  await producer.connect();
+  const t0 = Date.now();
+  for (let i = 0; i < changes; i += 5000) {
+    const batch = [];
+    for (let k = i; k < Math.min(changes, i + 5000); k++) {
+      const p = sample.people[random.int(sample.people.length)]!;
+      const to = sample.buildings[random.int(sample.buildings.length)]!;
+      const value = { op: 'upsert', id: p.person_id, valid_from: t0 + k, building_id: to.building_id };
+      batch.push({
+        key: p.person_id,
+        value: JSON.stringify({
+          ...value,
+          dwelling_id: p.dwelling_id,
+          name: p.name,
+          id_number: p.id_number,
+          phone: p.phone,
+          birth_date: p.birth_date,
+        }),
+      });
+    }
+    await producer.send({ topic, messages: batch });
+  }
+  await producer.disconnect();
+  const registry = new Registry();
+  const applier = new BaseFeedApplier(stack.clickhouse, {
+    db,
+    topicPrefix: stack.env.CITY_OPS_TOPIC_PREFIX,
+    groupId: `bench-base-${stack.id}`,
+    registry,
+    logger: createLogger('bench-base', 'warn'),
+  });
+  const applyStarted = performance.now();
+  await applier.start(kafka);
+  const admin = kafka.admin();
+  await admin.connect();
+  for (;;) {
+    const [committed] = await admin.fetchOffsets({ groupId: `bench-base-${stack.id}`, topics: [topic] });
+    const done = (committed?.partitions ?? []).reduce((n, p) => n + Math.max(0, Number(p.offset)), 0);
+    if (done >= changes) break;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  const applySeconds = (performance.now() - applyStarted) / 1000;
+  await admin.disconnect();
+  await applier.close();
+  say(
+    `feed: ${changes} moves applied in ${applySeconds.toFixed(1)} s (${Math.round(changes / applySeconds)} /s)`,
+  );
+
+  const result = {
+    command: `npm run bench:base${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+    date: new Date().toISOString(),
+    machine: machineFacts(),
+    scale,
+    load: {
+      counts: load.counts,
+      seconds: Math.round(load.seconds * 10) / 10,
+      bytesOnDisk: load.bytesOnDisk,
+      totalMiB: Math.round(Object.values(load.bytesOnDisk).reduce((a, b) => a + b, 0) / 2 ** 20),
+      generatorPeakRssMiB: Math.round(load.peakRssBytes / 2 ** 20),
+      clickhousePeakRssMiB: Math.round(clickhouseAfterLoad.peakRssMb),
+    },
+    impactJoin: {
+      incidents: count,
+      radiusM: 500,
+      p50Ms: at(0.5),
+      p99Ms: at(0.99),
+      maxMs: at(1),
+      goal: { p99Ms: 50, reached: at(0.99) <= 50 },
+    },
+    feed: {
+      changes,
+      seconds: Math.round(applySeconds * 10) / 10,
+      perSecond: Math.round(changes / applySeconds),
+    },
+    inStreamLookup:
+      'not built: the engine reads the buildings around each chunk of incidents from ClickHouse (docs/base.md)',
+  };
+  mkdirSync(join(PROJECT_ROOT, 'bench', 'results'), { recursive: true });
+  const file = join(PROJECT_ROOT, 'bench', 'results', scale === 1 ? 'base.json' : `base-${scale}.json`);
+  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+  say(`wrote ${file}`);
+} finally {
+  await stack.drop();
+}
