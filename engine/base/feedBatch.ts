@@ -37,8 +37,8 @@ export interface PlannedBatch {
 /**
  * Plans a batch of one feed's partition: decodes each message (dead letters for what fails), and turns
  * each change into version rows in offset order, a member's later change seeing its earlier ones. Every
- * row carries its version columns: valid from the change's time, its source (`feed` or `grid`) and its
- * provenance (`topic:partition:offset`, after `grid:<staff id>` for grid staff).
+ * row carries its version columns: valid from the change's time, its source (`feed`, `grid` or `batch`) and
+ * its provenance (`topic:partition:offset`, after `grid:<staff id>` or `batch:<batch id>`).
  */
 export function planFeedBatch(
   feed: BaseFeed,
@@ -67,7 +67,7 @@ export function planFeedBatch(
       valid_from_ms: validFromMs,
       deleted: change.op === 'delete' ? 1 : 0,
       source: change.source,
-      provenance: `${change.source === 'grid' ? `grid:${change.staff_id} ` : ''}${topic}:${partition}:${m.offset}`,
+      provenance: `${change.source === 'grid' ? `grid:${change.staff_id} ` : change.source === 'batch' ? `batch:${change.batch_id} ` : ''}${topic}:${partition}:${m.offset}`,
     };
     const stamp = (list: Record<string, unknown>[]) =>
       list.map((row) => ({

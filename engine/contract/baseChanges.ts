@@ -6,7 +6,8 @@ import { BASE_TOPICS } from './topics.ts';
 /**
  * The change feeds of the base libraries (docs/base.md): one JSON object per Kafka message, an upsert or a
  * delete of one record, valid from `valid_from` (event time). `source` says who sent it: the exchange's
- * feed (the default), or grid staff in the field (`grid`, who must name themselves in `staff_id`).
+ * feed (the default), grid staff in the field (`grid`, who must name themselves in `staff_id`), or a
+ * reconciled batch copy (`batch`, naming the copy in `batch_id`: `city-ops base reconcile` sends these).
  */
 const Id = z
   .string()
@@ -16,16 +17,17 @@ const Id = z
 const common = {
   id: Id,
   valid_from: EventTime,
-  source: z.enum(['feed', 'grid']).default('feed'),
+  source: z.enum(['feed', 'grid', 'batch']).default('feed'),
   staff_id: z.string().min(1).max(64).regex(NO_INVISIBLE_CHARACTERS).optional(),
+  batch_id: z.string().min(1).max(200).regex(NO_INVISIBLE_CHARACTERS).optional(),
 };
-const gridNamesStaff = (c: object) => {
-  const { source, staff_id } = c as { source?: unknown; staff_id?: unknown };
-  return source !== 'grid' || staff_id !== undefined;
+const namesItsSource = (c: object) => {
+  const { source, staff_id, batch_id } = c as { source?: unknown; staff_id?: unknown; batch_id?: unknown };
+  return (source !== 'grid' || staff_id !== undefined) && (source !== 'batch' || batch_id !== undefined);
 };
 const STAFF_REQUIRED = {
-  message: 'a grid correction names its staff member in staff_id',
-  path: ['staff_id'],
+  message: 'a grid correction names its staff member in staff_id, a batch copy itself in batch_id',
+  path: ['source'],
 };
 
 const change = <S extends z.ZodRawShape>(upsert: S) =>
@@ -34,7 +36,7 @@ const change = <S extends z.ZodRawShape>(upsert: S) =>
       z.strictObject({ op: z.literal('delete'), ...common }),
       z.strictObject({ op: z.literal('upsert'), ...common, ...upsert }),
     ])
-    .refine(gridNamesStaff, STAFF_REQUIRED);
+    .refine(namesItsSource, STAFF_REQUIRED);
 
 export const BuildingChange = change({
   lat: z.number().min(-90).max(90),

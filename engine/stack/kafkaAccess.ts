@@ -18,16 +18,17 @@ const BOTH: Operation[] = ['READ', 'WRITE', 'DESCRIBE'];
  * Who may do what on each topic of ours (by its name without the deployment's prefix). `admin` is the super
  * user and is not listed. Only the alert service writes the outbox `city.alerts`, which the dispatcher signs
  * with the departments' secrets; only publishers write the input streams; the engine reads those and writes
- * the dead letters and live aggregates, and reads the base libraries' feeds; the map server only reads.
+ * the dead letters and live aggregates, and reads the base libraries' feeds (and writes a reconciled batch
+ * copy's differences to them); the map server only reads.
  */
 export const TOPIC_ACCESS: Readonly<Record<string, Partial<Record<KafkaPrincipal, Operation[]>>>> = {
   [STREAM_TOPICS.transport]: { publisher: WRITES, engine: READS },
   [STREAM_TOPICS.events]: { publisher: WRITES, engine: READS },
   [STREAM_TOPICS.population]: { publisher: WRITES, engine: READS },
-  [BASE_TOPICS.buildings]: { publisher: WRITES, engine: READS },
-  [BASE_TOPICS.dwellings]: { publisher: WRITES, engine: READS },
-  [BASE_TOPICS.legal_persons]: { publisher: WRITES, engine: READS },
-  [BASE_TOPICS.population]: { publisher: WRITES, engine: READS },
+  [BASE_TOPICS.buildings]: { publisher: WRITES, engine: BOTH },
+  [BASE_TOPICS.dwellings]: { publisher: WRITES, engine: BOTH },
+  [BASE_TOPICS.legal_persons]: { publisher: WRITES, engine: BOTH },
+  [BASE_TOPICS.population]: { publisher: WRITES, engine: BOTH },
   [INTERNAL_TOPICS.deadLetters]: { engine: WRITES },
   [INTERNAL_TOPICS.aggregates]: { engine: WRITES, map: READS, alerts: READS },
   [INTERNAL_TOPICS.alerts]: { alerts: BOTH, map: READS },

@@ -10,7 +10,9 @@ import type {
 export type BaseChange =
   | { kind: 'move'; person_id: string; to_building: string; at: number }
   | { kind: 'demolish'; building_id: string; at: number }
-  | { kind: 'open'; legal_person_id: string; building_id: string; industry: string; at: number };
+  | { kind: 'open'; legal_person_id: string; building_id: string; industry: string; at: number }
+  | { kind: 'remove'; person_id: string; at: number }
+  | { kind: 'register'; person: PersonRow; at: number };
 
 /**
  * The libraries as plain arrays (the generator's output, kept by a sink), with the brute-force recount the
@@ -28,7 +30,22 @@ export class BaseRecount implements BaseSink {
 
   #person(id: string): PersonRow {
     this.#byId ??= new Map(this.personRows.map((p) => [p.person_id, p]));
-    return this.#byId.get(id)!;
+    const known = this.#byId.get(id);
+    if (known) return known;
+    for (const c of this.changes) if (c.kind === 'register' && c.person.person_id === id) return c.person;
+    throw new Error(`no person ${id}`);
+  }
+
+  /** Where each person registered at `at` lives then (the population as a batch copy would list it). */
+  population(at: number): Array<PersonRow & { home: string }> {
+    const applied = this.changes.filter((c) => c.at <= at).sort((a, b) => a.at - b.at);
+    const home = new Map<string, string>();
+    for (const c of applied) if (c.kind === 'move') home.set(c.person_id, c.to_building);
+    const removed = new Set(applied.flatMap((c) => (c.kind === 'remove' ? [c.person_id] : [])));
+    const registered = applied.flatMap((c) => (c.kind === 'register' ? [c.person] : []));
+    return [...this.personRows, ...registered]
+      .filter((p) => !removed.has(p.person_id))
+      .map((p) => ({ ...p, home: home.get(p.person_id) ?? p.building_id }));
   }
 
   #peopleIn(): Map<string, PersonRow[]> {
@@ -74,8 +91,10 @@ export class BaseRecount implements BaseSink {
     // every person for each of some 600 incidents took 20 s.
     const candidates = [...near].flatMap((id) => this.#peopleIn().get(id) ?? []);
     for (const c of applied) if (c.kind === 'move') candidates.push(this.#person(c.person_id));
+    for (const c of applied) if (c.kind === 'register') candidates.push(c.person);
+    const removed = new Set(applied.flatMap((c) => (c.kind === 'remove' ? [c.person_id] : [])));
     for (const p of new Set(candidates)) {
-      if (!near.has(moved.get(p.person_id) ?? p.building_id)) continue;
+      if (removed.has(p.person_id) || !near.has(moved.get(p.person_id) ?? p.building_id)) continue;
       const years =
         Number(day.slice(0, 4)) -
         Number(p.birth_date.slice(0, 4)) -

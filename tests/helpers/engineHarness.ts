@@ -25,7 +25,7 @@ import { type SimulatedMessage, simulateCity } from '../../engine/simulator/simu
 import type { SimulationOptionsInput } from '../../engine/simulator/simulationOptions.ts';
 import { uniqueSuffix } from './environment.ts';
 
-const BIN = join(PROJECT_ROOT, 'bin', 'city-ops.mjs');
+export const BIN = join(PROJECT_ROOT, 'bin', 'city-ops.mjs');
 export const ARTIFACTS = join(PROJECT_ROOT, 'test-artifacts');
 
 /** An isolated run of the real path: its own topics (prefix), consumer group and databases. */

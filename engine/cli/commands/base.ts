@@ -1,19 +1,24 @@
+import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
+import type { KafkaJS } from '@confluentinc/kafka-javascript';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { BaseFeedApplier } from '../../base/feedApplier.ts';
 import { loadBase } from '../../base/loadBase.ts';
+import { compareCopy, storeState } from '../../base/reconcile.ts';
 import { loadEnvironment } from '../../config/environment.ts';
 import { createClickHouse } from '../../connectors/clickhouse/client.ts';
 import { sqlIdentifier } from '../../connectors/clickhouse/sqlLiteral.ts';
 import { createKafka } from '../../connectors/kafka/client.ts';
+import { BASE_FEED_NAMES, BASE_FEEDS, type BaseFeed } from '../../contract/baseChanges.ts';
 import { CityOpsError } from '../../errors.ts';
 import { createLogger } from '../../observability/logger.ts';
 import type { Command } from '../main.ts';
 
 const USAGE = `city-ops base generate [--scale <0..1>] [--seed <n>] [--replace]
 city-ops base apply [--port <n>]
+city-ops base reconcile --library <buildings|dwellings|legal_persons|population> --as-of <time> [--dry-run] FILE
 
 The base libraries (docs/base.md): people, legal persons, buildings and dwellings, versioned in ClickHouse;
 names, ID numbers and phones in the restricted database only.
@@ -26,7 +31,11 @@ names, ID numbers and phones in the restricted database only.
     --replace       empty the tables first (refused without it when they hold versions)
   apply             apply the change feeds (city.base.buildings, .dwellings, .legal_persons, .population)
                     to the versioned tables until stopped; GET /health and /metrics on --port (default
-                    9480, 127.0.0.1)`;
+                    9480, 127.0.0.1)
+  reconcile         compare a batch copy (JSON Lines, one record per line as the feed's upsert carries it,
+                    without op and valid_from) with the library as it stood at --as-of; print what the store
+                    lacks, what the copy lacks and what differs (ids and field names, no values), then send
+                    the changes that make them equal through the feed (source batch), unless --dry-run`;
 
 function parseBaseArgs(argv: readonly string[]) {
   try {
@@ -37,6 +46,9 @@ function parseBaseArgs(argv: readonly string[]) {
         seed: { type: 'string' },
         replace: { type: 'boolean' },
         port: { type: 'string', default: '9480' },
+        library: { type: 'string' },
+        'as-of': { type: 'string' },
+        'dry-run': { type: 'boolean' },
       },
       allowPositionals: true,
     });
@@ -52,6 +64,8 @@ export const command: Command = {
   async run(argv) {
     const { positionals, values } = parseBaseArgs(argv);
     if (positionals.join(' ') === 'apply') return applyFeeds(Number(values.port));
+    if (positionals[0] === 'reconcile' && positionals.length === 2)
+      return reconcileCopy(positionals[1]!, values.library, values['as-of'], values['dry-run'] ?? false);
     if (positionals.join(' ') !== 'generate')
       throw new CityOpsError('CLI_USAGE', `unknown base action '${positionals.join(' ')}'`, { hint: USAGE });
     const scale = Number(values.scale ?? '1');
@@ -141,4 +155,53 @@ async function applyFeeds(port: number): Promise<number> {
   server.close();
   await client.close();
   return 0;
+}
+
+/** `base reconcile`: a batch copy against the store, the differences sent through the feed. */
+async function reconcileCopy(
+  file: string,
+  library: string | undefined,
+  asOf: string | undefined,
+  dryRun: boolean,
+): Promise<number> {
+  if (library === undefined || !(BASE_FEED_NAMES as string[]).includes(library))
+    throw new CityOpsError('CLI_USAGE', `--library must be one of ${BASE_FEED_NAMES.join(', ')}`, {
+      hint: USAGE,
+    });
+  const asOfMs = asOf === undefined ? Number.NaN : /^\d+$/.test(asOf) ? Number(asOf) : Date.parse(asOf);
+  if (!Number.isFinite(asOfMs))
+    throw new CityOpsError('CLI_USAGE', `--as-of must be epoch ms or ISO-8601 with a zone, got '${asOf}'`, {
+      hint: USAGE,
+    });
+  const feed = library as BaseFeed;
+  const env = loadEnvironment();
+  const client = createClickHouse(env, 'engine', { requestTimeoutMs: 300_000 });
+  const db = {
+    city: sqlIdentifier(env.CLICKHOUSE_DATABASE),
+    restricted: sqlIdentifier(env.CLICKHOUSE_RESTRICTED_DATABASE),
+  };
+  try {
+    const store = await storeState(client, db, feed, asOfMs);
+    const result = compareCopy(feed, await readFile(file, 'utf8'), file, asOfMs, store);
+    const { changes, ...report } = result;
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    if (dryRun || changes.length === 0) return result.invalid.length > 0 ? 1 : 0;
+    const producer = createKafka(env, 'city-ops-base-reconcile').producer({
+      kafkaJS: { acks: -1, idempotent: true },
+    } as KafkaJS.ProducerConstructorConfig);
+    await producer.connect();
+    const topic = `${env.CITY_OPS_TOPIC_PREFIX}${BASE_FEEDS[feed].topic}`;
+    for (let i = 0; i < changes.length; i += 5_000)
+      await producer.send({
+        topic,
+        messages: changes
+          .slice(i, i + 5_000)
+          .map((c) => ({ key: String(c['id']), value: JSON.stringify(c) })),
+      });
+    await producer.disconnect();
+    process.stderr.write(`base: ${changes.length} change(s) of ${result.batchId} sent to ${topic}\n`);
+    return result.invalid.length > 0 ? 1 : 0;
+  } finally {
+    await client.close();
+  }
 }

@@ -1,3 +1,7 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { KafkaJS } from '@confluentinc/kafka-javascript';
 import { latLngToCell } from 'h3-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +14,7 @@ import { type IncidentOpening, impactProximity } from '../../../engine/pipeline/
 import { SeededRandom } from '../../../engine/simulator/SeededRandom.ts';
 import { BaseRecount } from '../../helpers/baseRecount.ts';
 import {
+  BIN,
   cleanupRun,
   type EngineProcess,
   type EngineRun,
@@ -42,6 +47,9 @@ describe('base libraries kept current by their change feeds (Kafka, ClickHouse)'
     messages.set(feed, list);
   };
   let changes = 0;
+  /** Messages of the feeds the applier has not committed (set by the first test, which starts it). */
+  let behindNow: () => Promise<number> = async () => Number.NaN;
+  let closeAdmin = async () => {};
 
   beforeAll(async () => {
     run = await prepareRun('basefeed', { partitions: 2 });
@@ -154,6 +162,7 @@ describe('base libraries kept current by their change feeds (Kafka, ClickHouse)'
   }, 240_000);
 
   afterAll(async () => {
+    await closeAdmin();
     if (applier) await stopEngine(applier);
     if (run) await cleanupRun(run);
   });
@@ -180,6 +189,8 @@ describe('base libraries kept current by their change feeds (Kafka, ClickHouse)'
       }
       return lag;
     };
+    behindNow = behind;
+    closeAdmin = () => admin.disconnect();
     const total = await behind();
     await waitUntil(
       async () => (await behind()) < total,
@@ -193,7 +204,6 @@ describe('base libraries kept current by their change feeds (Kafka, ClickHouse)'
       120_000,
       async () => `${await behind()} of ${total} messages left`,
     );
-    await admin.disconnect();
     const members = await count(
       `SELECT toString(count()) AS n FROM ${run.restricted}.base_membership FINAL WHERE source != 'generator'`,
     );
@@ -268,5 +278,109 @@ describe('base libraries kept current by their change feeds (Kafka, ClickHouse)'
         `SELECT toString(count()) AS n FROM ${run.db}.base_legal_persons FINAL WHERE source = 'grid' AND provenance LIKE 'grid:grid-%'`,
       ),
     ).toBe(40);
+  });
+
+  it('reconciles a batch copy: reports what differs, and the store then answers as the copy says', async () => {
+    const asOf = T0 + 7 * HOUR;
+    const random = new SeededRandom(23);
+    const listed = recount.population(asOf);
+    const dropped = new Set(listed.filter(() => random.chance(0.0004)).map((p) => p.person_id));
+    const moved = new Map(
+      listed
+        .filter((p) => !dropped.has(p.person_id) && random.chance(0.0003))
+        .map((p) => [
+          p.person_id,
+          recount.buildingRows[random.int(recount.buildingRows.length)]!.building_id,
+        ]),
+    );
+    const born = Array.from({ length: 10 }, (_, i) => ({
+      ...listed[i]!,
+      person_id: `P-new-${i}`,
+      building_id: recount.buildingRows[random.int(recount.buildingRows.length)]!.building_id,
+    }));
+    const line = (p: (typeof listed)[number], building: string) =>
+      JSON.stringify({
+        id: p.person_id,
+        building_id: building,
+        dwelling_id: p.dwelling_id,
+        name: p.name,
+        id_number: p.id_number,
+        phone: p.phone,
+        birth_date: p.birth_date,
+      });
+    const lines = [
+      ...listed
+        .filter((p) => !dropped.has(p.person_id))
+        .map((p) => line(p, moved.get(p.person_id) ?? p.home)),
+      ...born.map((p) => line({ ...p, home: p.building_id }, p.building_id)),
+      '{"id": "P-broken", "building_id": 7}',
+    ];
+    const dir = mkdtempSync(join(tmpdir(), 'base-copy-'));
+    const file = join(dir, 'population-copy.jsonl');
+    writeFileSync(file, `${lines.join('\n')}\n`);
+    const done = spawnSync(
+      process.execPath,
+      [BIN, 'base', 'reconcile', '--library', 'population', '--as-of', String(asOf), file],
+      {
+        env: {
+          ...process.env,
+          CITY_OPS_TOPIC_PREFIX: run.env.CITY_OPS_TOPIC_PREFIX,
+          CLICKHOUSE_DATABASE: run.db,
+          CLICKHOUSE_RESTRICTED_DATABASE: run.restricted,
+        },
+        encoding: 'utf8',
+      },
+    );
+    rmSync(dir, { recursive: true, force: true });
+    expect(done.status, done.stderr).toBe(1); // one invalid line
+    const report = JSON.parse(done.stdout) as Record<string, unknown>;
+    expect(report).toMatchObject({
+      missing: 10,
+      extra: dropped.size,
+      differs: moved.size,
+      invalid: [{ line: lines.length }],
+    });
+    expect(dropped.size).toBeGreaterThan(10);
+    expect(moved.size).toBeGreaterThan(10);
+    expect(done.stdout).not.toContain(listed[0]!.name); // ids and field names only
+    for (const id of dropped) recount.changes.push({ kind: 'remove', person_id: id, at: asOf });
+    for (const [id, to] of moved)
+      recount.changes.push({ kind: 'move', person_id: id, to_building: to, at: asOf });
+    for (const p of born) recount.changes.push({ kind: 'register', person: p, at: asOf });
+    await waitUntil(
+      async () => (await behindNow()) === 0,
+      60_000,
+      async () => `${await behindNow()} messages left`,
+    );
+    const touched = new Set([
+      ...moved.values(),
+      ...born.map((p) => p.building_id),
+      ...listed.filter((p) => dropped.has(p.person_id)).map((p) => p.home),
+    ]);
+    const places = recount.buildingRows.filter((b) => touched.has(b.building_id)).slice(0, 25);
+    for (const at of [asOf - 1, asOf + HOUR]) {
+      const openings = places.map((b, i) => ({
+        incident_id: `c${i}`,
+        id: `c${i}`,
+        ts_ms: at,
+        district: b.district,
+        category: 'fire',
+        severity: 2,
+        lat: b.lat,
+        lon: b.lon,
+        cell: latLngToCell(b.lat, b.lon, CELL_RESOLUTION),
+      }));
+      const { impacts } = await joinBaseImpacts(
+        run.clickhouse,
+        { city: run.db, restricted: run.restricted },
+        openings,
+        RADIUS_M,
+        proximity,
+      );
+      for (const x of openings)
+        expect(impacts.get(x.incident_id)!.residents, `${x.incident_id} at ${at}`).toEqual(
+          recount.impact(x.lat, x.lon, at, RADIUS_M).residents,
+        );
+    }
   });
 });
