@@ -5,6 +5,7 @@ import * as maplibregl from 'maplibre-gl';
 import maplibreWorkerUrl from 'maplibre-gl/dist/maplibre-gl-worker.mjs?worker&url';
 import type { DistrictIndicators } from '../engine/server/liveState.ts';
 import { currentLanguage, onLanguageChange, setLanguage, t } from './i18n.ts';
+import { affectedBuildingsLayer } from './layers/affectedBuildingsLayer.ts';
 import { cellsLayer } from './layers/cellsLayer.ts';
 import { type DistrictFeature, districtsLayer } from './layers/districtsLayer.ts';
 import { impactArcsLayer } from './layers/impactArcsLayer.ts';
@@ -186,6 +187,7 @@ async function boot(): Promise<void> {
           ),
           cellsLayer(cellCache.list, store.versions.cells, controls.layers.population),
           vehiclesLayer(store.vehicles, controls.layers.vehicles),
+          affectedBuildingsLayer(incident, controls.layers.arcs && incident !== undefined),
           impactArcsLayer(incident, store.vehicles, controls.layers.arcs && incident !== undefined),
           incidentsLayer(
             incidentCache.list,

@@ -22,6 +22,21 @@ export interface Incident {
     vehicles: number;
     people_present: number;
     nearest_vehicles: Array<{ vehicle: string; mode: string; distance_m: number }>;
+    /** The base libraries as of the incident (docs/base.md); residents of 1 to 4 are null ("<5"). */
+    base?: {
+      buildings: number;
+      dwellings: number;
+      residents: Record<'under_14' | 'from_14_to_64' | 'from_65', number | null>;
+      legal_persons: number;
+      by_industry: Record<string, number>;
+      sensitive_sites: Array<{
+        legal_person_id: string;
+        industry: string;
+        building_id: string;
+        distance_m: number;
+      }>;
+      affected_buildings: Array<[string, number, number]>;
+    } | null;
   } | null;
 }
 

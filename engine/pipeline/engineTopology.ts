@@ -38,7 +38,7 @@ export function engineTopology(
       detail: 'window partials of the 3 streams side by side + incident lifecycles',
     })
     .addOperator('incident-impact', ['final-tables'], {
-      detail: `interval join incidents x vehicles (${options.impactRadiusM} m, ${options.impactBandMs} ms), latest population in ${options.impactRings} H3 ring(s)`,
+      detail: `interval join incidents x vehicles (${options.impactRadiusM} m, ${options.impactBandMs} ms), latest population in ${options.impactRings} H3 ring(s), and the base libraries as of the incident within ${options.impactRadiusM} m (incident_base_impact)`,
     })
     .addSink('joined-store', ['district-pulse', 'incident-impact'], {
       detail: `${db.city}.district_pulse, ${db.city}.incident_impact; topic: ${internalTopic('aggregates', prefix)}`,

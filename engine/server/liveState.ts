@@ -508,6 +508,10 @@ export class LiveState {
       vehicles: message.vehicles,
       people_present: message.people_present,
       nearest_vehicles: message.nearest_vehicles.slice(0, 10),
+      // The base libraries' figures (residents 1-4 already null); the buildings drawn are the nearest 300.
+      base: message.base
+        ? { ...message.base, affected_buildings: message.base.affected_buildings.slice(0, 300) }
+        : null,
     };
     this.impacts.set(message.incident_id, impact);
     const incident: Record<string, unknown> = this.incidents.get(message.incident_id) ?? {

@@ -5,6 +5,7 @@ import {
   type AggregateMessage,
   type DistrictWindowMessage,
   districtWindowMessage,
+  type IncidentImpactMessage,
 } from '../contract/aggregates.ts';
 import { TRANSPORT_MODES } from '../contract/exchangeRecords.ts';
 import { loadDistrictBoundaries } from './districtBoundaries.ts';
@@ -306,6 +307,7 @@ export class SyntheticCity {
             .slice(0, 50)
             .map((x) => ({ vehicle: x.o.id, mode: x.o.mode, distance_m: Math.round(x.d) })),
           people_present: Math.round(100 + this.random() * 2000),
+          base: this.baseFigures(v.lat, v.lon),
         });
       }
     }
@@ -330,6 +332,33 @@ export class SyntheticCity {
       if (booleanPointInPolygon([lon, lat], feature.geometry as never)) return [lon, lat];
     }
     return info.label;
+  }
+
+  /** Made-up base-library figures for the demo (the real ones come from the engine's join, docs/base.md). */
+  private baseFigures(lat: number, lon: number): NonNullable<IncidentImpactMessage['base']> {
+    const buildings = 5 + Math.floor(this.random() * 40);
+    const affected: Array<[string, number, number]> = Array.from({ length: buildings }, (_, i) => [
+      `B-demo-${i}`,
+      lat + (this.random() - 0.5) * 0.008,
+      lon + (this.random() - 0.5) * 0.008,
+    ]);
+    const elderly = Math.floor(this.random() * 30);
+    return {
+      buildings,
+      dwellings: buildings * 12,
+      residents: {
+        under_14: Math.floor(buildings * 3 * this.random()) + 5,
+        from_14_to_64: buildings * 20,
+        from_65: elderly > 0 && elderly < 5 ? null : elderly,
+      },
+      legal_persons: Math.floor(buildings / 2),
+      by_industry: { retail: Math.floor(buildings / 4), office: Math.floor(buildings / 4) },
+      sensitive_sites:
+        this.random() < 0.3
+          ? [{ legal_person_id: 'L-demo', industry: 'school', building_id: 'B-demo-0', distance_m: 120 }]
+          : [],
+      affected_buildings: affected,
+    };
   }
 }
 

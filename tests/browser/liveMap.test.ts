@@ -209,7 +209,13 @@ describe('the live map page in headless Chromium', () => {
       if (!incident) return undefined;
       o.map.jumpTo({ center: [incident.lon, incident.lat], zoom: 12 });
       const point = o.map.project([incident.lon, incident.lat]);
-      return { x: point.x, y: point.y, id: incident.id, vehicles: incident.impact?.vehicles };
+      return {
+        x: point.x,
+        y: point.y,
+        id: incident.id,
+        vehicles: incident.impact?.vehicles,
+        buildings: incident.impact?.base?.buildings,
+      };
     });
     expect(target).toBeDefined();
     const frames = (await view(page)).deckFrames;
@@ -220,6 +226,9 @@ describe('the live map page in headless Chromium', () => {
     expect((await page.textContent('[data-testid="impact-vehicles"]'))?.replaceAll(',', '')).toBe(
       String(target!.vehicles),
     );
+    // The base libraries' figures as of the incident (the demo city makes them up; docs/base.md).
+    const base = await page.textContent('[data-testid="impact-base"]');
+    expect(base?.replaceAll(',', '')).toContain(String(target!.buildings));
 
     await page.click('#district-panel tr[data-district="440304"]');
     await page.waitForFunction(() => document.querySelector('#detail h2')?.textContent?.includes('福田区'));

@@ -28,13 +28,32 @@ export function renderIncidentDetail(
       impact
         ? `<p class="impact">${t('vehiclesNearby')} (${fmt(impact.radius_m)} m): <b data-testid="impact-vehicles">${fmt(impact.vehicles)}</b>
            · ${t('peoplePresent')}: <b data-testid="impact-people">${fmt(impact.people_present)}</b></p>
-           <h3>${t('nearest')}</h3><ul class="nearest">${nearest}</ul>`
+           <h3>${t('nearest')}</h3><ul class="nearest">${nearest}</ul>${baseFigures(impact.base)}`
         : `<p>${t('noImpact')}</p>`
     }`,
   );
   element.querySelector<HTMLButtonElement>('.close')!.onclick = () => {
     element.hidden = true;
   };
+}
+
+/** Residents by age band ("<5" for a small group), businesses and the sensitive sites near an incident. */
+function baseFigures(base: NonNullable<Incident['impact']>['base']): string {
+  if (!base) return '';
+  const people = (n: number | null) => (n === null ? '&lt;5' : fmt(n));
+  const sites = base.sensitive_sites
+    .slice(0, 8)
+    .map(
+      (s) =>
+        `<li>${escapeHtml(t(`ind_${s.industry}`))} · ${escapeHtml(s.legal_person_id)} · ${fmt(s.distance_m)} m</li>`,
+    )
+    .join('');
+  return `<h3>${t('baseLibraries')}</h3>
+    <p class="base" data-testid="impact-base">${t('buildings')}: <b>${fmt(base.buildings)}</b> · ${t('dwellings')}: <b>${fmt(base.dwellings)}</b>
+    · ${t('legalPersons')}: <b>${fmt(base.legal_persons)}</b></p>
+    <p>${t('residentsUnder14')}: <b>${people(base.residents.under_14)}</b> · ${t('residents14to64')}: <b>${people(base.residents.from_14_to_64)}</b>
+    · ${t('residents65')}: <b>${people(base.residents.from_65)}</b></p>
+    ${sites ? `<h3>${t('sensitiveSites')}</h3><ul class="sites">${sites}</ul>` : ''}`;
 }
 
 /** A clicked district's pulse over the last hour (one point per minute). */
