@@ -1,3 +1,4 @@
+import { latLngToCell } from 'h3-js';
 import type {
   BaseSink,
   BuildingRow,
@@ -5,6 +6,8 @@ import type {
   LegalPersonRow,
   PersonRow,
 } from '../../engine/base/generateBase.ts';
+import { CELL_RESOLUTION } from '../../engine/geo/cells.ts';
+import type { IncidentOpening } from '../../engine/pipeline/incidentImpact.ts';
 
 /** A change applied to the libraries in memory, as the tests also write it to ClickHouse. */
 export type BaseChange =
@@ -115,6 +118,24 @@ export class BaseRecount implements BaseSink {
       by_industry: byIndustry,
     };
   }
+}
+
+/** An incident at each of these buildings, opened at `at`. */
+export function incidentsAt(
+  places: ReadonlyArray<Pick<BuildingRow, 'district' | 'lat' | 'lon'>>,
+  at: number,
+): IncidentOpening[] {
+  return places.map((b, i) => ({
+    incident_id: `i${i}`,
+    id: `r${i}`,
+    ts_ms: at,
+    district: b.district,
+    category: 'fire',
+    severity: 2,
+    lat: b.lat,
+    lon: b.lon,
+    cell: latLngToCell(b.lat, b.lon, CELL_RESOLUTION),
+  }));
 }
 
 /**

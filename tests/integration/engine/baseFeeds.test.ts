@@ -3,16 +3,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KafkaJS } from '@confluentinc/kafka-javascript';
-import { latLngToCell } from 'h3-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { joinBaseImpacts } from '../../../engine/base/baseImpactJoin.ts';
 import { loadBase } from '../../../engine/base/loadBase.ts';
 import { createKafka } from '../../../engine/connectors/kafka/client.ts';
 import { BASE_TOPICS } from '../../../engine/contract/topics.ts';
-import { CELL_RESOLUTION } from '../../../engine/geo/cells.ts';
 import { type IncidentOpening, impactProximity } from '../../../engine/pipeline/incidentImpact.ts';
 import { SeededRandom } from '../../../engine/simulator/SeededRandom.ts';
-import { BaseRecount } from '../../helpers/baseRecount.ts';
+import { BaseRecount, incidentsAt } from '../../helpers/baseRecount.ts';
 import {
   BIN,
   cleanupRun,
@@ -167,6 +165,14 @@ describe('base libraries kept current by their change feeds (Kafka, ClickHouse)'
     if (run) await cleanupRun(run);
   });
 
+  const impactsOf = (openings: IncidentOpening[]) =>
+    joinBaseImpacts(
+      run.clickhouse,
+      { city: run.db, restricted: run.restricted },
+      openings,
+      RADIUS_M,
+      proximity,
+    );
   const count = async (sql: string) => Number((await query<{ n: string }>(run.clickhouse, sql))[0]?.n ?? 0);
 
   it('applies every change once, through a crash, and dead-letters each bad message with its reason', async () => {
@@ -235,27 +241,11 @@ describe('base libraries kept current by their change feeds (Kafka, ClickHouse)'
       .map(([cell]) => cell);
     let nonEmpty = 0;
     for (const at of [T0, T0 + 2.5 * HOUR, T0 + 4 * HOUR, T0 + 6 * HOUR]) {
-      const openings: IncidentOpening[] = cells.map((cell, i) => {
-        const b = recount.buildingRows.find((r) => r.cell === cell)!;
-        return {
-          incident_id: `i${i}`,
-          id: `r${i}`,
-          ts_ms: at,
-          district: b.district,
-          category: 'fire',
-          severity: 2,
-          lat: b.lat,
-          lon: b.lon,
-          cell: latLngToCell(b.lat, b.lon, CELL_RESOLUTION),
-        };
-      });
-      const { impacts } = await joinBaseImpacts(
-        run.clickhouse,
-        { city: run.db, restricted: run.restricted },
-        openings,
-        RADIUS_M,
-        proximity,
+      const openings = incidentsAt(
+        cells.map((cell) => recount.buildingRows.find((r) => r.cell === cell)!),
+        at,
       );
+      const { impacts } = await impactsOf(openings);
       for (const x of openings) {
         const got = impacts.get(x.incident_id)!;
         const want = recount.impact(x.lat, x.lon, at, RADIUS_M);
@@ -359,24 +349,8 @@ describe('base libraries kept current by their change feeds (Kafka, ClickHouse)'
     ]);
     const places = recount.buildingRows.filter((b) => touched.has(b.building_id)).slice(0, 25);
     for (const at of [asOf - 1, asOf + HOUR]) {
-      const openings = places.map((b, i) => ({
-        incident_id: `c${i}`,
-        id: `c${i}`,
-        ts_ms: at,
-        district: b.district,
-        category: 'fire',
-        severity: 2,
-        lat: b.lat,
-        lon: b.lon,
-        cell: latLngToCell(b.lat, b.lon, CELL_RESOLUTION),
-      }));
-      const { impacts } = await joinBaseImpacts(
-        run.clickhouse,
-        { city: run.db, restricted: run.restricted },
-        openings,
-        RADIUS_M,
-        proximity,
-      );
+      const openings = incidentsAt(places, at);
+      const { impacts } = await impactsOf(openings);
       for (const x of openings)
         expect(impacts.get(x.incident_id)!.residents, `${x.incident_id} at ${at}`).toEqual(
           recount.impact(x.lat, x.lon, at, RADIUS_M).residents,
