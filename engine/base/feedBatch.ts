@@ -61,34 +61,56 @@ export function planFeedBatch(
       deadLetters.push(deadLetterOf(m, decoded.reason, decoded.detail));
       continue;
     }
-    applied += 1;
-    const { change, validFromMs } = decoded;
-    const version = {
-      valid_from_ms: validFromMs,
-      deleted: change.op === 'delete' ? 1 : 0,
-      source: change.source,
-      provenance: `${change.source === 'grid' ? `grid:${change.staff_id} ` : change.source === 'batch' ? `batch:${change.batch_id} ` : ''}${topic}:${partition}:${m.offset}`,
-    };
-    const stamp = (list: Record<string, unknown>[]) =>
-      list.map((row) => ({
-        ...row,
-        ...version,
-        valid_from_ms: row['valid_from_ms'],
-        deleted: row['deleted'],
-      }));
-    if (feed === 'buildings') {
-      add(baseBuildings, [buildingRow(change, decoded, version)]);
-      continue;
+    try {
+      for (const [table, list] of planChange(feed, topic, partition, m, decoded, histories)) add(table, list);
+      applied += 1;
+    } catch (error) {
+      // A defect of ours with this record: kept with the record, not stopping the feed.
+      deadLetters.push(deadLetterOf(m, 'enrichment_failed', (error as Error).message.slice(0, 300)));
     }
-    const kind = FEED_MEMBER[feed];
-    const history = histories.get(change.id) ?? [];
-    if (!histories.has(change.id)) (histories as Map<string, MembershipVersion[]>).set(change.id, history);
-    const planned = planMemberChange(kind, change.id, history, membershipOf(kind, change, validFromMs));
-    add(MEMBERS[kind]!.table, stamp(planned.member));
-    add(baseMembership, stamp(planned.membership));
-    if (feed === 'population') add(basePeople, [personRow(change, version)]);
   }
   return { rows, deadLetters, applied };
+}
+
+/** The rows of one decoded change, by table. */
+function planChange(
+  feed: BaseFeed,
+  topic: string,
+  partition: number,
+  m: FeedMessage,
+  decoded: Extract<ReturnType<typeof decodeBaseChange>, { ok: true }>,
+  histories: ReadonlyMap<string, MembershipVersion[]>,
+): Array<[TableDefinition, Record<string, unknown>[]]> {
+  const { change, validFromMs } = decoded;
+  const by =
+    change.source === 'grid'
+      ? `grid:${change.staff_id} `
+      : change.source === 'batch'
+        ? `batch:${change.batch_id} `
+        : '';
+  const version = {
+    valid_from_ms: validFromMs,
+    deleted: change.op === 'delete' ? 1 : 0,
+    source: change.source,
+    provenance: `${by}${topic}:${partition}:${m.offset}`,
+  };
+  // Planned rows keep their own time and deletion (a tombstone may end a version at another time).
+  const stamp = (list: Record<string, unknown>[]) =>
+    list.map((row) => ({ ...row, ...version, valid_from_ms: row['valid_from_ms'], deleted: row['deleted'] }));
+  if (feed === 'buildings') return [[baseBuildings, [buildingRow(change, decoded, version)]]];
+  const kind = FEED_MEMBER[feed];
+  let history = histories.get(change.id);
+  if (history === undefined) {
+    history = [];
+    (histories as Map<string, MembershipVersion[]>).set(change.id, history);
+  }
+  const planned = planMemberChange(kind, change.id, history, membershipOf(kind, change, validFromMs));
+  const rows: Array<[TableDefinition, Record<string, unknown>[]]> = [
+    [MEMBERS[kind]!.table, stamp(planned.member)],
+    [baseMembership, stamp(planned.membership)],
+  ];
+  if (feed === 'population') rows.push([basePeople, [personRow(change, version)]]);
+  return rows;
 }
 
 function membershipOf(kind: MemberKind, change: AnyBaseChange, validFromMs: number): MembershipVersion {

@@ -1,7 +1,11 @@
 import type { ClickHouseClient } from '../connectors/clickhouse/client.ts';
 import { selectRows } from '../connectors/clickhouse/client.ts';
 import { sqlString } from '../connectors/clickhouse/sqlLiteral.ts';
-import { BASE_LIBRARY_TABLES } from '../connectors/clickhouse/tables/base.ts';
+import {
+  BASE_LIBRARY_TABLES,
+  incidentBaseImpact,
+  incidentBaseImpactExact,
+} from '../connectors/clickhouse/tables/base.ts';
 import { qualified } from '../connectors/clickhouse/tables/table.ts';
 import { CityOpsError } from '../errors.ts';
 import { BaseWriter, GENERATED_VALID_FROM } from './baseWriter.ts';
@@ -45,8 +49,9 @@ export async function loadBase(
     throw new CityOpsError('CLI_USAGE', `the base libraries already hold ${stored} version(s)`, {
       hint: 'pass --replace to empty them and generate again',
     });
+  // The impacts joined to the old libraries go with them.
   if (options.replace)
-    for (const table of BASE_LIBRARY_TABLES)
+    for (const table of [...BASE_LIBRARY_TABLES, incidentBaseImpact, incidentBaseImpactExact])
       await client.command({ query: `TRUNCATE TABLE ${qualified(table, db)}` });
   const started = performance.now();
   const provenance = `city-ops base generate --scale ${options.scale} --seed ${options.seed}`;

@@ -28,6 +28,8 @@ export interface Reconciliation {
   readonly differs: number;
   /** Lines of the file that are not a valid record: line number and why (no values: they may be personal). */
   readonly invalid: Array<{ line: number; problem: string }>;
+  /** How many lines were invalid (`invalid` lists the first 20). */
+  readonly invalidLines: number;
   /** Up to 20 differences: the id and the names of the fields that differ (no values). */
   readonly examples: Array<{ id: string; difference: 'missing' | 'extra' | 'differs'; fields?: string[] }>;
   /** The changes that make the store equal the copy from `asOfMs` on, as the feeds carry them. */
@@ -50,6 +52,7 @@ export function compareCopy(
   const batchId = `${basename(file)}@sha256:${createHash('sha256').update(text).digest('hex').slice(0, 16)}`;
   const version = { valid_from: asOfMs, source: 'batch', batch_id: batchId };
   const copy = new Map<string, Fields>();
+  const listedBadly = new Set<string>();
   const invalid: Reconciliation['invalid'] = [];
   text.split('\n').forEach((line, i) => {
     if (line.trim() === '') return;
@@ -64,6 +67,9 @@ export function compareCopy(
     if (!checked.success) {
       const issue = checked.error.issues[0];
       invalid.push({ line: i + 1, problem: `${issue?.path.join('.') || 'record'}: ${issue?.message}` });
+      // A record the copy lists, though badly, is not one it lacks: never deleted for that.
+      const id = (parsed as { id?: unknown } | null)?.id;
+      if (typeof id === 'string') listedBadly.add(id);
     } else if (copy.has(checked.data.id))
       invalid.push({ line: i + 1, problem: `id ${checked.data.id} again` });
     else copy.set(checked.data.id, checked.data as Fields);
@@ -83,7 +89,7 @@ export function compareCopy(
     changes.push(record);
   }
   for (const id of store.keys())
-    if (!copy.has(id)) {
+    if (!copy.has(id) && !listedBadly.has(id)) {
       note(id, 'extra');
       changes.push({ op: 'delete', id, ...version });
     }
@@ -94,7 +100,8 @@ export function compareCopy(
     copy: copy.size,
     store: store.size,
     ...counts,
-    invalid,
+    invalid: invalid.slice(0, 20),
+    invalidLines: invalid.length,
     examples,
     changes,
   };

@@ -18,7 +18,7 @@ const common = {
   id: Id,
   valid_from: EventTime,
   source: z.enum(['feed', 'grid', 'batch']).default('feed'),
-  staff_id: z.string().min(1).max(64).regex(NO_INVISIBLE_CHARACTERS).optional(),
+  staff_id: Id.optional(),
   batch_id: z.string().min(1).max(200).regex(NO_INVISIBLE_CHARACTERS).optional(),
 };
 const namesItsSource = (c: object) => {

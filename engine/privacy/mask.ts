@@ -117,33 +117,43 @@ export function maskPayload(payload: string, limit = Number.POSITIVE_INFINITY): 
 }
 
 /** The first `reporter` object anywhere in a parsed payload, to mask its name where it recurs. */
-function reporterIn(value: unknown): Reporter | undefined {
-  if (value === null || typeof value !== 'object') return undefined;
+function reporterIn(value: unknown, depth = 0): Reporter | undefined {
+  if (value === null || typeof value !== 'object' || depth > MAX_MASK_DEPTH) return undefined;
   const reporter = (value as { reporter?: unknown }).reporter;
   if (reporter && typeof reporter === 'object' && !Array.isArray(reporter)) {
     const name = (reporter as { name?: unknown }).name;
     return typeof name === 'string' ? { name } : {};
   }
   for (const child of Object.values(value)) {
-    const found = reporterIn(child);
+    const found = reporterIn(child, depth + 1);
     if (found) return found;
   }
   return undefined;
 }
 
-function maskValue(value: unknown, key: string, reporter: Reporter | undefined): unknown {
+/** Deeper than this, a payload's values are not walked (a hostile nesting would overflow the stack). */
+const MAX_MASK_DEPTH = 32;
+
+function maskValue(value: unknown, key: string, reporter: Reporter | undefined, depth = 0): unknown {
+  if (depth > MAX_MASK_DEPTH) return '[nested too deep]';
   if (typeof value === 'string') {
     if (key === 'name') return maskName(value);
     if (key === 'phone') return maskPhone(value);
     if (key === 'id_number') return maskIdNumber(value);
+    // A birth date (the base libraries' population feed) keeps its year only.
+    if (key === 'birth_date') return value.replace(/^(\d{4}).*$/, '$1-**-**');
     const inner = /^\s*[[{]/.test(value) ? tryParse(value) : undefined;
-    if (inner !== undefined) return JSON.stringify(maskValue(inner, key, reporterIn(inner) ?? reporter));
+    if (inner !== undefined)
+      return JSON.stringify(maskValue(inner, key, reporterIn(inner) ?? reporter, depth + 1));
     return maskFreeText(value, reporter);
   }
-  if (Array.isArray(value)) return value.map((v) => maskValue(v, key, reporter));
+  if (Array.isArray(value)) return value.map((v) => maskValue(v, key, reporter, depth + 1));
   if (value !== null && typeof value === 'object') {
     return Object.fromEntries(
-      Object.entries(value).map(([k, v]) => [maskFreeText(k, reporter), maskValue(v, k, reporter)]),
+      Object.entries(value).map(([k, v]) => [
+        maskFreeText(k, reporter),
+        maskValue(v, k, reporter, depth + 1),
+      ]),
     );
   }
   return value;

@@ -12,13 +12,14 @@ import { createClickHouse } from '../../connectors/clickhouse/client.ts';
 import { sqlIdentifier } from '../../connectors/clickhouse/sqlLiteral.ts';
 import { createKafka } from '../../connectors/kafka/client.ts';
 import { BASE_FEED_NAMES, BASE_FEEDS, type BaseFeed } from '../../contract/baseChanges.ts';
+import { MAX_EVENT_TIME, MIN_EVENT_TIME } from '../../contract/exchangeRecords.ts';
 import { CityOpsError } from '../../errors.ts';
 import { createLogger } from '../../observability/logger.ts';
 import type { Command } from '../main.ts';
 
 const USAGE = `city-ops base generate [--scale <0..1>] [--seed <n>] [--replace]
 city-ops base apply [--port <n>]
-city-ops base reconcile --library <buildings|dwellings|legal_persons|population> --as-of <time> [--dry-run] FILE
+city-ops base reconcile --library <buildings|dwellings|legal_persons|population> --as-of <time> [--dry-run] [--force] FILE
 
 The base libraries (docs/base.md): people, legal persons, buildings and dwellings, versioned in ClickHouse;
 names, ID numbers and phones in the restricted database only.
@@ -35,7 +36,9 @@ names, ID numbers and phones in the restricted database only.
   reconcile         compare a batch copy (JSON Lines, one record per line as the feed's upsert carries it,
                     without op and valid_from) with the library as it stood at --as-of; print what the store
                     lacks, what the copy lacks and what differs (ids and field names, no values), then send
-                    the changes that make them equal through the feed (source batch), unless --dry-run`;
+                    the changes that make them equal through the feed (source batch), unless --dry-run;
+                    a copy with an invalid line sends nothing (exit 1) unless --force, and a record on a
+                    bad line is never deleted`;
 
 function parseBaseArgs(argv: readonly string[]) {
   try {
@@ -49,6 +52,7 @@ function parseBaseArgs(argv: readonly string[]) {
         library: { type: 'string' },
         'as-of': { type: 'string' },
         'dry-run': { type: 'boolean' },
+        force: { type: 'boolean' },
       },
       allowPositionals: true,
     });
@@ -65,7 +69,13 @@ export const command: Command = {
     const { positionals, values } = parseBaseArgs(argv);
     if (positionals.join(' ') === 'apply') return applyFeeds(Number(values.port));
     if (positionals[0] === 'reconcile' && positionals.length === 2)
-      return reconcileCopy(positionals[1]!, values.library, values['as-of'], values['dry-run'] ?? false);
+      return reconcileCopy(
+        positionals[1]!,
+        values.library,
+        values['as-of'],
+        values['dry-run'] ?? false,
+        values.force ?? false,
+      );
     if (positionals.join(' ') !== 'generate')
       throw new CityOpsError('CLI_USAGE', `unknown base action '${positionals.join(' ')}'`, { hint: USAGE });
     const scale = Number(values.scale ?? '1');
@@ -163,16 +173,21 @@ async function reconcileCopy(
   library: string | undefined,
   asOf: string | undefined,
   dryRun: boolean,
+  force: boolean,
 ): Promise<number> {
   if (library === undefined || !(BASE_FEED_NAMES as string[]).includes(library))
     throw new CityOpsError('CLI_USAGE', `--library must be one of ${BASE_FEED_NAMES.join(', ')}`, {
       hint: USAGE,
     });
   const asOfMs = asOf === undefined ? Number.NaN : /^\d+$/.test(asOf) ? Number(asOf) : Date.parse(asOf);
-  if (!Number.isFinite(asOfMs))
-    throw new CityOpsError('CLI_USAGE', `--as-of must be epoch ms or ISO-8601 with a zone, got '${asOf}'`, {
-      hint: USAGE,
-    });
+  if (!Number.isFinite(asOfMs) || asOfMs < MIN_EVENT_TIME || asOfMs >= MAX_EVENT_TIME)
+    throw new CityOpsError(
+      'CLI_USAGE',
+      `--as-of must be epoch ms or ISO-8601 with a zone, between 2000 and 2100, got '${asOf}'`,
+      {
+        hint: USAGE,
+      },
+    );
   const feed = library as BaseFeed;
   const env = loadEnvironment();
   const client = createClickHouse(env, 'engine', { requestTimeoutMs: 300_000 });
@@ -185,7 +200,13 @@ async function reconcileCopy(
     const result = compareCopy(feed, await readFile(file, 'utf8'), file, asOfMs, store);
     const { changes, ...report } = result;
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-    if (dryRun || changes.length === 0) return result.invalid.length > 0 ? 1 : 0;
+    if (result.invalidLines > 0 && !force) {
+      process.stderr.write(
+        `base: ${result.invalidLines} invalid line(s): nothing sent; fix the copy, or pass --force to send the changes of its valid lines\n`,
+      );
+      return 1;
+    }
+    if (dryRun || changes.length === 0) return 0;
     const producer = createKafka(env, 'city-ops-base-reconcile').producer({
       kafkaJS: { acks: -1, idempotent: true },
     } as KafkaJS.ProducerConstructorConfig);
@@ -200,7 +221,7 @@ async function reconcileCopy(
       });
     await producer.disconnect();
     process.stderr.write(`base: ${changes.length} change(s) of ${result.batchId} sent to ${topic}\n`);
-    return result.invalid.length > 0 ? 1 : 0;
+    return 0;
   } finally {
     await client.close();
   }

@@ -198,12 +198,16 @@ describe('base libraries kept current by their change feeds (Kafka, ClickHouse)'
     behindNow = behind;
     closeAdmin = () => admin.disconnect();
     const total = await behind();
-    await waitUntil(
-      async () => (await behind()) < total,
-      60_000,
-      async () => 'nothing committed',
-    );
+    // Killed at its first commit, with most of the feeds still to apply (checked, so the restart is tested).
+    let left = total;
+    const deadline = Date.now() + 60_000;
+    while (left === total && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      left = await behind();
+    }
     await stopEngine(applier, 'SIGKILL');
+    expect(left).toBeLessThan(total);
+    expect(left).toBeGreaterThan(total / 4);
     applier = startCityOps(run, ['base', 'apply', '--port', '0']);
     await waitUntil(
       async () => (await behind()) === 0,
@@ -298,36 +302,45 @@ describe('base libraries kept current by their change feeds (Kafka, ClickHouse)'
         phone: p.phone,
         birth_date: p.birth_date,
       });
+    // One resident listed on a broken line: the copy must not delete them, and is refused without --force.
+    const badly = listed.find((p) => !dropped.has(p.person_id) && !moved.has(p.person_id))!;
     const lines = [
       ...listed
-        .filter((p) => !dropped.has(p.person_id))
+        .filter((p) => !dropped.has(p.person_id) && p !== badly)
         .map((p) => line(p, moved.get(p.person_id) ?? p.home)),
       ...born.map((p) => line({ ...p, home: p.building_id }, p.building_id)),
-      '{"id": "P-broken", "building_id": 7}',
+      JSON.stringify({ id: badly.person_id, building_id: 7 }),
     ];
     const dir = mkdtempSync(join(tmpdir(), 'base-copy-'));
     const file = join(dir, 'population-copy.jsonl');
     writeFileSync(file, `${lines.join('\n')}\n`);
-    const done = spawnSync(
-      process.execPath,
-      [BIN, 'base', 'reconcile', '--library', 'population', '--as-of', String(asOf), file],
-      {
-        env: {
-          ...process.env,
-          CITY_OPS_TOPIC_PREFIX: run.env.CITY_OPS_TOPIC_PREFIX,
-          CLICKHOUSE_DATABASE: run.db,
-          CLICKHOUSE_RESTRICTED_DATABASE: run.restricted,
+    const reconcile = (...extra: string[]) =>
+      spawnSync(
+        process.execPath,
+        [BIN, 'base', 'reconcile', '--library', 'population', '--as-of', String(asOf), ...extra, file],
+        {
+          env: {
+            ...process.env,
+            CITY_OPS_TOPIC_PREFIX: run.env.CITY_OPS_TOPIC_PREFIX,
+            CLICKHOUSE_DATABASE: run.db,
+            CLICKHOUSE_RESTRICTED_DATABASE: run.restricted,
+          },
+          encoding: 'utf8',
         },
-        encoding: 'utf8',
-      },
-    );
+      );
+    const refused = reconcile();
+    expect(refused.status, refused.stderr).toBe(1);
+    expect(refused.stderr).toContain('nothing sent');
+    expect(await behindNow()).toBe(0);
+    const done = reconcile('--force');
     rmSync(dir, { recursive: true, force: true });
-    expect(done.status, done.stderr).toBe(1); // one invalid line
+    expect(done.status, done.stderr).toBe(0);
     const report = JSON.parse(done.stdout) as Record<string, unknown>;
     expect(report).toMatchObject({
       missing: 10,
       extra: dropped.size,
       differs: moved.size,
+      invalidLines: 1,
       invalid: [{ line: lines.length }],
     });
     expect(dropped.size).toBeGreaterThan(10);
@@ -346,6 +359,7 @@ describe('base libraries kept current by their change feeds (Kafka, ClickHouse)'
       ...moved.values(),
       ...born.map((p) => p.building_id),
       ...listed.filter((p) => dropped.has(p.person_id)).map((p) => p.home),
+      badly.home,
     ]);
     const places = recount.buildingRows.filter((b) => touched.has(b.building_id)).slice(0, 25);
     for (const at of [asOf - 1, asOf + HOUR]) {

@@ -198,10 +198,21 @@ describe('engine: exact results from a simulated city', () => {
       if (want.residents.from_14_to_64 >= 5) touched += 1;
     }
     expect(touched).toBeGreaterThan(3);
-    const [row] = await query<{ n: string }>(
+    // The analysts' table: the same rows, residents of 1 to 4 as NULL.
+    const shown = await query<Record<string, string | null>>(
       run.clickhouse,
-      `SELECT toString(count()) AS n FROM ${run.db}.incident_base_impact FINAL`,
+      `SELECT incident_id, toString(residents_under_14) AS under_14, toString(residents_from_14_to_64) AS from_14_to_64,
+              toString(residents_from_65) AS from_65
+         FROM ${run.db}.incident_base_impact FINAL`,
     );
-    expect(Number(row!.n)).toBe(impacts.length);
+    expect(shown).toHaveLength(impacts.length);
+    let hidden = 0;
+    for (const row of shown)
+      for (const band of ['under_14', 'from_14_to_64', 'from_65']) {
+        const n = Number(exact.get(String(row['incident_id']))![band]);
+        if (n > 0 && n < 5) hidden += 1;
+        expect(row[band], `${row['incident_id']} ${band}`).toBe(n > 0 && n < 5 ? null : String(n));
+      }
+    expect(hidden).toBeGreaterThan(0);
   });
 });

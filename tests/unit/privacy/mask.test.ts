@@ -63,6 +63,20 @@ describe('masking personal data', () => {
     );
     expect(maskReporter(undefined)).toBeNull();
   });
+
+  it('masks a birth date to its year, and answers a hostile nesting without overflowing the stack', () => {
+    const person = JSON.stringify({
+      id: 'P1',
+      name: '王伟',
+      birth_date: '1990-05-01',
+      id_number: '440304199005011234',
+    });
+    expect(maskPayload(person)).not.toMatch(/05-01|19900501|伟/);
+    expect(JSON.parse(maskPayload(person)).birth_date).toBe('1990-**-**');
+    const deep = `{"id":"P1","x":${'['.repeat(30_000)}${']'.repeat(30_000)}}`;
+    expect(maskPayload(deep)).toContain('[nested too deep]');
+    expect(maskPayload(`${'['.repeat(30_000)}${']'.repeat(30_000)}`).length).toBeLessThan(1_000);
+  });
 });
 
 /** The ways a number gets written: groups with dots, spaces, dashes; full-width digits. */
