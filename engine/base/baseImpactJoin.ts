@@ -10,7 +10,7 @@ import {
   incidentBaseImpact,
   incidentBaseImpactExact,
 } from '../connectors/clickhouse/tables/base.ts';
-import { columnNames, qualified } from '../connectors/clickhouse/tables/table.ts';
+import { columnNames, qualified, type TableDefinition } from '../connectors/clickhouse/tables/table.ts';
 import { AGE_BANDS } from '../contract/baseLibraries.ts';
 import type { IncidentOpening } from '../pipeline/incidentImpact.ts';
 import {
@@ -37,10 +37,10 @@ export const BASE_IMPACT_COLUMNS = columnNames(incidentBaseImpact);
 const ID_LIST = 3_000;
 
 /**
- * Joins a chunk of incidents with the base libraries as they stood at each incident's time: four reads for
- * the whole chunk (every version, up to the chunk's last incident, of the buildings that ever stood in the
- * cells within reach, and of their dwellings, residents and legal persons), then `computeBaseImpact` per
- * incident over its own cells' rows.
+ * Joins a chunk of incidents with the base libraries as they stood at each incident's time: the buildings
+ * that ever stood in the cells within reach (every version up to the chunk's last incident), then the
+ * dwellings, residents and legal persons of those within the radius, then `computeBaseImpact` per incident
+ * over its own cells' rows.
  */
 export async function joinBaseImpacts(
   client: ClickHouseClient,
@@ -51,112 +51,117 @@ export async function joinBaseImpacts(
 ): Promise<BaseImpactRows> {
   const cells = new Set<string>();
   for (const x of openings) for (const c of proximity.candidates(x.cell)) cells.add(c);
-  const maxTs = Math.max(...openings.map((x) => x.ts_ms));
-  const notLater = `valid_from_ms <= ${sqlNumber(maxTs)}`;
-  const buildingRows = await selectCompact<[string, string, string, number, number, number]>(
-    client,
-    `SELECT building_id, cell, toString(valid_from_ms), deleted, lat, lon FROM ${qualified(baseBuildings, db)} FINAL
-      WHERE building_id IN (SELECT building_id FROM ${qualified(baseBuildings, db)} WHERE cell IN ${sqlStringList([...cells])})
-        AND ${notLater}`,
-  );
+  const notLater = `valid_from_ms <= ${sqlNumber(Math.max(...openings.map((x) => x.ts_ms)))}`;
+  const buildings = await readBuildings(client, db, [...cells], notLater);
   // Members are read only for the buildings some version of which lies within the radius of an incident of
   // the chunk: the candidate cells cover about three times the radius's area.
-  const near = new Set<string>();
-  for (const [id, , , , lat, lon] of buildingRows)
-    if (!near.has(id) && openings.some((x) => haversineMeters(x.lat, x.lon, lat, lon) <= radiusM))
-      near.add(id);
-  // At most ID_LIST building ids per query: ClickHouse refuses a query text over 256 KiB.
-  const idLists: string[] = [];
-  const nearIds = [...near];
-  for (let i = 0; i < nearIds.length; i += ID_LIST)
-    idLists.push(sqlStringList(nearIds.slice(i, i + ID_LIST)));
-  const members = async <T>(
-    table: typeof baseDwellings,
-    id: string,
-    extra: string,
-    parse: (r: string[]) => T,
-  ): Promise<T[]> => {
-    const rows: T[] = [];
-    for (const list of idLists)
-      for (const r of await selectCompact<string[]>(
-        client,
-        `SELECT building_id, ${id}, toString(valid_from_ms), deleted${extra} FROM ${qualified(table, db)} FINAL
-          WHERE building_id IN ${list} AND ${notLater}`,
-      ))
-        rows.push(parse(r));
-    return rows;
-  };
-  const member = (r: unknown[]): MemberVersion => ({
-    building_id: String(r[0]),
-    member_id: String(r[1]),
-    valid_from_ms: Number(r[2]),
-    deleted: Number(r[3]),
-  });
-  const [dwellings, residents, legalPersons] = await Promise.all([
-    members(baseDwellings, 'dwelling_id', '', member),
-    members(
-      baseResidence,
-      'person_id',
-      ', birth_day',
-      (r): ResidentVersion => ({
-        ...member(r),
-        birth_day: Number(r[4]),
-      }),
-    ),
-    members(
-      baseLegalPersons,
-      'legal_person_id',
-      ', industry',
-      (r): LegalPersonVersion => ({
-        ...member(r),
-        industry: String(r[4]),
-      }),
-    ),
-  ]);
-  // A building's tombstone has no place (cell ''): versions are grouped by building, and a building is
-  // found through the cells of any of its versions.
-  const versionsOf = new Map<string, BuildingVersion[]>();
-  const idsInCell = new Map<string, Set<string>>();
-  for (const [building_id, cell, from, deleted, lat, lon] of buildingRows) {
-    const version = { building_id, valid_from_ms: Number(from), deleted: Number(deleted), lat, lon };
-    const list = versionsOf.get(building_id);
-    if (list) list.push(version);
-    else versionsOf.set(building_id, [version]);
-    if (cell !== '') idsInCell.set(cell, (idsInCell.get(cell) ?? new Set()).add(building_id));
-  }
-  const byBuilding = <T extends MemberVersion>(rows: readonly T[]) => {
-    const map = new Map<string, T[]>();
-    for (const row of rows) {
-      const list = map.get(row.building_id);
-      if (list) list.push(row);
-      else map.set(row.building_id, [row]);
-    }
-    return map;
-  };
-  const [dwellingsOf, residentsOf, legalOf] = [
-    byBuilding(dwellings),
-    byBuilding(residents),
-    byBuilding(legalPersons),
-  ];
+  const near: string[] = [];
+  for (const [id, versions] of buildings.versionsOf)
+    if (versions.some((v) => openings.some((x) => haversineMeters(x.lat, x.lon, v.lat, v.lon) <= radiusM)))
+      near.push(id);
+  const members = await readMembers(client, db, near, notLater);
   const impacts = new Map<string, BaseImpact>();
   let publicTsv = '';
   let exactTsv = '';
   const now = Math.floor(Date.now() / 1000);
   for (const x of openings) {
-    const ids = [...new Set(proximity.candidates(x.cell).flatMap((c) => [...(idsInCell.get(c) ?? [])]))];
-    const buildings = ids.flatMap((id) => versionsOf.get(id) ?? []);
-    const of = <T>(map: Map<string, T[]>) => ids.flatMap((id) => map.get(id) ?? []);
+    const ids = [
+      ...new Set(proximity.candidates(x.cell).flatMap((c) => [...(buildings.idsInCell.get(c) ?? [])])),
+    ];
+    const of = <T>(map: ReadonlyMap<string, T[]>) => ids.flatMap((id) => map.get(id) ?? []);
     const impact = computeBaseImpact(x, x.ts_ms, radiusM, {
-      buildings,
-      dwellings: of(dwellingsOf),
-      residents: of(residentsOf),
-      legalPersons: of(legalOf),
+      buildings: of(buildings.versionsOf),
+      dwellings: of(members.dwellings),
+      residents: of(members.residents),
+      legalPersons: of(members.legalPersons),
     });
     impacts.set(x.incident_id, impact);
     publicTsv += impactRow(x, radiusM, impact, publicResidents(impact.residents), now);
     exactTsv += impactRow(x, radiusM, impact, impact.residents, now);
   }
   return { publicTsv, exactTsv, impacts };
+}
+
+/**
+ * Every version (up to `notLater`) of the buildings that ever stood in these cells, by building, and the
+ * buildings by cell. A building's tombstone has no place (cell ''): it is found through its other versions.
+ */
+async function readBuildings(
+  client: ClickHouseClient,
+  db: { city: string; restricted: string },
+  cells: readonly string[],
+  notLater: string,
+) {
+  const rows = await selectCompact<[string, string, string, number, number, number]>(
+    client,
+    `SELECT building_id, cell, toString(valid_from_ms), deleted, lat, lon FROM ${qualified(baseBuildings, db)} FINAL
+      WHERE building_id IN (SELECT building_id FROM ${qualified(baseBuildings, db)} WHERE cell IN ${sqlStringList(cells)})
+        AND ${notLater}`,
+  );
+  const versionsOf = new Map<string, BuildingVersion[]>();
+  const idsInCell = new Map<string, Set<string>>();
+  for (const [building_id, cell, from, deleted, lat, lon] of rows) {
+    const version = { building_id, valid_from_ms: Number(from), deleted: Number(deleted), lat, lon };
+    const list = versionsOf.get(building_id);
+    if (list) list.push(version);
+    else versionsOf.set(building_id, [version]);
+    if (cell !== '') idsInCell.set(cell, (idsInCell.get(cell) ?? new Set()).add(building_id));
+  }
+  return { versionsOf, idsInCell };
+}
+
+/** Every version (up to `notLater`) of the members of these buildings, by building. */
+async function readMembers(
+  client: ClickHouseClient,
+  db: { city: string; restricted: string },
+  buildingIds: readonly string[],
+  notLater: string,
+) {
+  // At most ID_LIST building ids per query: ClickHouse refuses a query text over 256 KiB.
+  const idLists: string[] = [];
+  for (let i = 0; i < buildingIds.length; i += ID_LIST)
+    idLists.push(sqlStringList(buildingIds.slice(i, i + ID_LIST)));
+  const read = async <T extends MemberVersion>(
+    table: TableDefinition,
+    id: string,
+    extra: string,
+    parse: (r: string[], member: MemberVersion) => T,
+  ): Promise<Map<string, T[]>> => {
+    const byBuilding = new Map<string, T[]>();
+    for (const list of idLists)
+      for (const r of await selectCompact<string[]>(
+        client,
+        `SELECT building_id, ${id}, toString(valid_from_ms), deleted${extra} FROM ${qualified(table, db)} FINAL
+          WHERE building_id IN ${list} AND ${notLater}`,
+      )) {
+        const row = parse(r, {
+          building_id: r[0]!,
+          member_id: r[1]!,
+          valid_from_ms: Number(r[2]),
+          deleted: Number(r[3]),
+        });
+        const rows = byBuilding.get(row.building_id);
+        if (rows) rows.push(row);
+        else byBuilding.set(row.building_id, [row]);
+      }
+    return byBuilding;
+  };
+  const [dwellings, residents, legalPersons] = await Promise.all([
+    read(baseDwellings, 'dwelling_id', '', (_, m) => m),
+    read(
+      baseResidence,
+      'person_id',
+      ', birth_day',
+      (r, m): ResidentVersion => ({ ...m, birth_day: Number(r[4]) }),
+    ),
+    read(
+      baseLegalPersons,
+      'legal_person_id',
+      ', industry',
+      (r, m): LegalPersonVersion => ({ ...m, industry: String(r[4]) }),
+    ),
+  ]);
+  return { dwellings, residents, legalPersons };
 }
 
 function impactRow(

@@ -11,6 +11,7 @@ import {
 import { fakeName, fakePhone, residentIdNumber } from '../simulator/fakeReporter.ts';
 import { SeededRandom } from '../simulator/SeededRandom.ts';
 import { WeightedPicker } from '../simulator/WeightedPicker.ts';
+import { apportion } from './apportion.ts';
 
 /** The seed's figures for Shenzhen (../shared/SEED.md): the libraries at scale 1.0. */
 export const FULL_SCALE = {
@@ -285,26 +286,4 @@ async function generateLegalPersons(
     }
   }
   if (rows.length > 0) await sink.legalPersons(rows);
-}
-
-/** Splits `total` in proportion to `weights` (largest remainders), so the parts add up to `total` exactly. */
-export function apportion(weights: readonly number[], total: number): Int32Array {
-  if (!(weights.reduce((a, w) => a + w, 0) > 0))
-    return apportion(
-      weights.map(() => 1),
-      total,
-    );
-  const sum = weights.reduce((a, w) => a + w, 0);
-  const parts = new Int32Array(weights.length);
-  const remainders: Array<[number, number]> = [];
-  let given = 0;
-  weights.forEach((w, i) => {
-    const exact = (w * total) / sum;
-    parts[i] = Math.floor(exact);
-    given += parts[i]!;
-    remainders.push([exact - parts[i]!, i]);
-  });
-  remainders.sort((a, b) => b[0] - a[0] || a[1] - b[1]);
-  for (let k = 0; k < total - given; k++) parts[remainders[k]![1]]! += 1;
-  return parts;
 }
