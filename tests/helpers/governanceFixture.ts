@@ -22,12 +22,14 @@ export function random(seed: number): () => number {
 
 /**
  * Rows for the governance figures' sources (windows, late events, dead letters, the ledger, the daily
- * scorecard). They straddle city midnights: two days before today, yesterday, a minute before today,
- * today's first hour and half an hour later, each plus up to 59 minutes.
+ * scorecard). They straddle city midnights: two days before a day, the day before it, a minute before it,
+ * its first hour and half an hour later, each plus up to 59 minutes. The day is today, unless today's first
+ * 90 minutes have not passed yet (then yesterday): the figures count nothing dated after now, and rows
+ * ahead of the clock made every run in the city's first hour and a half after midnight fail.
  */
 export function governanceFixture(now = Date.now(), seed = 11) {
   const next = random(seed);
-  const today = cityDayStart(now);
+  const today = cityDayStart(now - 2 * 3_600_000);
   const times = [today - 2 * DAY_MS, today - DAY_MS, today - 1, today, today + 30 * 60_000];
   const pick = () => times[Math.floor(next() * times.length)]! + Math.floor(next() * 60) * 60_000;
   // Distinct keys (stream, district, window_start, source_partition): one window, one row.
