@@ -7,10 +7,8 @@ import {
   baseDwellings,
   baseLegalPersons,
   baseResidence,
-  incidentBaseImpact,
-  incidentBaseImpactExact,
 } from '../connectors/clickhouse/tables/base.ts';
-import { columnNames, qualified, type TableDefinition } from '../connectors/clickhouse/tables/table.ts';
+import { qualified, type TableDefinition } from '../connectors/clickhouse/tables/table.ts';
 import { AGE_BANDS } from '../contract/baseLibraries.ts';
 import type { IncidentOpening } from '../pipeline/incidentImpact.ts';
 import {
@@ -30,8 +28,6 @@ export interface BaseImpactRows {
   readonly exactTsv: string;
   readonly impacts: ReadonlyMap<string, BaseImpact>;
 }
-
-export const BASE_IMPACT_COLUMNS = columnNames(incidentBaseImpact);
 
 /** Building ids per member query: ids of up to 64 characters stay under ClickHouse's 256 KiB of query text. */
 const ID_LIST = 3_000;
@@ -188,6 +184,3 @@ function impactRow(
   ];
   return `${fields.join('\t')}\n`;
 }
-
-/** Where the rows go: the analysts' table and the restricted one. */
-export const BASE_IMPACT_TABLES = { public: incidentBaseImpact, exact: incidentBaseImpactExact } as const;
