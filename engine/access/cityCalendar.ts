@@ -3,6 +3,8 @@
  * offset from UTC. Every daily figure of the exchange (the scorecard, answer deadlines, transactions per
  * day) starts its days here.
  */
+/** The zone's name, for ClickHouse's date functions (`toDate(ts, CITY_TIME_ZONE)`). */
+export const CITY_TIME_ZONE = 'Asia/Shanghai';
 export const CITY_OFFSET_S = 8 * 3600;
 export const CITY_OFFSET_MS = CITY_OFFSET_S * 1000;
 export const DAY_MS = 86_400_000;

@@ -3,7 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { joinBaseImpacts } from '../../../engine/base/baseImpactJoin.ts';
 import { BaseWriter } from '../../../engine/base/baseWriter.ts';
 import { loadBase } from '../../../engine/base/loadBase.ts';
+import { loadCatalogue } from '../../../engine/catalogue/loadCatalogue.ts';
 import { createClickHouse, selectRows } from '../../../engine/connectors/clickhouse/client.ts';
+import { statements as martStatements } from '../../../engine/connectors/clickhouse/migrations/0401_base_impact_mart.ts';
 import { ClickHouseSink } from '../../../engine/connectors/clickhouse/sink.ts';
 import {
   BASE_LIBRARY_TABLES,
@@ -14,6 +16,7 @@ import {
   incidentBaseImpactExact,
 } from '../../../engine/connectors/clickhouse/tables/base.ts';
 import { columnNames, createTable, qualified } from '../../../engine/connectors/clickhouse/tables/table.ts';
+import { AGE_BANDS, INDUSTRIES, suppressSmall } from '../../../engine/contract/baseLibraries.ts';
 import { CELL_RESOLUTION } from '../../../engine/geo/cells.ts';
 import { type IncidentOpening, impactProximity } from '../../../engine/pipeline/incidentImpact.ts';
 import { BaseRecount } from '../../helpers/baseRecount.ts';
@@ -55,7 +58,7 @@ describe('base libraries joined to incidents as of their time (ClickHouse)', asy
         incident_id: `inc-${i}`,
         id: `r-${i}`,
         ts_ms: T0,
-        district: '440304',
+        district: i % 2 === 0 ? '440304' : '440305',
         category: 'fire',
         severity: 3,
         lat,
@@ -180,6 +183,60 @@ describe('base libraries joined to incidents as of their time (ClickHouse)', asy
       }
     }
     expect(small).toBeGreaterThan(0); // the sea incident has none, but some bands near the coast are small
+  });
+
+  it('sums them per district and city day in the analysts’ mart, hiding the small groups', async () => {
+    const joined = await joinBaseImpacts(client, db, openings, RADIUS_M, proximity);
+    await new ClickHouseSink(client).insertTsv(
+      qualified(incidentBaseImpact, db),
+      columnNames(incidentBaseImpact),
+      [joined.publicTsv],
+    );
+    for (const query of martStatements(db)) await client.command({ query });
+    const want = new Map<string, Record<string, number>>();
+    for (const x of openings) {
+      const impact = joined.impacts.get(x.incident_id)!;
+      const row = want.get(x.district) ?? {};
+      const add = (key: string, n: number) => {
+        row[key] = (row[key] ?? 0) + n;
+      };
+      add('incidents', 1);
+      add('buildings', impact.buildings);
+      add('dwellings', impact.dwellings);
+      for (const band of AGE_BANDS) {
+        const n = impact.residents[band];
+        add(`residents_${band}`, suppressSmall(n) ?? 0);
+        add(`residents_${band}_hidden`, suppressSmall(n) === null ? 1 : 0);
+      }
+      add('legal_persons', impact.legal_persons);
+      for (const i of INDUSTRIES) add(`legal_persons_${i}`, impact.by_industry[i] ?? 0);
+      want.set(x.district, row);
+    }
+    const mart = await selectRows<Record<string, string>>(
+      client,
+      `SELECT * FROM ${db.city}.district_base_impact_day ORDER BY district`,
+    );
+    expect(mart.map((r) => [r['district'], r['day']])).toEqual([
+      ['440304', '2026-06-01'],
+      ['440305', '2026-06-01'],
+    ]);
+    for (const { district, day: _, ...sums } of mart)
+      expect(Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, Number(v)])), district).toEqual(
+        want.get(district!),
+      );
+    const hidden = mart.reduce(
+      (n, r) => n + AGE_BANDS.reduce((m, b) => m + Number(r[`residents_${b}_hidden`]), 0),
+      0,
+    );
+    expect(hidden).toBeGreaterThan(0);
+    const { catalogue } = await loadCatalogue();
+    const columns = await selectRows<{ name: string }>(
+      client,
+      `SELECT name FROM system.columns WHERE database = '${db.city}' AND table = 'district_base_impact_day'`,
+    );
+    expect(
+      catalogue.resources.find((r) => r.id === 'marts.district_base_impact_day')?.items.map((i) => i.id),
+    ).toEqual(columns.map((c) => c.name));
   });
 
   it('keeps names, ID numbers and phones in the restricted database only', async () => {
