@@ -3,6 +3,7 @@
  * - the load: `generateBase` into ClickHouse at --scale (default 1.0: 830 k buildings, 13.51 M dwellings,
  *   18.44 M people, 2.88 M legal persons), its time, the bytes on disk per table and this process's peak RSS
  *   and ClickHouse's;
+ * - the engine's in-memory buildings (`BuildingLookup`) read in a process of its own: its time and RSS;
  * - one incident's impact join (`joinBaseImpacts` for a single incident, as of its time) at --incidents
  *   places drawn like the simulator's incidents (where people live and work): p50, p99, max;
  * - the change feeds: --changes residents' moves published to city.base.population and applied by the
@@ -14,6 +15,7 @@
  * Writes bench/results/base.json (the command, the machine, every figure).
  */
 
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -21,6 +23,7 @@ import type { KafkaJS } from '@confluentinc/kafka-javascript';
 import { latLngToCell } from 'h3-js';
 import { Registry } from 'prom-client';
 import { joinBaseImpacts } from '../engine/base/baseImpactJoin.ts';
+import { BuildingLookup } from '../engine/base/buildingLookup.ts';
 import { BaseFeedApplier } from '../engine/base/feedApplier.ts';
 import type { BaseSink, BuildingRow, PersonRow } from '../engine/base/generateBase.ts';
 import { loadBase } from '../engine/base/loadBase.ts';
@@ -32,6 +35,47 @@ import { createLogger } from '../engine/observability/logger.ts';
 import { type IncidentOpening, impactProximity } from '../engine/pipeline/incidentImpact.ts';
 import { SeededRandom } from '../engine/simulator/SeededRandom.ts';
 import { machineFacts, openBenchStack, processUsage } from './benchStack.ts';
+
+/** Loads the lookup in a process of its own and prints what it holds, its time and its memory. */
+const LOOKUP_CHILD = `
+const { loadEnvironment } = await import(${JSON.stringify(join(PROJECT_ROOT, 'engine/config/environment.ts'))});
+const { createClickHouse } = await import(${JSON.stringify(join(PROJECT_ROOT, 'engine/connectors/clickhouse/client.ts'))});
+const { BuildingLookup } = await import(${JSON.stringify(join(PROJECT_ROOT, 'engine/base/buildingLookup.ts'))});
+const env = loadEnvironment();
+const client = createClickHouse(env, 'engine', { requestTimeoutMs: 600_000 });
+const lookup = new BuildingLookup({ city: env.CLICKHOUSE_DATABASE, restricted: env.CLICKHOUSE_RESTRICTED_DATABASE });
+const started = performance.now();
+await lookup.refresh(client);
+const seconds = (performance.now() - started) / 1000;
+await client.close();
+globalThis.gc();
+const mib = (bytes) => Math.round(bytes / 2 ** 20);
+process.stdout.write(JSON.stringify({
+  buildings: lookup.buildings, versions: lookup.versions, seconds: Math.round(seconds * 10) / 10,
+  rssMiB: mib(process.memoryUsage().rss), peakRssMiB: mib(process.resourceUsage().maxRSS * 1024),
+}));
+`;
+
+function measureLookup(stackEnv: object) {
+  const env = Object.fromEntries(
+    Object.entries(stackEnv)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => [k, String(v)]),
+  );
+  const child = spawnSync(
+    process.execPath,
+    ['--expose-gc', '--import', 'tsx', '--input-type=module', '-e', LOOKUP_CHILD],
+    { encoding: 'utf8', env: { ...process.env, ...env } },
+  );
+  if (child.status !== 0) throw new Error(`the lookup's process failed: ${child.stderr}`);
+  return JSON.parse(child.stdout) as {
+    buildings: number;
+    versions: number;
+    seconds: number;
+    rssMiB: number;
+    peakRssMiB: number;
+  };
+}
 
 const { values } = parseArgs({
   options: {
@@ -71,7 +115,14 @@ try {
   const clickhouseAfterLoad = processUsage(stack.clickhousePid);
   say(`loaded in ${load.seconds.toFixed(1)} s; peak RSS ${(load.peakRssBytes / 2 ** 20).toFixed(0)} MiB`);
 
-  // One incident at a time, as the finalizer joins a chunk of one.
+  const lookupProcess = measureLookup(stack.env);
+  say(
+    `buildings in memory: ${lookupProcess.buildings.toLocaleString('en')} read in ${lookupProcess.seconds.toFixed(1)} s; RSS ${lookupProcess.rssMiB} MiB (peak ${lookupProcess.peakRssMiB})`,
+  );
+  const lookup = new BuildingLookup(db);
+  await lookup.refresh(stack.clickhouse);
+
+  // One incident at a time, as the finalizer joins a chunk of one; each join first reads the lookup forward.
   const proximity = impactProximity(500);
   const joinMs: number[] = [];
   const count = Number(values.incidents);
@@ -91,7 +142,7 @@ try {
       cell: latLngToCell(lat, lon, CELL_RESOLUTION),
     };
     const started = performance.now();
-    await joinBaseImpacts(stack.clickhouse, db, [opening], 500, proximity);
+    await joinBaseImpacts(stack.clickhouse, db, [opening], 500, proximity, lookup);
     joinMs.push(performance.now() - started);
   }
   joinMs.sort((a, b) => a - b);
@@ -177,8 +228,11 @@ try {
       seconds: Math.round(applySeconds * 10) / 10,
       perSecond: Math.round(changes / applySeconds),
     },
-    inStreamLookup:
-      'not built: the engine reads the buildings around each chunk of incidents from ClickHouse (docs/base.md)',
+    inStreamLookup: {
+      what: 'a process holding only the engine’s BuildingLookup, read from ClickHouse (node + tsx, after a GC)',
+      ...lookupProcess,
+      goal: { rssMB: 300, reached: lookupProcess.rssMiB * 1.048576 <= 300 },
+    },
   };
   mkdirSync(join(PROJECT_ROOT, 'bench', 'results'), { recursive: true });
   const file = join(PROJECT_ROOT, 'bench', 'results', scale === 1 ? 'base.json' : `base-${scale}.json`);

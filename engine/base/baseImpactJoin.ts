@@ -2,24 +2,19 @@ import type { H3Proximity } from '../../operators/geo/H3Proximity.ts';
 import { haversineMeters } from '../../operators/geo/haversineMeters.ts';
 import { type ClickHouseClient, selectCompact } from '../connectors/clickhouse/client.ts';
 import { sqlNumber, sqlStringList, tsvField } from '../connectors/clickhouse/sqlLiteral.ts';
-import {
-  baseBuildings,
-  baseDwellings,
-  baseLegalPersons,
-  baseResidence,
-} from '../connectors/clickhouse/tables/base.ts';
+import { baseDwellings, baseLegalPersons, baseResidence } from '../connectors/clickhouse/tables/base.ts';
 import { qualified, type TableDefinition } from '../connectors/clickhouse/tables/table.ts';
 import { AGE_BANDS } from '../contract/baseLibraries.ts';
 import type { IncidentOpening } from '../pipeline/incidentImpact.ts';
 import {
   type BaseImpact,
-  type BuildingVersion,
   computeBaseImpact,
   type LegalPersonVersion,
   type MemberVersion,
   publicResidents,
   type ResidentVersion,
 } from './baseImpact.ts';
+import type { BuildingLookup } from './buildingLookup.ts';
 
 export interface BaseImpactRows {
   /** TabSeparated rows of `incident_base_impact` (analysts: residents 1-4 as NULL). */
@@ -34,9 +29,9 @@ const ID_LIST = 3_000;
 
 /**
  * Joins a chunk of incidents with the base libraries as they stood at each incident's time: the buildings
- * that ever stood in the cells within reach (every version up to the chunk's last incident), then the
- * dwellings, residents and legal persons of those within the radius, then `computeBaseImpact` per incident
- * over its own cells' rows.
+ * that ever stood in the cells within reach (every version up to the chunk's last incident, from the
+ * in-memory `lookup`, refreshed first), then the dwellings, residents and legal persons of those within the
+ * radius (from ClickHouse), then `computeBaseImpact` per incident over its own cells' rows.
  */
 export async function joinBaseImpacts(
   client: ClickHouseClient,
@@ -44,11 +39,14 @@ export async function joinBaseImpacts(
   openings: readonly IncidentOpening[],
   radiusM: number,
   proximity: H3Proximity,
+  lookup: BuildingLookup,
 ): Promise<BaseImpactRows> {
   const cells = new Set<string>();
   for (const x of openings) for (const c of proximity.candidates(x.cell)) cells.add(c);
-  const notLater = `valid_from_ms <= ${sqlNumber(Math.max(...openings.map((x) => x.ts_ms)))}`;
-  const buildings = await readBuildings(client, db, [...cells], notLater);
+  const last = Math.max(...openings.map((x) => x.ts_ms));
+  await lookup.refresh(client);
+  const buildings = lookup.around(cells, last);
+  const notLater = `valid_from_ms <= ${sqlNumber(last)}`;
   // Members are read only for the buildings some version of which lies within the radius of an incident of
   // the chunk: the candidate cells cover about three times the radius's area.
   const near: string[] = [];
@@ -76,34 +74,6 @@ export async function joinBaseImpacts(
     exactTsv += impactRow(x, radiusM, impact, impact.residents, now);
   }
   return { publicTsv, exactTsv, impacts };
-}
-
-/**
- * Every version (up to `notLater`) of the buildings that ever stood in these cells, by building, and the
- * buildings by cell. A building's tombstone has no place (cell ''): it is found through its other versions.
- */
-async function readBuildings(
-  client: ClickHouseClient,
-  db: { city: string; restricted: string },
-  cells: readonly string[],
-  notLater: string,
-) {
-  const rows = await selectCompact<[string, string, string, number, number, number]>(
-    client,
-    `SELECT building_id, cell, toString(valid_from_ms), deleted, lat, lon FROM ${qualified(baseBuildings, db)} FINAL
-      WHERE building_id IN (SELECT building_id FROM ${qualified(baseBuildings, db)} WHERE cell IN ${sqlStringList(cells)})
-        AND ${notLater}`,
-  );
-  const versionsOf = new Map<string, BuildingVersion[]>();
-  const idsInCell = new Map<string, Set<string>>();
-  for (const [building_id, cell, from, deleted, lat, lon] of rows) {
-    const version = { building_id, valid_from_ms: Number(from), deleted: Number(deleted), lat, lon };
-    const list = versionsOf.get(building_id);
-    if (list) list.push(version);
-    else versionsOf.set(building_id, [version]);
-    if (cell !== '') idsInCell.set(cell, (idsInCell.get(cell) ?? new Set()).add(building_id));
-  }
-  return { versionsOf, idsInCell };
 }
 
 /** Every version (up to `notLater`) of the members of these buildings, by building. */

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { KafkaJS } from '@confluentinc/kafka-javascript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { joinBaseImpacts } from '../../../engine/base/baseImpactJoin.ts';
+import { BuildingLookup } from '../../../engine/base/buildingLookup.ts';
 import { loadBase } from '../../../engine/base/loadBase.ts';
 import { createKafka } from '../../../engine/connectors/kafka/client.ts';
 import { BASE_TOPICS } from '../../../engine/contract/topics.ts';
@@ -165,17 +166,19 @@ describe('base libraries kept current by their change feeds (Kafka, ClickHouse)'
     if (run) await cleanupRun(run);
   });
 
-  const impactsOf = (openings: IncidentOpening[]) =>
-    joinBaseImpacts(
-      run.clickhouse,
-      { city: run.db, restricted: run.restricted },
-      openings,
-      RADIUS_M,
-      proximity,
-    );
+  // One lookup for the whole run, as in the engine: each join reads forward what the applier wrote since.
+  let lookup: BuildingLookup | undefined;
+  const impactsOf = (openings: IncidentOpening[]) => {
+    const db = { city: run.db, restricted: run.restricted };
+    lookup ??= new BuildingLookup(db);
+    return joinBaseImpacts(run.clickhouse, db, openings, RADIUS_M, proximity, lookup);
+  };
   const count = async (sql: string) => Number((await query<{ n: string }>(run.clickhouse, sql))[0]?.n ?? 0);
 
   it('applies every change once, through a crash, and dead-letters each bad message with its reason', async () => {
+    // The buildings are read into memory before any change: the checks below see what it read forward.
+    lookup = new BuildingLookup({ city: run.db, restricted: run.restricted });
+    expect(await lookup.refresh(run.clickhouse)).toBe(recount.buildingRows.length);
     applier = startCityOps(run, ['base', 'apply', '--port', '0']);
     const admin = createKafka(run.env, 'base-feed-test-admin').admin();
     await admin.connect();

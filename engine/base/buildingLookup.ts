@@ -1,0 +1,166 @@
+import type { ClickHouseClient } from '../connectors/clickhouse/client.ts';
+import { sqlNumber } from '../connectors/clickhouse/sqlLiteral.ts';
+import { baseBuildings } from '../connectors/clickhouse/tables/base.ts';
+import { qualified } from '../connectors/clickhouse/tables/table.ts';
+import type { BuildingVersion } from './baseImpact.ts';
+
+/** What the join needs of the buildings around a chunk of incidents (the same shape ClickHouse gave). */
+export interface BuildingsAround {
+  /** Every version up to the asked time of each building that ever stood in the cells. */
+  readonly versionsOf: ReadonlyMap<string, BuildingVersion[]>;
+  readonly idsInCell: ReadonlyMap<string, ReadonlySet<string>>;
+}
+
+interface BuildingRowJson {
+  building_id: string;
+  cell: string;
+  valid_from_ms: string;
+  deleted: number;
+  lat: number;
+  lon: number;
+  written_at: number;
+}
+
+/**
+ * Rows written up to this many seconds before the newest `written_at` already read are read again: a writer
+ * whose clock lags another's, or a row written in the same second as the last read, is not missed. Applying
+ * a row twice changes nothing.
+ */
+const REREAD_S = 60;
+
+/**
+ * The engine's in-memory copy of `base_buildings` (docs/base.md): every version of every building, by cell,
+ * read forward from ClickHouse by `written_at` before each join. The table stays the one truth: the feed
+ * applier has already placed each change among the versions, so the copy equals what analysts see.
+ *
+ * Columnar (typed arrays, one slot per version) rather than `operators/library/joins/VersionedTable`,
+ * whose object and two arrays per key took 588 MiB of RSS for 830 k buildings in a scratch measurement,
+ * over the 300 MB this lookup may take; bench:base measures this one.
+ */
+export class BuildingLookup {
+  readonly #db: { city: string; restricted: string };
+  readonly #number = new Map<string, number>();
+  readonly #ids: string[] = [];
+  /** Per building: its newest-known version slot, then each slot's next (older or equal) slot, -1 at the end. */
+  #head = new Int32Array(1024).fill(-1);
+  #next = new Int32Array(1024);
+  #from = new Float64Array(1024);
+  #lat = new Float64Array(1024);
+  #lon = new Float64Array(1024);
+  #deleted = new Uint8Array(1024);
+  #versions = 0;
+  /** The buildings that ever had a version in each cell. */
+  readonly #inCell = new Map<string, number[]>();
+  #writtenAt = -1;
+  #refreshing: Promise<number> | undefined;
+
+  constructor(db: { city: string; restricted: string }) {
+    this.#db = db;
+  }
+
+  get buildings(): number {
+    return this.#ids.length;
+  }
+  get versions(): number {
+    return this.#versions;
+  }
+
+  /** Reads the rows written since the last refresh (all of them the first time); the number read. */
+  refresh(client: ClickHouseClient): Promise<number> {
+    // Calls at once share one read: the second would read the same rows again.
+    this.#refreshing ??= this.#read(client).finally(() => {
+      this.#refreshing = undefined;
+    });
+    return this.#refreshing;
+  }
+
+  async #read(client: ClickHouseClient): Promise<number> {
+    const since = this.#writtenAt < 0 ? 0 : this.#writtenAt - REREAD_S;
+    const result = await client.query({
+      query: `SELECT building_id, cell, toString(valid_from_ms) AS valid_from_ms, deleted, lat, lon,
+          toUInt32(written_at) AS written_at
+        FROM ${qualified(baseBuildings, this.#db)} WHERE written_at >= toDateTime(${sqlNumber(since)})
+        ORDER BY written_at`,
+      format: 'JSONEachRow',
+    });
+    let read = 0;
+    for await (const rows of result.stream<BuildingRowJson>()) {
+      for (const row of rows) this.#apply(row.json());
+      read += rows.length;
+    }
+    return read;
+  }
+
+  /** One row, as ReplacingMergeTree(written_at) keeps it: a later write of the same version replaces it. */
+  #apply(row: BuildingRowJson): void {
+    let b = this.#number.get(row.building_id);
+    const known = b !== undefined;
+    if (b === undefined) {
+      b = this.#ids.push(row.building_id) - 1;
+      this.#number.set(row.building_id, b);
+      if (b >= this.#head.length) this.#head = grown(this.#head, -1);
+    }
+    const from = Number(row.valid_from_ms);
+    let slot = this.#head[b]!;
+    while (slot >= 0 && this.#from[slot] !== from) slot = this.#next[slot]!;
+    if (slot < 0) {
+      slot = this.#versions++;
+      if (slot >= this.#from.length) this.#grow();
+      this.#next[slot] = this.#head[b]!;
+      this.#head[b] = slot;
+      this.#from[slot] = from;
+    }
+    this.#deleted[slot] = row.deleted;
+    this.#lat[slot] = row.lat;
+    this.#lon[slot] = row.lon;
+    if (row.cell !== '') {
+      const list = this.#inCell.get(row.cell);
+      if (list === undefined) this.#inCell.set(row.cell, [b]);
+      else if (!known || !list.includes(b)) list.push(b);
+    }
+    this.#writtenAt = Math.max(this.#writtenAt, row.written_at);
+  }
+
+  #grow(): void {
+    this.#next = grown(this.#next, 0);
+    this.#from = grown(this.#from, 0);
+    this.#lat = grown(this.#lat, 0);
+    this.#lon = grown(this.#lon, 0);
+    this.#deleted = grown(this.#deleted, 0);
+  }
+
+  /** The buildings that ever stood in `cells`, with their versions valid from `notLaterMs` or before. */
+  around(cells: Iterable<string>, notLaterMs: number): BuildingsAround {
+    const versionsOf = new Map<string, BuildingVersion[]>();
+    const idsInCell = new Map<string, Set<string>>();
+    for (const cell of cells) {
+      const ids = new Set<string>();
+      for (const b of this.#inCell.get(cell) ?? []) {
+        const building_id = this.#ids[b]!;
+        ids.add(building_id);
+        if (versionsOf.has(building_id)) continue;
+        const versions: BuildingVersion[] = [];
+        for (let slot = this.#head[b]!; slot >= 0; slot = this.#next[slot]!)
+          if (this.#from[slot]! <= notLaterMs)
+            versions.push({
+              building_id,
+              valid_from_ms: this.#from[slot]!,
+              deleted: this.#deleted[slot]!,
+              lat: this.#lat[slot]!,
+              lon: this.#lon[slot]!,
+            });
+        versionsOf.set(building_id, versions);
+      }
+      idsInCell.set(cell, ids);
+    }
+    return { versionsOf, idsInCell };
+  }
+}
+
+/** A typed array of twice the length, its contents copied and the rest filled with `fill`. */
+function grown<T extends Int32Array | Float64Array | Uint8Array>(array: T, fill: number): T {
+  const bigger = new (array.constructor as new (length: number) => T)(array.length * 2);
+  bigger.set(array);
+  bigger.fill(fill, array.length);
+  return bigger;
+}
