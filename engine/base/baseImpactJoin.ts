@@ -87,29 +87,39 @@ async function readMembers(
   const idLists: string[] = [];
   for (let i = 0; i < buildingIds.length; i += ID_LIST)
     idLists.push(sqlStringList(buildingIds.slice(i, i + ID_LIST)));
+  // Without FINAL, which doubled these reads: of the rows of one version (a correction written later, or
+  // a write repeated before ClickHouse merged it away), the latest write is kept here, as FINAL would.
   const read = async <T extends MemberVersion>(
     table: TableDefinition,
     id: string,
     extra: string,
     parse: (r: string[], member: MemberVersion) => T,
   ): Promise<Map<string, T[]>> => {
-    const byBuilding = new Map<string, T[]>();
+    const latest = new Map<string, { row: T; writtenAt: number }>();
     for (const list of idLists)
       for (const r of await selectCompact<string[]>(
         client,
-        `SELECT building_id, ${id}, toString(valid_from_ms), deleted${extra} FROM ${qualified(table, db)} FINAL
-          WHERE building_id IN ${list} AND ${notLater}`,
+        `SELECT building_id, ${id}, toString(valid_from_ms), deleted, toUInt32(written_at)${extra}
+          FROM ${qualified(table, db)} WHERE building_id IN ${list} AND ${notLater}`,
       )) {
-        const row = parse(r, {
+        const key = `${r[0]}\u0000${r[1]}\u0000${r[2]}`;
+        const writtenAt = Number(r[4]);
+        const seen = latest.get(key);
+        if (seen !== undefined && seen.writtenAt > writtenAt) continue;
+        const member = {
           building_id: r[0]!,
           member_id: r[1]!,
           valid_from_ms: Number(r[2]),
           deleted: Number(r[3]),
-        });
-        const rows = byBuilding.get(row.building_id);
-        if (rows) rows.push(row);
-        else byBuilding.set(row.building_id, [row]);
+        };
+        latest.set(key, { row: parse(r, member), writtenAt });
       }
+    const byBuilding = new Map<string, T[]>();
+    for (const { row } of latest.values()) {
+      const rows = byBuilding.get(row.building_id);
+      if (rows) rows.push(row);
+      else byBuilding.set(row.building_id, [row]);
+    }
     return byBuilding;
   };
   const [dwellings, residents, legalPersons] = await Promise.all([
@@ -118,13 +128,13 @@ async function readMembers(
       baseResidence,
       'person_id',
       ', birth_day',
-      (r, m): ResidentVersion => ({ ...m, birth_day: Number(r[4]) }),
+      (r, m): ResidentVersion => ({ ...m, birth_day: Number(r[5]) }),
     ),
     read(
       baseLegalPersons,
       'legal_person_id',
       ', industry',
-      (r, m): LegalPersonVersion => ({ ...m, industry: String(r[4]) }),
+      (r, m): LegalPersonVersion => ({ ...m, industry: String(r[5]) }),
     ),
   ]);
   return { dwellings, residents, legalPersons };

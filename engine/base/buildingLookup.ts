@@ -1,4 +1,4 @@
-import type { ClickHouseClient } from '../connectors/clickhouse/client.ts';
+import { type ClickHouseClient, selectCompact } from '../connectors/clickhouse/client.ts';
 import { sqlNumber } from '../connectors/clickhouse/sqlLiteral.ts';
 import { baseBuildings } from '../connectors/clickhouse/tables/base.ts';
 import { qualified } from '../connectors/clickhouse/tables/table.ts';
@@ -22,9 +22,9 @@ interface BuildingRowJson {
 }
 
 /**
- * Rows written up to this many seconds before the newest `written_at` already read are read again: a writer
- * whose clock lags another's, or a row written in the same second as the last read, is not missed. Applying
- * a row twice changes nothing.
+ * The seconds up to this many before the newest `written_at` already read are counted again, and read again
+ * where their counts changed: a row written in the same second as the last read, or by a writer whose clock
+ * lags another's by less than this, is not missed. Applying a row twice changes nothing.
  */
 const REREAD_S = 60;
 
@@ -52,6 +52,8 @@ export class BuildingLookup {
   /** The buildings that ever had a version in each cell. */
   readonly #inCell = new Map<string, number[]>();
   #writtenAt = -1;
+  /** Rows per `written_at` second, as last counted, for the seconds the next read looks at. */
+  readonly #seen = new Map<number, number>();
   #refreshing: Promise<number> | undefined;
 
   constructor(db: { city: string; restricted: string }) {
@@ -75,11 +77,21 @@ export class BuildingLookup {
   }
 
   async #read(client: ClickHouseClient): Promise<number> {
-    const since = this.#writtenAt < 0 ? 0 : this.#writtenAt - REREAD_S;
+    const first = this.#writtenAt < 0;
+    const table = qualified(baseBuildings, this.#db);
+    // Which seconds hold rows not read yet: a count per second of the last REREAD_S is cheap (one column),
+    // where reading them all again before every join was not.
+    const counts = await selectCompact<[number, string]>(
+      client,
+      `SELECT toUInt32(written_at) AS s, toString(count()) FROM ${table}
+        WHERE written_at >= toDateTime(${sqlNumber(first ? 0 : this.#writtenAt - REREAD_S)}) GROUP BY s`,
+    );
+    const stale = counts.filter(([second, n]) => this.#seen.get(second) !== Number(n));
+    if (stale.length === 0) return 0;
     const result = await client.query({
       query: `SELECT building_id, cell, toString(valid_from_ms) AS valid_from_ms, deleted, lat, lon,
           toUInt32(written_at) AS written_at
-        FROM ${qualified(baseBuildings, this.#db)} WHERE written_at >= toDateTime(${sqlNumber(since)})
+        FROM ${table} WHERE ${first ? '1' : `toUInt32(written_at) IN (${stale.map(([second]) => second).join(', ')})`}
         ORDER BY written_at`,
       format: 'JSONEachRow',
     });
@@ -88,6 +100,10 @@ export class BuildingLookup {
       for (const row of rows) this.#apply(row.json());
       read += rows.length;
     }
+    // A row written between the two queries makes its second's count differ next time: it is read then.
+    for (const [second, n] of stale) this.#seen.set(second, Number(n));
+    for (const second of this.#seen.keys())
+      if (second < this.#writtenAt - REREAD_S) this.#seen.delete(second);
     return read;
   }
 
