@@ -6,6 +6,7 @@
  * - the engine's in-memory buildings (`BuildingLookup`) read in a process of its own: its time and RSS;
  * - one incident's impact join (`joinBaseImpacts` for a single incident, as of its time) at --incidents
  *   places drawn like the simulator's incidents (where people live and work): p50, p99, max;
+ * - exactness: 50 incidents' joins against a brute-force recount (BaseTally), at their time and after the moves;
  * - the change feeds: --changes residents' moves published to city.base.population and applied by the
  *   feed applier (in this process), records per second from its start to its last commit.
  *
@@ -22,6 +23,7 @@ import { parseArgs } from 'node:util';
 import type { KafkaJS } from '@confluentinc/kafka-javascript';
 import { latLngToCell } from 'h3-js';
 import { Registry } from 'prom-client';
+import type { BaseImpact } from '../engine/base/baseImpact.ts';
 import { joinBaseImpacts } from '../engine/base/baseImpactJoin.ts';
 import { BuildingLookup } from '../engine/base/buildingLookup.ts';
 import { BaseFeedApplier } from '../engine/base/feedApplier.ts';
@@ -34,6 +36,7 @@ import { CELL_RESOLUTION } from '../engine/geo/cells.ts';
 import { createLogger } from '../engine/observability/logger.ts';
 import { type IncidentOpening, impactProximity } from '../engine/pipeline/incidentImpact.ts';
 import { SeededRandom } from '../engine/simulator/SeededRandom.ts';
+import { BaseTally } from '../tests/helpers/baseRecount.ts';
 import { machineFacts, openBenchStack, processUsage } from './benchStack.ts';
 
 /** Loads the lookup in a process of its own and prints what it holds, its time and its memory. */
@@ -85,6 +88,18 @@ const { values } = parseArgs({
   },
 });
 const scale = Number(values.scale);
+/** Incidents whose join is checked against the recount, at their time and after the moves. */
+const EXACT_INCIDENTS = 50;
+const tally = new BaseTally();
+const openings: IncidentOpening[] = [];
+
+type Counts = Pick<BaseImpact, 'buildings' | 'dwellings' | 'residents' | 'legal_persons' | 'by_industry'>;
+/** The figures the recount has, with industries in one order. */
+function counts(x: Counts) {
+  const by_industry = Object.fromEntries(Object.entries(x.by_industry).sort(([a], [b]) => (a < b ? -1 : 1)));
+  return { b: x.buildings, d: x.dwellings, r: x.residents, l: x.legal_persons, i: by_industry };
+}
+const sameCounts = (a: Counts, b: Counts) => JSON.stringify(counts(a)) === JSON.stringify(counts(b));
 const say = (line: string) => process.stderr.write(`[bench:base] ${line}\n`);
 const stack = await openBenchStack('base', 2, say);
 const db = { city: stack.env.CLICKHOUSE_DATABASE, restricted: stack.env.CLICKHOUSE_RESTRICTED_DATABASE };
@@ -104,7 +119,12 @@ try {
   const load = await loadBase(stack.clickhouse, db, {
     scale,
     seed: 1,
-    tee: keep,
+    tee: {
+      buildings: async (rows) => void (await Promise.all([keep.buildings(rows), tally.buildings(rows)])),
+      dwellings: (rows) => tally.dwellings(rows),
+      legalPersons: (rows) => tally.legalPersons(rows),
+      people: async (rows) => void (await Promise.all([keep.people(rows), tally.people(rows)])),
+    },
     progress: (table, done, total) => {
       const tenth = Math.floor((done / total) * 10);
       if (tenth !== shown.get(table))
@@ -144,6 +164,7 @@ try {
     const started = performance.now();
     await joinBaseImpacts(stack.clickhouse, db, [opening], 500, proximity, lookup);
     joinMs.push(performance.now() - started);
+    if (openings.length < EXACT_INCIDENTS) openings.push(opening);
   }
   joinMs.sort((a, b) => a - b);
   const at = (q: number) =>
@@ -162,6 +183,7 @@ try {
       const p = sample.people[random.int(sample.people.length)]!;
       const to = sample.buildings[random.int(sample.buildings.length)]!;
       const value = { op: 'upsert', id: p.person_id, valid_from: t0 + k, building_id: to.building_id };
+      tally.move(p, to.building_id, t0 + k);
       batch.push({
         key: p.person_id,
         value: JSON.stringify({
@@ -202,6 +224,25 @@ try {
     `feed: ${changes} moves applied in ${applySeconds.toFixed(1)} s (${Math.round(changes / applySeconds)} /s)`,
   );
 
+  // At the seed's scale, the join against the brute-force tally: as of each incident's time (before the
+  // moves), and the same places after every move.
+  let equal = 0;
+  const checks = [
+    ...openings,
+    ...openings.map((x) => ({ ...x, incident_id: `${x.incident_id}-after`, ts_ms: t0 + changes })),
+  ];
+  for (const x of checks) {
+    const got = (await joinBaseImpacts(stack.clickhouse, db, [x], 500, proximity, lookup)).impacts.get(
+      x.incident_id,
+    )!;
+    const want = tally.impact(x.lat, x.lon, x.ts_ms, 500);
+    const same = sameCounts(got, want);
+    if (same) equal += 1;
+    else
+      say(`${x.incident_id}: join ${JSON.stringify(counts(got))}, recount ${JSON.stringify(counts(want))}`);
+  }
+  say(`exact: ${equal} of ${checks.length} joins equal the brute-force recount`);
+
   const result = {
     command: `npm run bench:base${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
     date: new Date().toISOString(),
@@ -222,6 +263,11 @@ try {
       p99Ms: at(0.99),
       maxMs: at(1),
       goal: { p99Ms: 50, reached: at(0.99) <= 50 },
+    },
+    exact: {
+      what: 'one incident’s join equals a brute-force recount of the generated libraries (tests/helpers/baseRecount.ts BaseTally), as of its time and after the moves',
+      joins: checks.length,
+      equal,
     },
     feed: {
       changes,

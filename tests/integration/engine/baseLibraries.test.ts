@@ -160,6 +160,38 @@ describe('base libraries joined to incidents as of their time (ClickHouse)', asy
     expect(moved.sensitive_sites.map((s) => s.legal_person_id)).toContain('L-new-plant');
   });
 
+  it('takes a correction of a version, written later, over the version it corrects', async () => {
+    const writer = new BaseWriter(client, db);
+    const correction = { source: 'grid' as const, provenance: 'test correction', valid_from_ms: T1 };
+    const atT2 = async () =>
+      (
+        await joinBaseImpacts(client, db, [{ ...openings[0]!, ts_ms: T2 }], RADIUS_M, proximity, lookup)
+      ).impacts.get(openings[0]!.incident_id)!;
+    const before = await atT2();
+    const plant = before.sensitive_sites.find((x) => x.legal_person_id === 'L-new-plant')!;
+    expect(plant.industry).toBe('chemical');
+    const demolished = recount.changes.find((c) => c.kind === 'demolish')!;
+    const building = recount.buildingRows.find((b) => b.building_id === demolished.building_id)!;
+    expect(before.affected_buildings.map(([id]) => id)).not.toContain(building.building_id);
+    // written_at has seconds: the corrections are written in a later second than the versions they correct.
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    await writer.write(baseLegalPersons, [
+      {
+        building_id: plant.building_id,
+        legal_person_id: 'L-new-plant',
+        industry: 'school',
+        employees: 1,
+        deleted: 0,
+        ...correction,
+      },
+    ]);
+    await writer.write(baseBuildings, [{ ...building, deleted: 0, ...correction }]);
+    const after = await atT2();
+    expect(after.sensitive_sites.find((x) => x.legal_person_id === 'L-new-plant')?.industry).toBe('school');
+    expect(after.by_industry.chemical ?? 0).toBe((before.by_industry.chemical ?? 0) - 1);
+    expect(after.affected_buildings.map(([id]) => id)).toContain(building.building_id);
+  });
+
   it('stores small groups as NULL outside the restricted database, and exact counts inside it', async () => {
     const joined = await joinBaseImpacts(client, db, openings, RADIUS_M, proximity, lookup);
     const sink = new ClickHouseSink(client);
