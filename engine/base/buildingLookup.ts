@@ -145,6 +145,16 @@ export class BuildingLookup {
     this.#deleted = grown(this.#deleted, 0);
   }
 
+  /** Where a building has stood, version by version (tombstones have no place): [valid_from_ms, lat, lon]. */
+  places(buildingId: string): Array<[number, number, number]> {
+    const b = this.#number.get(buildingId);
+    const places: Array<[number, number, number]> = [];
+    if (b === undefined) return places;
+    for (let slot = this.#head[b]!; slot >= 0; slot = this.#next[slot]!)
+      if (this.#deleted[slot] === 0) places.push([this.#from[slot]!, this.#lat[slot]!, this.#lon[slot]!]);
+    return places;
+  }
+
   /** The buildings that ever stood in `cells`, with their versions valid from `notLaterMs` or before. */
   around(cells: Iterable<string>, notLaterMs: number): BuildingsAround {
     const versionsOf = new Map<string, BuildingVersion[]>();

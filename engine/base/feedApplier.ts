@@ -15,8 +15,10 @@ import type { KafkaClient } from '../connectors/kafka/client.ts';
 import { BASE_FEED_NAMES, BASE_FEEDS, type BaseFeed } from '../contract/baseChanges.ts';
 import type { Logger } from '../observability/logger.ts';
 import { BaseWriter } from './baseWriter.ts';
+import { BuildingLookup } from './buildingLookup.ts';
 import type { MembershipVersion } from './changePlan.ts';
 import { FEED_MEMBER, type FeedMessage, planFeedBatch } from './feedBatch.ts';
+import { rejoinTouched, type TouchedBuilding } from './rejoin.ts';
 
 export interface BaseFeedApplierOptions {
   readonly db: { city: string; restricted: string };
@@ -41,6 +43,9 @@ export class BaseFeedApplier {
   readonly #byTopic: Map<string, BaseFeed>;
   readonly #applied: Counter<'feed'>;
   readonly #rejected: Counter<'feed' | 'reason'>;
+  readonly #rejoined: Counter;
+  /** The buildings, for the incidents to join again; read at the first batch that has any. */
+  readonly #lookup: BuildingLookup;
   #consumer: KafkaJS.Consumer | undefined;
   #dead: string | undefined;
 
@@ -54,6 +59,12 @@ export class BaseFeedApplier {
       name: 'city_base_changes_applied_total',
       help: 'Changes of the base libraries applied, per feed',
       labelNames: ['feed'],
+      registers: [options.registry],
+    });
+    this.#lookup = new BuildingLookup(options.db);
+    this.#rejoined = new Counter({
+      name: 'city_base_impacts_rejoined_total',
+      help: 'Incidents whose base impact was joined again after a change that reached back before them',
       registers: [options.registry],
     });
     this.#rejected = new Counter({
@@ -118,6 +129,14 @@ export class BaseFeedApplier {
       for (const l of planned.deadLetters) this.#rejected.inc({ feed, reason: l.reason });
     }
     this.#applied.inc({ feed }, planned.applied);
+    // Incidents joined before a change that reaches back before them are joined again (rejoin.ts).
+    const rejoined = await rejoinTouched(
+      this.#client,
+      this.#options.db,
+      touchedBy(planned.rows),
+      this.#lookup,
+    );
+    this.#rejoined.inc(rejoined);
     const last = batch.messages.at(-1)!;
     await this.#consumer!.commitOffsets([
       { topic: batch.topic, partition: batch.partition, offset: String(BigInt(last.offset) + 1n) },
@@ -152,6 +171,18 @@ export class BaseFeedApplier {
     }
     return histories;
   }
+}
+
+/** The buildings the rows of a batch touch, each from its earliest change. */
+function touchedBy(rows: ReadonlyMap<unknown, ReadonlyArray<Record<string, unknown>>>): TouchedBuilding[] {
+  const from = new Map<string, number>();
+  for (const list of rows.values())
+    for (const row of list)
+      if (typeof row['building_id'] === 'string' && row['building_id'] !== '') {
+        const at = Number(row['valid_from_ms']);
+        from.set(row['building_id'], Math.min(at, from.get(row['building_id']) ?? at));
+      }
+  return [...from].map(([building_id, valid_from_ms]) => ({ building_id, valid_from_ms }));
 }
 
 /** The `id` of a message that may be a change (read again, strictly, by the plan). */

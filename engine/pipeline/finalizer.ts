@@ -13,7 +13,12 @@ import type { DistrictPulseMessage } from '../contract/aggregates.ts';
 import { internalTopic, STREAM_NAMES, streamTopic } from '../contract/topics.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { EngineOptions } from './engineOptions.ts';
-import type { ImpactJoinOptions, IncidentOpening } from './incidentImpact.ts';
+import {
+  firstOpenings,
+  type ImpactJoinOptions,
+  type IncidentOpening,
+  OPENING_COLUMNS,
+} from './incidentImpact.ts';
 import type { ImpactJoinTask, JoinedChunk } from './incidentImpactWorker.ts';
 import { pulseStatements, snapshotQuery } from './pulseInsert.ts';
 
@@ -291,7 +296,7 @@ export class Finalizer {
   /** First open report of each incident whose first open report lies in [from, to). */
   async #openings(from: number, to: number): Promise<IncidentOpening[]> {
     const rows = await this.#select<Record<string, string | number>>(
-      `SELECT incident_id, id, ts_ms, district, category, severity, lat, lon, cell
+      `SELECT ${OPENING_COLUMNS}
        FROM ${this.#city}.events_atomic FINAL
        WHERE status = 'open' AND incident_id IN (
          SELECT incident_id FROM ${this.#city}.events_atomic
@@ -303,29 +308,7 @@ export class Finalizer {
     // The incidents with an open report in [from, to), with all their open reports (the inner query reads
     // only the days of that range; the outer one, by incident_id, the granules of those incidents): an
     // incident opened in [from, to) is one whose earliest open report lies there.
-    const first = new Map<string, IncidentOpening>();
-    for (const r of rows) {
-      const opening: IncidentOpening = {
-        incident_id: String(r['incident_id']),
-        id: String(r['id']),
-        ts_ms: Number(r['ts_ms']),
-        district: String(r['district']),
-        category: String(r['category']),
-        severity: Number(r['severity']),
-        lat: Number(r['lat']),
-        lon: Number(r['lon']),
-        cell: String(r['cell']),
-      };
-      const previous = first.get(opening.incident_id);
-      if (
-        !previous ||
-        opening.ts_ms < previous.ts_ms ||
-        (opening.ts_ms === previous.ts_ms && opening.id < previous.id)
-      ) {
-        first.set(opening.incident_id, opening);
-      }
-    }
-    return [...first.values()]
+    return firstOpenings(rows)
       .filter((x) => x.ts_ms >= from && x.ts_ms < to)
       .sort((a, b) => a.ts_ms - b.ts_ms);
   }

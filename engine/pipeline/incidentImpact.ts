@@ -22,6 +22,35 @@ export interface IncidentOpening {
   readonly cell: string;
 }
 
+/** The columns of `events_atomic` an opening is read from, for `firstOpenings`. */
+export const OPENING_COLUMNS = 'incident_id, id, ts_ms, district, category, severity, lat, lon, cell';
+
+/** Each incident's first open report among these rows (of `OPENING_COLUMNS`): earliest, then lowest id. */
+export function firstOpenings(rows: ReadonlyArray<Record<string, string | number>>): IncidentOpening[] {
+  const first = new Map<string, IncidentOpening>();
+  for (const r of rows) {
+    const opening: IncidentOpening = {
+      incident_id: String(r['incident_id']),
+      id: String(r['id']),
+      ts_ms: Number(r['ts_ms']),
+      district: String(r['district']),
+      category: String(r['category']),
+      severity: Number(r['severity']),
+      lat: Number(r['lat']),
+      lon: Number(r['lon']),
+      cell: String(r['cell']),
+    };
+    const previous = first.get(opening.incident_id);
+    if (
+      !previous ||
+      opening.ts_ms < previous.ts_ms ||
+      (opening.ts_ms === previous.ts_ms && opening.id < previous.id)
+    )
+      first.set(opening.incident_id, opening);
+  }
+  return [...first.values()];
+}
+
 export interface VehicleObservation {
   readonly vehicle: string;
   readonly mode: string;
