@@ -97,10 +97,11 @@ export function districtWindowAggregate(): Aggregate<
       const latest = new Map(a.latest);
       for (const [cell, report] of b.latest) {
         const previous = latest.get(cell);
+        // The same rule as `add`: later event time, then later offset, so a split never changes the winner.
         if (
           !previous ||
           report.ts > previous.ts ||
-          (report.ts === previous.ts && report.present > previous.present)
+          (report.ts === previous.ts && report.seq > previous.seq)
         ) {
           latest.set(cell, report);
         }
