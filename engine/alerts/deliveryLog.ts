@@ -135,7 +135,9 @@ export class DeliveryLog {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    if (this.flushing) await this.flushing;
+    // A loop, not one wait: another flush waiting on the same write may start the next one first, and
+    // this one (close's) must then wait for that too, or its caller reads before those rows land.
+    while (this.flushing) await this.flushing;
     this.flushing = this.write().finally(() => {
       this.flushing = undefined;
     });
