@@ -2,8 +2,7 @@ import { haversineMeters } from '../../operators/geo/haversineMeters.ts';
 import {
   AGE_BANDS,
   type AgeBand,
-  ageBand,
-  INDUSTRIES,
+  ageBandAt,
   type Industry,
   suppressSmall,
 } from '../contract/baseLibraries.ts';
@@ -25,16 +24,19 @@ export interface BuildingVersion extends VersionFields {
   readonly lat: number;
   readonly lon: number;
 }
-/** A member of a building (dwelling, resident, legal person) at one version. */
-export interface MemberVersion extends VersionFields {
-  readonly building_id: string;
-  readonly member_id: string;
-}
-export interface ResidentVersion extends MemberVersion {
-  readonly birth_day: number;
-}
-export interface LegalPersonVersion extends MemberVersion {
-  readonly industry: string;
+/**
+ * The members of a building as they stood at a time (each member's latest version then, tombstones left
+ * out): what the join counts. The engine's `BaseLookup` answers from memory.
+ */
+export interface MembersAsOf {
+  dwellings(buildingId: string, atMs: number): number;
+  residents(buildingId: string, atMs: number, visit: (birthDay: number) => void): void;
+  /** The id is there for the sensitive industries; the others are counted, not named. */
+  legalPersons(
+    buildingId: string,
+    atMs: number,
+    visit: (industry: Industry, legalPersonId: string | undefined) => void,
+  ): void;
 }
 
 export interface BaseImpact {
@@ -57,58 +59,55 @@ export interface BaseImpact {
  * Who and what lies within `radiusM` metres of an incident, as the base libraries stood at `asOfMs` (the
  * incident's first open report): every key counts by its latest version at or before that time, and not at
  * all if that version is a tombstone. A member counts when its building does. Ages are counted at `asOfMs`.
- * Pure: the engine and the tests' recount share this definition, not the code that reads the rows.
+ * The tests' recount (tests/helpers/baseRecount.ts) shares no code with this.
  */
 export function computeBaseImpact(
   incident: { readonly lat: number; readonly lon: number },
   asOfMs: number,
   radiusM: number,
-  rows: {
-    readonly buildings: Iterable<BuildingVersion>;
-    readonly dwellings: Iterable<MemberVersion>;
-    readonly residents: Iterable<ResidentVersion>;
-    readonly legalPersons: Iterable<LegalPersonVersion>;
-  },
+  buildings: Iterable<BuildingVersion>,
+  members: MembersAsOf,
 ): BaseImpact {
   const distances = new Map<string, number>();
   const affected: Array<[string, number, number]> = [];
-  for (const b of asOf(rows.buildings, asOfMs, (v) => v.building_id)) {
+  for (const b of asOf(buildings, asOfMs, (v) => v.building_id)) {
     const distance = haversineMeters(incident.lat, incident.lon, b.lat, b.lon);
     if (distance > radiusM) continue;
     distances.set(b.building_id, distance);
     affected.push([b.building_id, b.lat, b.lon]);
   }
   affected.sort((a, b) => distances.get(a[0])! - distances.get(b[0])! || (a[0] < b[0] ? -1 : 1));
-  const within = <T extends MemberVersion>(versions: Iterable<T>) =>
-    asOf(versions, asOfMs, (v) => `${v.building_id}\u0000${v.member_id}`).filter((v) =>
-      distances.has(v.building_id),
-    );
-  const residents = Object.fromEntries(AGE_BANDS.map((band) => [band, 0])) as Record<AgeBand, number>;
-  for (const r of within(rows.residents)) residents[ageBand(r.birth_day, asOfMs)] += 1;
+  const band = ageBandAt(asOfMs);
+  const residents = Object.fromEntries(AGE_BANDS.map((b) => [b, 0])) as Record<AgeBand, number>;
   const by_industry: Partial<Record<Industry, number>> = {};
   const sensitive_sites: BaseImpact['sensitive_sites'] = [];
-  const legal = within(rows.legalPersons);
-  for (const l of legal) {
-    const industry = (INDUSTRIES as readonly string[]).includes(l.industry)
-      ? (l.industry as Industry)
-      : 'other';
-    by_industry[industry] = (by_industry[industry] ?? 0) + 1;
-    if (SENSITIVE_INDUSTRIES.has(industry))
-      sensitive_sites.push({
-        legal_person_id: l.member_id,
-        industry,
-        building_id: l.building_id,
-        distance_m: Math.round(distances.get(l.building_id)! * 10) / 10,
-      });
+  let dwellings = 0;
+  let legal_persons = 0;
+  for (const [building_id, distance] of distances) {
+    dwellings += members.dwellings(building_id, asOfMs);
+    members.residents(building_id, asOfMs, (birthDay) => {
+      residents[band(birthDay)] += 1;
+    });
+    members.legalPersons(building_id, asOfMs, (industry, legal_person_id) => {
+      legal_persons += 1;
+      by_industry[industry] = (by_industry[industry] ?? 0) + 1;
+      if (SENSITIVE_INDUSTRIES.has(industry) && legal_person_id !== undefined)
+        sensitive_sites.push({
+          legal_person_id,
+          industry,
+          building_id,
+          distance_m: Math.round(distance * 10) / 10,
+        });
+    });
   }
   sensitive_sites.sort(
     (a, b) => a.distance_m - b.distance_m || (a.legal_person_id < b.legal_person_id ? -1 : 1),
   );
   return {
     buildings: distances.size,
-    dwellings: within(rows.dwellings).length,
+    dwellings,
     residents,
-    legal_persons: legal.length,
+    legal_persons,
     by_industry,
     sensitive_sites,
     affected_buildings: affected,

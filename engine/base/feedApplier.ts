@@ -14,8 +14,8 @@ import { columnNames, qualified } from '../connectors/clickhouse/tables/table.ts
 import type { KafkaClient } from '../connectors/kafka/client.ts';
 import { BASE_FEED_NAMES, BASE_FEEDS, type BaseFeed } from '../contract/baseChanges.ts';
 import type { Logger } from '../observability/logger.ts';
+import { BaseLookup } from './baseLookup.ts';
 import { BaseWriter } from './baseWriter.ts';
-import { BuildingLookup } from './buildingLookup.ts';
 import type { MembershipVersion } from './changePlan.ts';
 import { FEED_MEMBER, type FeedMessage, planFeedBatch } from './feedBatch.ts';
 import { rejoinTouched, type TouchedBuilding } from './rejoin.ts';
@@ -45,7 +45,7 @@ export class BaseFeedApplier {
   readonly #rejected: Counter<'feed' | 'reason'>;
   readonly #rejoined: Counter;
   /** The buildings, for the incidents to join again; read at the first batch that has any. */
-  readonly #lookup: BuildingLookup;
+  readonly #lookup: BaseLookup;
   #consumer: KafkaJS.Consumer | undefined;
   #dead: string | undefined;
 
@@ -61,7 +61,7 @@ export class BaseFeedApplier {
       labelNames: ['feed'],
       registers: [options.registry],
     });
-    this.#lookup = new BuildingLookup(options.db);
+    this.#lookup = new BaseLookup(options.db);
     this.#rejoined = new Counter({
       name: 'city_base_impacts_rejoined_total',
       help: 'Incidents whose base impact was joined again after a change that reached back before them',

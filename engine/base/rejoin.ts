@@ -13,7 +13,7 @@ import {
   OPENING_COLUMNS,
 } from '../pipeline/incidentImpact.ts';
 import { joinBaseImpacts } from './baseImpactJoin.ts';
-import type { BuildingLookup } from './buildingLookup.ts';
+import type { BaseLookup } from './baseLookup.ts';
 
 /** A building a change just written touches (its own version, or a member leaving or joining it), and from when. */
 export interface TouchedBuilding {
@@ -37,7 +37,7 @@ export async function rejoinTouched(
   client: ClickHouseClient,
   db: { city: string; restricted: string },
   touched: readonly TouchedBuilding[],
-  lookup: BuildingLookup,
+  lookup: BaseLookup,
 ): Promise<number> {
   if (touched.length === 0) return 0;
   const since = touched.reduce((min, t) => Math.min(min, t.valid_from_ms), Number.POSITIVE_INFINITY);
@@ -51,7 +51,7 @@ export async function rejoinTouched(
   if (joined.length === 0) return 0;
   await lookup.refresh(client);
   const places = touched.flatMap((t) =>
-    lookup.places(t.building_id).map(([, lat, lon]) => ({ from: t.valid_from_ms, lat, lon })),
+    lookup.buildings.places(t.building_id).map(([, lat, lon]) => ({ from: t.valid_from_ms, lat, lon })),
   );
   const radiusOf = new Map(joined.map(([id, , radius]) => [id, radius]));
   const due: IncidentOpening[] = [];
@@ -65,7 +65,7 @@ export async function rejoinTouched(
   while (Math.floor(Date.now() / 1000) <= latest) await new Promise((resolve) => setTimeout(resolve, 50));
   const sink = new ClickHouseSink(client);
   for (const [radius, openings] of byRadius(due, radiusOf)) {
-    const rows = await joinBaseImpacts(client, db, openings, radius, proximity(radius), lookup);
+    const rows = await joinBaseImpacts(client, openings, radius, proximity(radius), lookup);
     await sink.insertTsv(qualified(incidentBaseImpact, db), columnNames(incidentBaseImpact), [
       rows.publicTsv,
     ]);

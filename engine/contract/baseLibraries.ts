@@ -49,12 +49,23 @@ export function suppressSmall(count: number): number | null {
 
 /** The age band, at `atMs`, of a person born on the UTC day `birthDay` (days since 1970-01-01). */
 export function ageBand(birthDay: number, atMs: number): AgeBand {
-  const birth = new Date(birthDay * 86_400_000);
+  return ageBandAt(atMs)(birthDay);
+}
+
+/**
+ * The age bands at `atMs` as two birth days: a person has completed N years on the city's calendar day
+ * (Y, M, D) when born on or before (Y - N, M, D), or before the 1st of March when that is a 29th of
+ * February that year lacks. So a join bands 55 k residents by two comparisons each.
+ */
+export function ageBandAt(atMs: number): (birthDay: number) => AgeBand {
   const at = new Date(atMs + CITY_OFFSET_MS); // the city's calendar day
-  let years = at.getUTCFullYear() - birth.getUTCFullYear();
-  const beforeBirthday =
-    at.getUTCMonth() < birth.getUTCMonth() ||
-    (at.getUTCMonth() === birth.getUTCMonth() && at.getUTCDate() < birth.getUTCDate());
-  if (beforeBirthday) years -= 1;
-  return years < 14 ? 'under_14' : years < 65 ? 'from_14_to_64' : 'from_65';
+  const bornBy = (years: number) => {
+    const day = new Date(0);
+    day.setUTCFullYear(at.getUTCFullYear() - years, at.getUTCMonth() + 1, 0); // the month's last day
+    day.setUTCDate(Math.min(at.getUTCDate(), day.getUTCDate()));
+    return day.getTime() / 86_400_000;
+  };
+  const from14 = bornBy(14);
+  const from65 = bornBy(65);
+  return (birthDay) => (birthDay > from14 ? 'under_14' : birthDay > from65 ? 'from_14_to_64' : 'from_65');
 }

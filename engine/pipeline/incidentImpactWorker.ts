@@ -2,7 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { H3Proximity } from '../../operators/geo/H3Proximity.ts';
 import { publicBaseImpact } from '../base/baseImpact.ts';
 import { joinBaseImpacts } from '../base/baseImpactJoin.ts';
-import { BuildingLookup } from '../base/buildingLookup.ts';
+import { BaseLookup } from '../base/baseLookup.ts';
 import type { Environment } from '../config/environment.ts';
 import { createClickHouse } from '../connectors/clickhouse/client.ts';
 import {
@@ -32,7 +32,7 @@ export interface ImpactJoinTask {
 let connection: { key: string; client: ClickHouseClient } | undefined;
 const proximities = new Map<number, H3Proximity>();
 /** The buildings in memory, per city database, loaded at the first task and read forward at each. */
-const lookups = new Map<string, BuildingLookup>();
+const lookups = new Map<string, BaseLookup>();
 
 /**
  * The finalizer's join thread (a piscina pool of one): reads the positions and counts around a chunk of
@@ -54,12 +54,12 @@ export async function runImpactJoin(task: ImpactJoinTask): Promise<JoinedChunk> 
   const db = { city: task.city, restricted: task.restricted };
   let lookup = lookups.get(`${key}|${db.city}`);
   if (lookup === undefined) {
-    lookup = new BuildingLookup(db);
+    lookup = new BaseLookup(db);
     lookups.set(`${key}|${db.city}`, lookup);
   }
   const [joined, base] = await Promise.all([
     joinIncidentImpacts(connection.client, task.city, task.openings, task.options, proximity),
-    joinBaseImpacts(connection.client, db, task.openings, task.options.radiusM, proximity, lookup),
+    joinBaseImpacts(connection.client, task.openings, task.options.radiusM, proximity, lookup),
   ]);
   const messages = joined.messages.map((m) => {
     const impact = base.impacts.get(m.incident_id);

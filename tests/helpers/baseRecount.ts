@@ -181,12 +181,12 @@ function append<T>(map: Map<string, T[]>, key: string, value: T): void {
 }
 
 /** YYYY-MM-DD as the number YYYYMMDD. */
-function ymd(date: string): number {
+export function ymd(date: string): number {
   return Number(date.slice(0, 4)) * 10_000 + Number(date.slice(5, 7)) * 100 + Number(date.slice(8, 10));
 }
 
 /** The age band of someone born on `birth` (YYYYMMDD) at `at`, by completed years on Shenzhen's calendar. */
-function bandAt(birth: number, at: number): 'under_14' | 'from_14_to_64' | 'from_65' {
+export function bandAt(birth: number, at: number): 'under_14' | 'from_14_to_64' | 'from_65' {
   const day = ymd(new Date(at + 8 * 3_600_000).toISOString().slice(0, 10));
   const years =
     Math.floor(day / 10_000) - Math.floor(birth / 10_000) - (day % 10_000 < birth % 10_000 ? 1 : 0);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { KafkaJS } from '@confluentinc/kafka-javascript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { joinBaseImpacts } from '../../../engine/base/baseImpactJoin.ts';
-import { BuildingLookup } from '../../../engine/base/buildingLookup.ts';
+import { BaseLookup } from '../../../engine/base/baseLookup.ts';
 import { loadBase } from '../../../engine/base/loadBase.ts';
 import { ClickHouseSink } from '../../../engine/connectors/clickhouse/sink.ts';
 import {
@@ -173,11 +173,11 @@ describe('base libraries kept current by their change feeds (Kafka, ClickHouse)'
   });
 
   // One lookup for the whole run, as in the engine: each join reads forward what the applier wrote since.
-  let lookup: BuildingLookup | undefined;
+  let lookup: BaseLookup | undefined;
   const impactsOf = (openings: IncidentOpening[]) => {
     const db = { city: run.db, restricted: run.restricted };
-    lookup ??= new BuildingLookup(db);
-    return joinBaseImpacts(run.clickhouse, db, openings, RADIUS_M, proximity, lookup);
+    lookup ??= new BaseLookup(db);
+    return joinBaseImpacts(run.clickhouse, openings, RADIUS_M, proximity, lookup);
   };
   let earlyOpenings: IncidentOpening[] = [];
   let earlyResidents = new Map<string, unknown>();
@@ -194,8 +194,10 @@ describe('base libraries kept current by their change feeds (Kafka, ClickHouse)'
 
   it('applies every change once, through a crash, and dead-letters each bad message with its reason', async () => {
     // The buildings are read into memory before any change: the checks below see what it read forward.
-    lookup = new BuildingLookup({ city: run.db, restricted: run.restricted });
-    expect(await lookup.refresh(run.clickhouse)).toBe(recount.buildingRows.length);
+    lookup = new BaseLookup({ city: run.db, restricted: run.restricted });
+    await lookup.refresh(run.clickhouse);
+    expect(lookup.buildings.versions).toBe(recount.buildingRows.length);
+    expect(lookup.dwellingColumns.rows).toBe(recount.dwellingRows.length);
     // Incidents at T0 + 3 h, joined before any change arrives, as the finalizer would have joined them: many
     // changes reach back before them, so the applier must join them again.
     earlyOpenings = incidentsAt(denseBuildings(), T0 + 3 * HOUR).map((x) => ({
@@ -214,7 +216,7 @@ describe('base libraries kept current by their change feeds (Kafka, ClickHouse)'
       format: 'JSONEachRow',
     });
     const db = { city: run.db, restricted: run.restricted };
-    const early = await joinBaseImpacts(run.clickhouse, db, earlyOpenings, RADIUS_M, proximity, lookup);
+    const early = await joinBaseImpacts(run.clickhouse, earlyOpenings, RADIUS_M, proximity, lookup);
     earlyResidents = new Map([...early.impacts].map(([id, impact]) => [id, impact.residents]));
     const sink = new ClickHouseSink(run.clickhouse);
     await sink.insertTsv(qualified(incidentBaseImpact, db), columnNames(incidentBaseImpact), [

@@ -1,8 +1,8 @@
 import { latLngToCell } from 'h3-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { joinBaseImpacts } from '../../../engine/base/baseImpactJoin.ts';
+import { BaseLookup } from '../../../engine/base/baseLookup.ts';
 import { BaseWriter } from '../../../engine/base/baseWriter.ts';
-import { BuildingLookup } from '../../../engine/base/buildingLookup.ts';
 import { loadBase } from '../../../engine/base/loadBase.ts';
 import { loadCatalogue } from '../../../engine/catalogue/loadCatalogue.ts';
 import { createClickHouse, selectRows } from '../../../engine/connectors/clickhouse/client.ts';
@@ -39,7 +39,7 @@ describe('base libraries joined to incidents as of their time (ClickHouse)', asy
   const db = { city: `test_base_${suffix}`, restricted: `test_base_r_${suffix}` };
   const recount = new BaseRecount();
   const proximity = impactProximity(RADIUS_M);
-  const lookup = new BuildingLookup(db);
+  const lookup = new BaseLookup(db);
   let openings: IncidentOpening[] = [];
 
   beforeAll(async () => {
@@ -92,7 +92,7 @@ describe('base libraries joined to incidents as of their time (ClickHouse)', asy
 
   it('equals a brute-force recount of the generated libraries', async () => {
     expect(recount.personRows).toHaveLength(184_400);
-    const { impacts } = await joinBaseImpacts(client, db, openings, RADIUS_M, proximity, lookup);
+    const { impacts } = await joinBaseImpacts(client, openings, RADIUS_M, proximity, lookup);
     expect(expectRecount(impacts, T0)).toBeGreaterThanOrEqual(10);
     expect(impacts.get(`inc-${openings.length - 1}`)!.buildings).toBe(0);
   });
@@ -105,7 +105,7 @@ describe('base libraries joined to incidents as of their time (ClickHouse)', asy
     const first = recount.impact(openings[0]!.lat, openings[0]!.lon, T0, RADIUS_M);
     expect(first.buildings).toBeGreaterThan(2);
     const near = new Set(
-      (await joinBaseImpacts(client, db, [openings[0]!], RADIUS_M, proximity, lookup)).impacts
+      (await joinBaseImpacts(client, [openings[0]!], RADIUS_M, proximity, lookup)).impacts
         .get('inc-0')!
         .affected_buildings.map(([id]) => id),
     );
@@ -138,10 +138,10 @@ describe('base libraries joined to incidents as of their time (ClickHouse)', asy
       at: T1,
     });
 
-    const before = await joinBaseImpacts(client, db, openings, RADIUS_M, proximity, lookup);
+    const before = await joinBaseImpacts(client, openings, RADIUS_M, proximity, lookup);
     expectRecount(before.impacts, T0);
     const later = openings.map((x) => ({ ...x, incident_id: `${x.incident_id}-later`, ts_ms: T2 }));
-    const after = await joinBaseImpacts(client, db, later, RADIUS_M, proximity, lookup);
+    const after = await joinBaseImpacts(client, later, RADIUS_M, proximity, lookup);
     for (const x of later) {
       const want = recount.impact(x.lat, x.lon, T2, RADIUS_M);
       const got = after.impacts.get(x.incident_id)!;
@@ -165,7 +165,7 @@ describe('base libraries joined to incidents as of their time (ClickHouse)', asy
     const correction = { source: 'grid' as const, provenance: 'test correction', valid_from_ms: T1 };
     const atT2 = async () =>
       (
-        await joinBaseImpacts(client, db, [{ ...openings[0]!, ts_ms: T2 }], RADIUS_M, proximity, lookup)
+        await joinBaseImpacts(client, [{ ...openings[0]!, ts_ms: T2 }], RADIUS_M, proximity, lookup)
       ).impacts.get(openings[0]!.incident_id)!;
     const before = await atT2();
     const plant = before.sensitive_sites.find((x) => x.legal_person_id === 'L-new-plant')!;
@@ -193,7 +193,7 @@ describe('base libraries joined to incidents as of their time (ClickHouse)', asy
   });
 
   it('stores small groups as NULL outside the restricted database, and exact counts inside it', async () => {
-    const joined = await joinBaseImpacts(client, db, openings, RADIUS_M, proximity, lookup);
+    const joined = await joinBaseImpacts(client, openings, RADIUS_M, proximity, lookup);
     const sink = new ClickHouseSink(client);
     await sink.insertTsv(qualified(incidentBaseImpact, db), columnNames(incidentBaseImpact), [
       joined.publicTsv,
@@ -220,7 +220,7 @@ describe('base libraries joined to incidents as of their time (ClickHouse)', asy
   });
 
   it('sums them per district and city day in the analysts’ mart, hiding the small groups', async () => {
-    const joined = await joinBaseImpacts(client, db, openings, RADIUS_M, proximity, lookup);
+    const joined = await joinBaseImpacts(client, openings, RADIUS_M, proximity, lookup);
     await new ClickHouseSink(client).insertTsv(
       qualified(incidentBaseImpact, db),
       columnNames(incidentBaseImpact),
