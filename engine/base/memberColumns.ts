@@ -94,8 +94,9 @@ export class MemberColumns {
 
   #open(b: number): number {
     if (b >= this.#start.length) {
-      this.#start = grownTo(this.#start, b + 1);
-      this.#count = grownTo(this.#count, b + 1);
+      const length = Math.max(b + 1, this.#start.length * 2);
+      this.#start = grownTo(this.#start, length);
+      this.#count = grownTo(this.#count, length);
     }
     this.#unused += this.#count[b]!;
     this.#start[b] = this.#size;
