@@ -12,6 +12,10 @@ export interface BaseImpactRows {
   /** TabSeparated rows of `incident_base_impact_exact` (restricted). */
   readonly exactTsv: string;
   readonly impacts: ReadonlyMap<string, BaseImpact>;
+  /** The rows' `computed_at` (epoch seconds): rows that replace them must be written in a later second. */
+  readonly computedAt: number;
+  /** The lookup's generation the join read (`BaseLookup.generation`). */
+  readonly generation: number;
 }
 
 /**
@@ -38,7 +42,30 @@ export async function joinBaseImpacts(
     publicTsv += impactRow(x, radiusM, impact, publicResidents(impact.residents), now);
     exactTsv += impactRow(x, radiusM, impact, impact.residents, now);
   }
-  return { publicTsv, exactTsv, impacts };
+  return { publicTsv, exactTsv, impacts, computedAt: now, generation: lookup.generation };
+}
+
+/**
+ * After a join's rows are written: joins again those of its incidents near a building that a change
+ * written since the join's read has touched, or returns undefined when there are none. A feed applier that
+ * wrote the change before this join's rows landed did not see them, and so did not join them again itself
+ * (rejoin.ts); this closes that window. Call it until it returns undefined.
+ */
+export async function rejoinChanged(
+  client: ClickHouseClient,
+  openings: readonly IncidentOpening[],
+  radiusM: number,
+  proximity: H3Proximity,
+  lookup: BaseLookup,
+  previous: Pick<BaseImpactRows, 'computedAt' | 'generation'>,
+): Promise<BaseImpactRows | undefined> {
+  await lookup.refresh(client);
+  const due = openings.filter((x) => lookup.changedSince(proximity.candidates(x.cell), previous.generation));
+  if (due.length === 0) return undefined;
+  // ReplacingMergeTree(computed_at) keeps the later second.
+  while (Math.floor(Date.now() / 1000) <= previous.computedAt)
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  return joinBaseImpacts(client, due, radiusM, proximity, lookup);
 }
 
 function impactRow(

@@ -45,10 +45,13 @@ export class BaseLookup implements MembersAsOf {
   });
   #blocks = '';
   #refreshing: Promise<void> | undefined;
+  /** Counts the refreshes that read something; `#changedAt` holds, per building, the last that touched it. */
+  #generation = 0;
+  #changedAt = new Uint32Array(1024);
 
   constructor(db: { city: string; restricted: string }) {
     this.#db = db;
-    this.buildings = new BuildingLookup(db);
+    this.buildings = new BuildingLookup(db, (b) => this.#touch(b));
     this.#members = [this.dwellingColumns, this.residentColumns, this.legalPersonColumns].map((columns) => {
       const table = qualified(columns.kind.table, db);
       return { columns, table, since: new WrittenSince(table) };
@@ -67,6 +70,7 @@ export class BaseLookup implements MembersAsOf {
   async #read(client: ClickHouseClient): Promise<void> {
     const blocks = await this.#insertsSeen(client);
     if (blocks === this.#blocks) return;
+    this.#generation++;
     await this.buildings.refresh(client);
     await Promise.all(this.#members.map((m) => this.#readMembers(client, m)));
     this.#blocks = blocks;
@@ -91,7 +95,7 @@ export class BaseLookup implements MembersAsOf {
   ): Promise<void> {
     const pending = await m.since.pending(client);
     if (pending === undefined) return;
-    const numberOf = (id: string) => this.buildings.numberOf(id);
+    const numberOf = (id: string) => this.#touch(this.buildings.numberOf(id));
     if (pending.first) {
       const [count] = await selectCompact<[string]>(client, `SELECT toString(count()) FROM ${m.table}`);
       m.columns.reserve(Number(count?.[0] ?? 0));
@@ -103,6 +107,28 @@ export class BaseLookup implements MembersAsOf {
       await m.columns.read(client, m.table, touched, numberOf);
     }
     pending.done();
+  }
+
+  /** The current generation: a refresh that reads anything moves it on. */
+  get generation(): number {
+    return this.#generation;
+  }
+
+  /** Whether any building that ever stood in `cells` was touched by a refresh after `generation`. */
+  changedSince(cells: Iterable<string>, generation: number): boolean {
+    for (const cell of cells)
+      for (const b of this.buildings.numbersInCell(cell)) if (this.#changedAt[b]! > generation) return true;
+    return false;
+  }
+
+  #touch(b: number): number {
+    if (b >= this.#changedAt.length) {
+      const bigger = new Uint32Array(Math.max(b + 1, this.#changedAt.length * 2));
+      bigger.set(this.#changedAt);
+      this.#changedAt = bigger;
+    }
+    this.#changedAt[b] = this.#generation;
+    return b;
   }
 
   dwellings(buildingId: string, atMs: number): number {

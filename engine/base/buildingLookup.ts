@@ -37,7 +37,11 @@ export class BuildingLookup {
   readonly #since: WrittenSince;
   #refreshing: Promise<number> | undefined;
 
-  constructor(db: { city: string; restricted: string }) {
+  readonly #onChange: (building: number) => void;
+
+  /** `onChange` hears of each building a read applies a version to. */
+  constructor(db: { city: string; restricted: string }, onChange: (building: number) => void = () => {}) {
+    this.#onChange = onChange;
     this.#table = qualified(baseBuildings, db);
     this.#since = new WrittenSince(this.#table);
   }
@@ -102,6 +106,7 @@ export class BuildingLookup {
   #apply([id, cell, validFrom, deleted, lat, lon]: string[]): void {
     const known = this.#number.has(id!);
     const b = this.numberOf(id!);
+    this.#onChange(b);
     const from = Number(validFrom);
     let slot = this.#head[b]!;
     while (slot >= 0 && this.#from[slot] !== from) slot = this.#next[slot]!;
@@ -138,6 +143,11 @@ export class BuildingLookup {
     for (let slot = this.#head[b]!; slot >= 0; slot = this.#next[slot]!)
       if (this.#deleted[slot] === 0) places.push([this.#from[slot]!, this.#lat[slot]!, this.#lon[slot]!]);
     return places;
+  }
+
+  /** The numbers of the buildings that ever stood in `cell`. */
+  numbersInCell(cell: string): readonly number[] {
+    return this.#inCell.get(cell) ?? [];
   }
 
   /** The buildings that ever stood in `cells`, with their versions valid from `notLaterMs` or before. */

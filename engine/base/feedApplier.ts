@@ -12,6 +12,7 @@ import {
 } from '../connectors/clickhouse/tables/layers.ts';
 import { columnNames, qualified } from '../connectors/clickhouse/tables/table.ts';
 import type { KafkaClient } from '../connectors/kafka/client.ts';
+import type { IncidentImpactMessage } from '../contract/aggregates.ts';
 import { BASE_FEED_NAMES, BASE_FEEDS, type BaseFeed } from '../contract/baseChanges.ts';
 import type { Logger } from '../observability/logger.ts';
 import { BaseLookup } from './baseLookup.ts';
@@ -26,6 +27,11 @@ export interface BaseFeedApplierOptions {
   readonly groupId: string;
   readonly registry: Registry;
   readonly logger: Logger;
+  /**
+   * Sends the map the figures of incidents joined again (to the aggregates topic), before the batch is
+   * committed: a failed send fails the batch, which then comes again.
+   */
+  readonly publish?: (messages: readonly IncidentImpactMessage[]) => Promise<void>;
 }
 
 /**
@@ -136,7 +142,8 @@ export class BaseFeedApplier {
       touchedBy(planned.rows),
       this.#lookup,
     );
-    this.#rejoined.inc(rejoined);
+    if (rejoined.messages.length > 0) await this.#options.publish?.(rejoined.messages);
+    this.#rejoined.inc(rejoined.incidents);
     const last = batch.messages.at(-1)!;
     await this.#consumer!.commitOffsets([
       { topic: batch.topic, partition: batch.partition, offset: String(BigInt(last.offset) + 1n) },

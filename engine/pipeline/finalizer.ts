@@ -9,7 +9,7 @@ import { incidentImpact } from '../connectors/clickhouse/tables/joined.ts';
 import { columnNames, qualified } from '../connectors/clickhouse/tables/table.ts';
 import { createKafka } from '../connectors/kafka/client.ts';
 import type { KafkaSink } from '../connectors/kafka/sink.ts';
-import type { DistrictPulseMessage } from '../contract/aggregates.ts';
+import type { DistrictPulseMessage, IncidentImpactMessage } from '../contract/aggregates.ts';
 import { internalTopic, STREAM_NAMES, streamTopic } from '../contract/topics.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { EngineOptions } from './engineOptions.ts';
@@ -19,7 +19,13 @@ import {
   type IncidentOpening,
   OPENING_COLUMNS,
 } from './incidentImpact.ts';
-import type { ImpactJoinTask, JoinedChunk } from './incidentImpactWorker.ts';
+import type {
+  BaseRecheckTask,
+  BaseRows,
+  BaseRowsAgain,
+  ImpactJoinTask,
+  JoinedChunk,
+} from './incidentImpactWorker.ts';
 import { pulseStatements, snapshotQuery } from './pulseInsert.ts';
 
 /** At most this many minutes of district_pulse are computed per statement. */
@@ -36,6 +42,11 @@ const IMPACT_SPAN_MS = 15 * 60_000;
 const MAX_PULSE_CHUNKS_PER_TICK = 5;
 /** Longest wait for the publication of finalized rows to Kafka (it is best effort). */
 const PUBLISH_WAIT_MS = 10_000;
+/**
+ * Checks of a chunk's base rows against changes written since its join (each joins again what they
+ * touched). Each window is one join long, so a second is rare; past this many, the last rows stand.
+ */
+const BASE_RECHECK_ROUNDS = 3;
 
 /** What one finalizer round did: the final watermark, how far each joined table is written, and how far behind. */
 export interface FinalizerTick {
@@ -315,21 +326,47 @@ export class Finalizer {
 
   async #joinChunk(openings: IncidentOpening[]): Promise<void> {
     if (openings.length === 0) return;
-    const { tsv, messages, base }: JoinedChunk = await this.#joiner.run({
+    const task = {
       env: this.#env,
       city: this.#city,
       restricted: this.#restricted,
       openings,
       options: this.#impactOptions,
-    } satisfies ImpactJoinTask);
+    } satisfies ImpactJoinTask;
+    const { tsv, messages, base }: JoinedChunk = await this.#joiner.run(task);
     await this.#writer.insertTsv(`${this.#city}.${incidentImpact.name}`, columnNames(incidentImpact), [tsv]);
+    /** The figures of incidents joined again, for their messages. */
+    const figures = new Map<string, IncidentImpactMessage['base']>();
+    let rows: BaseRows | undefined = base;
+    // A feed applier that wrote a change after the join read the libraries, but looked for incidents to
+    // join again before these rows landed, did not join them again: so they are checked here (docs/base.md).
+    for (let round = 0; rows !== undefined && round < BASE_RECHECK_ROUNDS; round++) {
+      await this.#writeBaseRows(rows);
+      const previous = { computedAt: rows.computedAt, generation: rows.generation };
+      const again: BaseRowsAgain | undefined = await this.#joiner.run(
+        { ...task, previous } satisfies BaseRecheckTask,
+        { name: 'recheckBaseImpacts' },
+      );
+      for (const [id, figure] of again?.figures ?? []) figures.set(id, figure);
+      rows = again;
+    }
+    if (rows !== undefined) {
+      await this.#writeBaseRows(rows);
+      this.#log.warn({ chunk: openings.length }, 'base libraries kept changing around incidents just joined');
+    }
+    const updated = messages.map((m) =>
+      figures.has(m.incident_id) ? { ...m, base: figures.get(m.incident_id) } : m,
+    );
+    await this.#publish(updated, (m) => `incident_impact:${m.incident_id}`);
+  }
+
+  async #writeBaseRows(rows: BaseRows): Promise<void> {
     const db = { city: this.#city, restricted: this.#restricted };
-    for (const [table, rows] of [
-      [incidentBaseImpact, base.publicTsv],
-      [incidentBaseImpactExact, base.exactTsv],
+    for (const [table, tsv] of [
+      [incidentBaseImpact, rows.publicTsv],
+      [incidentBaseImpactExact, rows.exactTsv],
     ] as const)
-      await this.#writer.insertTsv(qualified(table, db), columnNames(table), [rows]);
-    await this.#publish(messages, (m) => `incident_impact:${m.incident_id}`);
+      await this.#writer.insertTsv(qualified(table, db), columnNames(table), [tsv]);
   }
 
   /**

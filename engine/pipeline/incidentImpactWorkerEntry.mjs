@@ -3,6 +3,7 @@
 import { register } from 'tsx/esm/api';
 
 register();
-const { runImpactJoin } = await import('./incidentImpactWorker.ts');
+const { runImpactJoin, recheckBaseImpacts } = await import('./incidentImpactWorker.ts');
 
 export default runImpactJoin;
+export { recheckBaseImpacts };

@@ -118,7 +118,8 @@ export class BaseRecount implements BaseSink {
 /**
  * The same recount at the seed's scale (bench:base), kept compact: per building its dwellings, its legal
  * persons' industries and its residents' birth dates as YYYYMMDD numbers, since 18.44 M people as rows do
- * not fit one process. Changes: moves of people it was given, in time order.
+ * not fit one process. Changes: moves of people it was given, in time order, and legal persons moved,
+ * closed or opened.
  */
 export class BaseTally implements BaseSink {
   readonly #buildings: Array<{ id: string; lat: number; lon: number }> = [];
@@ -127,6 +128,8 @@ export class BaseTally implements BaseSink {
   readonly #births = new Map<string, number[]>();
   readonly #moves: Array<{ birth: number; from: string; to: string; at: number }> = [];
   readonly #home = new Map<string, string>();
+  /** Legal persons moved, closed (`to` undefined) or opened (`from` undefined). */
+  readonly #sites: Array<{ industry: string; from?: string; to?: string; at: number }> = [];
 
   async buildings(rows: BuildingRow[]) {
     for (const b of rows) this.#buildings.push({ id: b.building_id, lat: b.lat, lon: b.lon });
@@ -146,6 +149,11 @@ export class BaseTally implements BaseSink {
     const from = this.#home.get(person.person_id) ?? person.building_id;
     this.#moves.push({ birth: ymd(person.birth_date), from, to, at });
     this.#home.set(person.person_id, to);
+  }
+
+  /** A legal person of `industry` leaves building `from` (if any) for `to` (if any) at `at`. */
+  moveSite(industry: string, from: string | undefined, to: string | undefined, at: number): void {
+    this.#sites.push({ industry, ...(from ? { from } : {}), ...(to ? { to } : {}), at });
   }
 
   /** What lies within `radiusM` of (lat, lon) at time `at`, counted from scratch. */
@@ -170,6 +178,14 @@ export class BaseTally implements BaseSink {
         legal_persons += 1;
       }
     }
+    for (const m of this.#sites) {
+      if (m.at > at) continue;
+      const delta =
+        (m.to !== undefined && near.has(m.to) ? 1 : 0) - (m.from !== undefined && near.has(m.from) ? 1 : 0);
+      by_industry[m.industry] = (by_industry[m.industry] ?? 0) + delta;
+      legal_persons += delta;
+    }
+    for (const [industry, n] of Object.entries(by_industry)) if (n === 0) delete by_industry[industry];
     return { buildings: near.size, dwellings, residents, legal_persons, by_industry };
   }
 }

@@ -11,8 +11,11 @@ import { loadEnvironment } from '../../config/environment.ts';
 import { createClickHouse } from '../../connectors/clickhouse/client.ts';
 import { sqlIdentifier } from '../../connectors/clickhouse/sqlLiteral.ts';
 import { createKafka } from '../../connectors/kafka/client.ts';
+import { KafkaSink } from '../../connectors/kafka/sink.ts';
+import { aggregateKey } from '../../contract/aggregates.ts';
 import { BASE_FEED_NAMES, BASE_FEEDS, type BaseFeed } from '../../contract/baseChanges.ts';
 import { MAX_EVENT_TIME, MIN_EVENT_TIME } from '../../contract/exchangeRecords.ts';
+import { internalTopic } from '../../contract/topics.ts';
 import { CityOpsError } from '../../errors.ts';
 import { createLogger } from '../../observability/logger.ts';
 import type { Command } from '../main.ts';
@@ -129,6 +132,8 @@ async function applyFeeds(port: number): Promise<number> {
   const client = createClickHouse(env, 'engine', { requestTimeoutMs: 120_000 });
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'city_base_' });
+  // Incidents joined again are sent to the map as the finalizer sends them (docs/base.md).
+  const aggregates = new KafkaSink(env, 'city-ops-base-rejoin', logger);
   const applier = new BaseFeedApplier(client, {
     db: {
       city: sqlIdentifier(env.CLICKHOUSE_DATABASE),
@@ -138,6 +143,11 @@ async function applyFeeds(port: number): Promise<number> {
     groupId: `${env.CITY_OPS_TOPIC_PREFIX}city-ops-base`,
     registry,
     logger,
+    publish: (messages) =>
+      aggregates.send(
+        internalTopic('aggregates', env.CITY_OPS_TOPIC_PREFIX),
+        messages.map((m) => ({ key: aggregateKey(m), value: JSON.stringify(m) })),
+      ),
   });
   const server = createServer((request, response) => {
     const health = applier.health();
@@ -162,6 +172,7 @@ async function applyFeeds(port: number): Promise<number> {
     process.once('SIGTERM', resolve);
   });
   await applier.close();
+  await aggregates.close();
   server.close();
   await client.close();
   return 0;

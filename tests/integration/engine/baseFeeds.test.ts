@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KafkaJS } from '@confluentinc/kafka-javascript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { publicResidents } from '../../../engine/base/baseImpact.ts';
 import { joinBaseImpacts } from '../../../engine/base/baseImpactJoin.ts';
 import { BaseLookup } from '../../../engine/base/baseLookup.ts';
 import { loadBase } from '../../../engine/base/loadBase.ts';
@@ -14,7 +15,8 @@ import {
 } from '../../../engine/connectors/clickhouse/tables/base.ts';
 import { columnNames, qualified } from '../../../engine/connectors/clickhouse/tables/table.ts';
 import { createKafka } from '../../../engine/connectors/kafka/client.ts';
-import { BASE_TOPICS } from '../../../engine/contract/topics.ts';
+import { IncidentImpactMessage } from '../../../engine/contract/aggregates.ts';
+import { BASE_TOPICS, internalTopic } from '../../../engine/contract/topics.ts';
 import { type IncidentOpening, impactProximity } from '../../../engine/pipeline/incidentImpact.ts';
 import { SeededRandom } from '../../../engine/simulator/SeededRandom.ts';
 import { BaseRecount, incidentsAt } from '../../helpers/baseRecount.ts';
@@ -31,6 +33,29 @@ import {
 } from '../../helpers/engineHarness.ts';
 
 const RADIUS_M = 500;
+
+/** The last `incident_impact` message per incident on the run's aggregates topic. */
+async function impactMessagesSent(run: EngineRun): Promise<Map<string, IncidentImpactMessage>> {
+  const consumer = createKafka(run.env, 'basefeed-map-check').consumer({
+    kafkaJS: { groupId: `${run.groupId}-map-check`, fromBeginning: true },
+  });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [internalTopic('aggregates', run.env.CITY_OPS_TOPIC_PREFIX)] });
+  const sent = new Map<string, IncidentImpactMessage>();
+  await new Promise<void>((resolve) => {
+    let quiet = setTimeout(resolve, 8_000);
+    void consumer.run({
+      eachMessage: async ({ message }) => {
+        const parsed = IncidentImpactMessage.safeParse(JSON.parse(String(message.value)));
+        if (parsed.success) sent.set(parsed.data.incident_id, parsed.data);
+        clearTimeout(quiet);
+        quiet = setTimeout(resolve, 3_000);
+      },
+    });
+  });
+  await consumer.disconnect();
+  return sent;
+}
 const HOUR = 3_600_000;
 const T0 = Date.UTC(2026, 5, 1, 0, 0);
 
@@ -215,6 +240,24 @@ describe('base libraries kept current by their change feeds (Kafka, ClickHouse)'
       })),
       format: 'JSONEachRow',
     });
+    // Their incident_impact rows as the finalizer writes them: the applier sends the map these with new figures.
+    await run.clickhouse.insert({
+      table: `${run.db}.incident_impact`,
+      values: earlyOpenings.map(({ id, ...x }) => ({
+        ...x,
+        report_id: id,
+        ts: Math.floor(x.ts_ms / 1000),
+        radius_m: RADIUS_M,
+        band_ms: 60_000,
+        vehicles: 2,
+        vehicle_observations: 3,
+        nearest_vehicles: JSON.stringify([{ vehicle: 'bus-1', mode: 'bus', distance_m: 12.5 }]),
+        people_present: 40,
+        population_cells: 7,
+        computed_at: Math.floor(Date.now() / 1000),
+      })),
+      format: 'JSONEachRow',
+    });
     const db = { city: run.db, restricted: run.restricted };
     const early = await joinBaseImpacts(run.clickhouse, earlyOpenings, RADIUS_M, proximity, lookup);
     earlyResidents = new Map([...early.impacts].map(([id, impact]) => [id, impact.residents]));
@@ -317,6 +360,25 @@ describe('base libraries kept current by their change feeds (Kafka, ClickHouse)'
       if (JSON.stringify(earlyResidents.get(x.incident_id)) !== JSON.stringify(residents)) changed += 1;
     }
     expect(changed).toBeGreaterThan(0); // the changes did alter figures joined before them
+
+    // The map was sent the new figures, with the incident_impact row's own: the last message of each wins.
+    const sent = await impactMessagesSent(run);
+    let told = 0;
+    for (const x of earlyOpenings) {
+      const want = recount.impact(x.lat, x.lon, x.ts_ms, RADIUS_M);
+      const message = sent.get(x.incident_id);
+      const moved = JSON.stringify(earlyResidents.get(x.incident_id)) !== JSON.stringify(want.residents);
+      if (moved) expect(message, `${x.incident_id} changed; the map was not told`).toBeDefined();
+      if (message === undefined) continue;
+      told += 1;
+      expect({
+        vehicles: message!.vehicles,
+        people: message!.people_present,
+        b: message!.base!.buildings,
+        r: message!.base!.residents,
+      }).toEqual({ vehicles: 2, people: 40, b: want.buildings, r: publicResidents(want.residents) });
+    }
+    expect(told).toBeGreaterThan(0);
   });
 
   it('answers as the libraries stood at any time, equal to a recount with the changes applied', async () => {
