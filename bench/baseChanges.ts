@@ -171,8 +171,9 @@ export function reconcileWithCli(env: Record<string, string>, copyPath: string, 
   if (child.status !== 0)
     throw new Error(`base reconcile failed (${child.status}): ${child.stderr.slice(-2000)}`);
   const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(child.stderr);
+  const { copy, store, missing, extra, differs } = JSON.parse(child.stdout) as ReconcileRun['report'];
   return {
-    report: JSON.parse(child.stdout) as ReconcileRun['report'],
+    report: { copy, store, missing, extra, differs },
     seconds: Math.round(seconds * 10) / 10,
     peakRssMiB: rss ? Math.round(Number(rss[1]) / 1024) : Number.NaN,
   };
