@@ -36,11 +36,30 @@ export async function joinBaseImpacts(
   let exactTsv = '';
   const now = Math.floor(Date.now() / 1000);
   for (const x of openings) {
-    const { versionsOf } = lookup.buildings.around(proximity.candidates(x.cell), x.ts_ms);
-    const impact = computeBaseImpact(x, x.ts_ms, radiusM, [...versionsOf.values()].flat(), lookup);
+    const buildings = lookup.buildings.near(proximity.candidates(x.cell), x.ts_ms, { ...x, radiusM });
+    const impact = computeBaseImpact(x, x.ts_ms, radiusM, buildings, lookup);
     impacts.set(x.incident_id, impact);
-    publicTsv += impactRow(x, radiusM, impact, publicResidents(impact.residents), now);
-    exactTsv += impactRow(x, radiusM, impact, impact.residents, now);
+    // The two rows differ only in the residents: everything else is made once.
+    const before = [
+      tsvField(x.incident_id),
+      String(x.ts_ms),
+      String(Math.floor(x.ts_ms / 1000)),
+      tsvField(x.district),
+      String(radiusM),
+      String(impact.buildings),
+      String(impact.dwellings),
+    ].join('\t');
+    const after = [
+      String(impact.legal_persons),
+      tsvField(JSON.stringify(impact.by_industry)),
+      tsvField(JSON.stringify(impact.sensitive_sites)),
+      tsvField(JSON.stringify(impact.affected_buildings)),
+      String(now),
+    ].join('\t');
+    const row = (residents: Record<string, number | null>) =>
+      `${before}\t${AGE_BANDS.map((band) => (residents[band] === null ? '\\N' : String(residents[band]))).join('\t')}\t${after}\n`;
+    publicTsv += row(publicResidents(impact.residents));
+    exactTsv += row(impact.residents);
   }
   return { publicTsv, exactTsv, impacts, computedAt: now, generation: lookup.generation };
 }
@@ -66,29 +85,4 @@ export async function rejoinChanged(
   while (Math.floor(Date.now() / 1000) <= previous.computedAt)
     await new Promise((resolve) => setTimeout(resolve, 50));
   return joinBaseImpacts(client, due, radiusM, proximity, lookup);
-}
-
-function impactRow(
-  x: IncidentOpening,
-  radiusM: number,
-  impact: BaseImpact,
-  residents: Record<string, number | null>,
-  computedAt: number,
-): string {
-  const fields = [
-    tsvField(x.incident_id),
-    String(x.ts_ms),
-    String(Math.floor(x.ts_ms / 1000)),
-    tsvField(x.district),
-    String(radiusM),
-    String(impact.buildings),
-    String(impact.dwellings),
-    ...AGE_BANDS.map((band) => (residents[band] === null ? '\\N' : String(residents[band]))),
-    String(impact.legal_persons),
-    tsvField(JSON.stringify(impact.by_industry)),
-    tsvField(JSON.stringify(impact.sensitive_sites)),
-    tsvField(JSON.stringify(impact.affected_buildings)),
-    String(computedAt),
-  ];
-  return `${fields.join('\t')}\n`;
 }

@@ -1,15 +1,9 @@
+import { haversineMeters } from '../../operators/geo/haversineMeters.ts';
 import type { ClickHouseClient } from '../connectors/clickhouse/client.ts';
 import { baseBuildings } from '../connectors/clickhouse/tables/base.ts';
 import { qualified } from '../connectors/clickhouse/tables/table.ts';
 import type { BuildingVersion } from './baseImpact.ts';
 import { WrittenSince } from './writtenSince.ts';
-
-/** What the join needs of the buildings around a chunk of incidents (the same shape ClickHouse gave). */
-export interface BuildingsAround {
-  /** Every version up to the asked time of each building that ever stood in the cells. */
-  readonly versionsOf: ReadonlyMap<string, BuildingVersion[]>;
-  readonly idsInCell: ReadonlyMap<string, ReadonlySet<string>>;
-}
 
 /**
  * The engine's in-memory copy of `base_buildings` (docs/base.md): every version of every building, by cell,
@@ -150,17 +144,30 @@ export class BuildingLookup {
     return this.#inCell.get(cell) ?? [];
   }
 
-  /** The buildings that ever stood in `cells`, with their versions valid from `notLaterMs` or before. */
-  around(cells: Iterable<string>, notLaterMs: number): BuildingsAround {
-    const versionsOf = new Map<string, BuildingVersion[]>();
-    const idsInCell = new Map<string, Set<string>>();
-    for (const cell of cells) {
-      const ids = new Set<string>();
+  /**
+   * Every version valid from `notLaterMs` or before of the buildings that ever stood in `cells` and, at
+   * one of those versions, within `radiusM` of (lat, lon): the only ones an incident there can count. The
+   * cells within reach cover about three times the radius's area, so the distance is checked here, on the
+   * arrays, before any object is made.
+   */
+  near(
+    cells: Iterable<string>,
+    notLaterMs: number,
+    place: { readonly lat: number; readonly lon: number; readonly radiusM: number },
+  ): BuildingVersion[] {
+    const versions: BuildingVersion[] = [];
+    const seen = new Set<number>();
+    for (const cell of cells)
       for (const b of this.#inCell.get(cell) ?? []) {
+        if (seen.has(b)) continue;
+        seen.add(b);
+        let reaches = false;
+        for (let slot = this.#head[b]!; slot >= 0 && !reaches; slot = this.#next[slot]!)
+          reaches =
+            this.#from[slot]! <= notLaterMs &&
+            haversineMeters(place.lat, place.lon, this.#lat[slot]!, this.#lon[slot]!) <= place.radiusM;
+        if (!reaches) continue;
         const building_id = this.#ids[b]!;
-        ids.add(building_id);
-        if (versionsOf.has(building_id)) continue;
-        const versions: BuildingVersion[] = [];
         for (let slot = this.#head[b]!; slot >= 0; slot = this.#next[slot]!)
           if (this.#from[slot]! <= notLaterMs)
             versions.push({
@@ -170,11 +177,8 @@ export class BuildingLookup {
               lat: this.#lat[slot]!,
               lon: this.#lon[slot]!,
             });
-        versionsOf.set(building_id, versions);
       }
-      idsInCell.set(cell, ids);
-    }
-    return { versionsOf, idsInCell };
+    return versions;
   }
 }
 
