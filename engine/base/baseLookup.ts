@@ -72,7 +72,10 @@ export class BaseLookup implements MembersAsOf {
     if (blocks === this.#blocks) return;
     this.#generation++;
     await this.buildings.refresh(client);
-    await Promise.all(this.#members.map((m) => this.#readMembers(client, m)));
+    // Settled, not all: a failed read must not leave another still filling its columns while the next
+    // refresh starts a second read of the same columns.
+    const reads = await Promise.allSettled(this.#members.map((m) => this.#readMembers(client, m)));
+    for (const read of reads) if (read.status === 'rejected') throw read.reason;
     this.#blocks = blocks;
   }
 
@@ -95,16 +98,18 @@ export class BaseLookup implements MembersAsOf {
   ): Promise<void> {
     const pending = await m.since.pending(client);
     if (pending === undefined) return;
-    const numberOf = (id: string) => this.#touch(this.buildings.numberOf(id));
+    const numberOf = (id: string) => this.buildings.numberOf(id);
+    const changed = (b: number) => void this.#touch(b);
     if (pending.first) {
       const [count] = await selectCompact<[string]>(client, `SELECT toString(count()) FROM ${m.table}`);
-      m.columns.reserve(Number(count?.[0] ?? 0));
+      const rows = Number(count?.[0] ?? 0);
+      m.columns.reserve(rows + (rows >> 4));
       for (const range of buildingRanges(this.buildings.idList(), LOAD_CHUNK))
-        await m.columns.read(client, m.table, range, numberOf);
+        await m.columns.read(client, m.table, range, numberOf, changed);
     } else {
       // Every row of each building touched: a building's range is replaced whole.
       const touched = `building_id IN (SELECT building_id FROM ${m.table} WHERE ${pending.where})`;
-      await m.columns.read(client, m.table, touched, numberOf);
+      await m.columns.read(client, m.table, touched, numberOf, changed);
     }
     pending.done();
   }

@@ -33,7 +33,7 @@ export class BuildingLookup {
 
   readonly #onChange: (building: number) => void;
 
-  /** `onChange` hears of each building a read applies a version to. */
+  /** `onChange` hears of each building a read adds a version to or changes a version of. */
   constructor(db: { city: string; restricted: string }, onChange: (building: number) => void = () => {}) {
     this.#onChange = onChange;
     this.#table = qualified(baseBuildings, db);
@@ -100,20 +100,24 @@ export class BuildingLookup {
   #apply([id, cell, validFrom, deleted, lat, lon]: string[]): void {
     const known = this.#number.has(id!);
     const b = this.numberOf(id!);
-    this.#onChange(b);
     const from = Number(validFrom);
     let slot = this.#head[b]!;
     while (slot >= 0 && this.#from[slot] !== from) slot = this.#next[slot]!;
-    if (slot < 0) {
+    const fresh = slot < 0;
+    if (fresh) {
       slot = this.#versions++;
       if (slot >= this.#from.length) this.#grow();
       this.#next[slot] = this.#head[b]!;
       this.#head[b] = slot;
       this.#from[slot] = from;
     }
-    this.#deleted[slot] = Number(deleted);
-    this.#lat[slot] = Number(lat);
-    this.#lon[slot] = Number(lon);
+    const [isDeleted, atLat, atLon] = [Number(deleted), Number(lat), Number(lon)];
+    // A row read again as it was changes nothing, and is not reported as a change.
+    if (fresh || this.#deleted[slot] !== isDeleted || this.#lat[slot] !== atLat || this.#lon[slot] !== atLon)
+      this.#onChange(b);
+    this.#deleted[slot] = isDeleted;
+    this.#lat[slot] = atLat;
+    this.#lon[slot] = atLon;
     if (cell !== '') {
       const list = this.#inCell.get(cell!);
       if (list === undefined) this.#inCell.set(cell!, [b]);

@@ -61,6 +61,7 @@ export class MemberColumns {
     qualifiedTable: string,
     where: string,
     numberOf: (buildingId: string) => number,
+    changed: (building: number) => void = () => {},
   ): Promise<number> {
     const { id, value } = this.kind;
     // Ids are letters, digits and `_.:-` (the contract's Id), so TabSeparated needs no unescaping.
@@ -78,7 +79,7 @@ export class MemberColumns {
       for (const row of rows) {
         const f = row.text.split('\t');
         if (f[0] !== building) {
-          if (b >= 0) this.#close(b);
+          if (b >= 0) this.#close(b, changed);
           building = f[0]!;
           b = this.#open(numberOf(building));
           member = '';
@@ -88,9 +89,13 @@ export class MemberColumns {
         read++;
       }
     }
-    if (b >= 0) this.#close(b);
+    if (b >= 0) this.#close(b, changed);
+    if (this.#unused > this.rows) this.#compact();
     return read;
   }
+
+  /** The range a building had before the read now filling it. */
+  #previous = { start: 0, count: 0 };
 
   #open(b: number): number {
     if (b >= this.#start.length) {
@@ -98,15 +103,58 @@ export class MemberColumns {
       this.#start = grownTo(this.#start, length);
       this.#count = grownTo(this.#count, length);
     }
+    this.#previous = { start: this.#start[b]!, count: this.#count[b]! };
     this.#unused += this.#count[b]!;
     this.#start[b] = this.#size;
     this.#count[b] = 0;
     return b;
   }
 
-  #close(b: number): void {
-    this.#count[b] = this.#size - this.#start[b]!;
+  /** Ends building `b`'s new range; `changed` hears of it unless it equals the range it replaces. */
+  #close(b: number, changed: (building: number) => void): void {
+    const count = this.#size - this.#start[b]!;
+    this.#count[b] = count;
+    const old = this.#previous;
+    let same = old.count === count;
+    for (let i = 0; same && i < count; i++) {
+      const [was, is] = [old.start + i, this.#start[b]! + i];
+      same =
+        this.#from[was] === this.#from[is] &&
+        this.#flags[was] === this.#flags[is] &&
+        this.#value[was] === this.#value[is] &&
+        this.#ids.get(was) === this.#ids.get(is);
+    }
+    for (let i = 0; i < old.count; i++) this.#ids.delete(old.start + i);
+    if (!same) changed(b);
   }
+
+  /** Copies the live ranges into arrays of their size (and some room): re-read buildings leave old ones. */
+  #compact(): void {
+    const rows = this.rows;
+    const room = rows + (rows >> 4) + 1024;
+    const from = new Float64Array(room);
+    const flags = new Uint8Array(room);
+    const value = this.kind.value ? new Int32Array(room) : this.#value;
+    let size = 0;
+    for (let b = 0; b < this.#start.length; b++) {
+      const start = this.#start[b]!;
+      const count = this.#count[b]!;
+      from.set(this.#from.subarray(start, start + count), size);
+      flags.set(this.#flags.subarray(start, start + count), size);
+      if (this.kind.value) value.set(this.#value.subarray(start, start + count), size);
+      for (let i = 0; i < count; i++) {
+        const id = this.#ids.get(start + i);
+        if (id !== undefined) this.#moved.set(size + i, id);
+      }
+      this.#start[b] = size;
+      size += count;
+    }
+    this.#ids.clear();
+    for (const [slot, id] of this.#moved) this.#ids.set(slot, id);
+    this.#moved.clear();
+    [this.#from, this.#flags, this.#value, this.#size, this.#unused] = [from, flags, value, size, 0];
+  }
+  readonly #moved = new Map<number, string>();
 
   #add(f: string[], firstOfMember: boolean): void {
     const from = Number(f[2]);

@@ -2,7 +2,7 @@ import { latLngToCell } from 'h3-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { joinBaseImpacts, rejoinChanged } from '../../../engine/base/baseImpactJoin.ts';
 import { BaseLookup } from '../../../engine/base/baseLookup.ts';
-import { BaseWriter } from '../../../engine/base/baseWriter.ts';
+import { BaseWriter, GENERATED_VALID_FROM } from '../../../engine/base/baseWriter.ts';
 import { loadBase } from '../../../engine/base/loadBase.ts';
 import { createClickHouse } from '../../../engine/connectors/clickhouse/client.ts';
 import {
@@ -62,7 +62,9 @@ describe('base impacts checked again after they are written (ClickHouse)', () =>
     const joined = await joinBaseImpacts(client, openings, RADIUS_M, proximity, lookup);
     expect(await rejoinChanged(client, openings, RADIUS_M, proximity, lookup, joined)).toBeUndefined();
 
-    // Written after the join read the libraries: the first site demolished, its residents moved out to sea.
+    // Written after the join read the libraries (and in a later second than the load): the first site
+    // demolished, its residents' registrations ended.
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
     const site = recount.buildingRows[0]!;
     const change = { source: 'feed' as const, provenance: 'test', valid_from_ms: CHANGE_AT };
     await new BaseWriter(client, db).write(baseBuildings, [{ ...site, ...change, deleted: 1 as const }]);
@@ -86,5 +88,30 @@ describe('base impacts checked again after they are written (ClickHouse)', () =>
     });
     expect(got.buildings).toBe(joined.impacts.get('inc-0')!.buildings - 1);
     expect(await rejoinChanged(client, openings, RADIUS_M, proximity, lookup, again!)).toBeUndefined();
+  });
+
+  it('reads rows written again as they were without calling them changes, and compacts what they leave', async () => {
+    const joined = await joinBaseImpacts(client, openings, RADIUS_M, proximity, lookup);
+    const versions = lookup.residentColumns.rows;
+    // Every resident's first version written again twice (a replayed load): each read replaces every
+    // building's range with an equal one.
+    const again = recount.personRows.map((p) => ({
+      ...p,
+      deleted: 0 as const,
+      source: 'generator' as const,
+      provenance: 'replayed',
+      valid_from_ms: GENERATED_VALID_FROM,
+    }));
+    for (let round = 0; round < 3; round++) {
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      await new BaseWriter(client, db).write(baseResidence, again);
+      expect(await rejoinChanged(client, openings, RADIUS_M, proximity, lookup, joined)).toBeUndefined();
+      // Compacted whenever the replaced ranges outnumber the live rows: never twice the live rows.
+      expect(lookup.residentColumns.rows).toBe(versions);
+      expect(lookup.residentColumns.unused).toBeLessThanOrEqual(versions);
+    }
+    const after = await joinBaseImpacts(client, openings, RADIUS_M, proximity, lookup);
+    for (const x of openings)
+      expect(after.impacts.get(x.incident_id)).toEqual(joined.impacts.get(x.incident_id));
   });
 });
